@@ -1,0 +1,6 @@
+//! Adapters: embedded backends for confer-local and AWS backends for Lambda.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "local")]
+pub mod local;

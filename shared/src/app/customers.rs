@@ -1,0 +1,104 @@
+//! Customers: create, read, list, update.
+
+use serde_json::json;
+
+use super::paging::{decode_cursor, read_page, PageOf};
+use super::{from_item, to_item, App};
+use crate::domain::customer::{Customer, CustomerPatch, NewCustomer};
+use crate::domain::{now_rfc3339, CustomerId, Principal, Role};
+use crate::error::{AppError, AppResult};
+use crate::events::{types, EventEnvelope};
+use crate::keys;
+use crate::ports::table::{Condition, Query, Update, GSI1};
+
+/// A customer may read only their own profile; staff read every customer of their tenant.
+pub fn require_customer_access(p: &Principal, customer: &CustomerId) -> AppResult<()> {
+    match p.role {
+        Role::Admin | Role::Agent => Ok(()),
+        Role::Customer if p.id == customer.as_str() => Ok(()),
+        // Same answer as for a customer that does not exist: existence is not revealed.
+        Role::Customer => Err(AppError::NotFound("customer")),
+    }
+}
+
+pub async fn create(app: &App, p: &Principal, input: NewCustomer) -> AppResult<Customer> {
+    p.require_staff()?;
+    let input = input.validate()?;
+    let id = CustomerId::generate();
+    let now = now_rfc3339();
+    let customer = Customer {
+        id: id.to_string(),
+        name: input.name,
+        email: input.email,
+        phone: input.phone,
+        external_ref: input.external_ref,
+        attributes: input.attributes,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let key = keys::customer(&p.tenant, &id);
+    let item = to_item(
+        &customer,
+        &key,
+        &[("gsi1pk", keys::customers_index(&p.tenant).into()), ("gsi1sk", id.to_string().into()), ("entity", "customer".into())],
+    )?;
+    app.table.put(item, Some(Condition::NotExists)).await?;
+    app.publish(EventEnvelope::new(
+        types::CUSTOMER_CREATED,
+        &p.tenant,
+        format!("{}:created", customer.id),
+        json!({ "customer": customer }),
+    ))
+    .await;
+    Ok(customer)
+}
+
+pub async fn get(app: &App, p: &Principal, id: &CustomerId) -> AppResult<Customer> {
+    require_customer_access(p, id)?;
+    let item = app.table.get(&keys::customer(&p.tenant, id)).await?.ok_or(AppError::NotFound("customer"))?;
+    from_item(item)
+}
+
+pub async fn list(app: &App, p: &Principal, limit: usize, cursor: Option<&str>) -> AppResult<PageOf<Customer>> {
+    p.require_staff()?;
+    let mut query = Query::on_index(GSI1, keys::customers_index(&p.tenant));
+    if let Some(c) = cursor {
+        query.start_after = Some(decode_cursor(c, &query)?);
+    }
+    let (items, next_cursor) = read_page(app.table.as_ref(), query, limit).await?;
+    Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
+}
+
+pub async fn update(app: &App, p: &Principal, id: &CustomerId, patch: CustomerPatch) -> AppResult<Customer> {
+    p.require_staff()?;
+    let patch = patch.validate()?;
+    let mut update = Update::default().set("updated_at", now_rfc3339());
+    if let Some(name) = patch.name {
+        update = update.set("name", name);
+    }
+    for (field, value) in [("email", patch.email), ("phone", patch.phone), ("external_ref", patch.external_ref)] {
+        match value {
+            Some(Some(v)) => update = update.set(field, v),
+            Some(None) => update = update.remove(field),
+            None => {}
+        }
+    }
+    if let Some(attrs) = patch.attributes {
+        update = update.set("attributes", serde_json::to_value(attrs).map_err(AppError::internal)?);
+    }
+    let key = keys::customer(&p.tenant, id);
+    let item = match app.table.update(&key, update, Some(Condition::Exists)).await {
+        Ok(item) => item,
+        Err(crate::ports::table::StoreError::ConditionFailed) => return Err(AppError::NotFound("customer")),
+        Err(e) => return Err(e.into()),
+    };
+    let customer: Customer = from_item(item)?;
+    app.publish(EventEnvelope::new(
+        types::CUSTOMER_UPDATED,
+        &p.tenant,
+        format!("{}:updated:{}", customer.id, customer.updated_at),
+        json!({ "customer": customer }),
+    ))
+    .await;
+    Ok(customer)
+}

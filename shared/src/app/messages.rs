@@ -1,0 +1,198 @@
+//! Chat messages: send (idempotent per client message id), history, delivery acknowledgements.
+
+use serde_json::json;
+
+use super::connections::deliver;
+use super::paging::{decode_cursor, read_page, PageOf};
+use super::sessions::{can_read, load};
+use super::{from_item, to_item, App};
+use crate::domain::message::{validate_text, Message, MessageKind};
+use crate::domain::session::SessionStatus;
+use crate::domain::{ids::parse_client_message_id, now_rfc3339, MessageId, Principal, SessionId};
+use crate::error::{AppError, AppResult};
+use crate::events::{types, EventEnvelope};
+use crate::keys;
+use crate::ports::table::{Condition, Query, SortKey, StoreError, TransactOp, Update};
+use crate::ws::protocol::ServerFrame;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    pub message: Message,
+    /// A resend of a message already stored: nothing new was written or delivered.
+    pub duplicate: bool,
+    /// Connections the message was pushed to.
+    pub delivered_to: usize,
+}
+
+/// Stores a text message and pushes it to the live connections of the session's participants.
+pub async fn send(
+    app: &App,
+    p: &Principal,
+    session_id: &str,
+    client_message_id: &str,
+    text: &str,
+    from_connection: Option<&str>,
+) -> AppResult<Sent> {
+    let session_id = SessionId::parse(session_id)?;
+    let client_message_id = parse_client_message_id(client_message_id)?;
+    let text = validate_text(text)?;
+    let me = p.participant();
+
+    let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
+    if !session.participants.iter().any(|x| x.who == me) {
+        return Err(if can_read(p, &session) { AppError::NotAParticipant } else { AppError::NotFound("session") });
+    }
+    if session.status == SessionStatus::Closed {
+        return Err(AppError::SessionClosed);
+    }
+
+    let id = MessageId::generate();
+    let message = Message {
+        id: id.to_string(),
+        session_id: session_id.to_string(),
+        sender: me.clone(),
+        client_message_id: client_message_id.clone(),
+        kind: MessageKind::Text,
+        text,
+        created_at: now_rfc3339(),
+    };
+    let dedupe_key = keys::client_message(&p.tenant, &session_id, &me, &client_message_id);
+    let mut dedupe = crate::ports::table::Item::new();
+    dedupe.insert("pk".into(), dedupe_key.pk.clone().into());
+    dedupe.insert("sk".into(), dedupe_key.sk.clone().into());
+    dedupe.insert("message_id".into(), message.id.clone().into());
+    let write = app
+        .table
+        .transact_write(vec![
+            TransactOp::Put {
+                item: to_item(&message, &keys::message(&p.tenant, &session_id, id.ulid_part()), &[("entity", "message".into())])?,
+                condition: Some(Condition::NotExists),
+            },
+            TransactOp::Put { item: dedupe, condition: Some(Condition::NotExists) },
+        ])
+        .await;
+    match write {
+        Ok(()) => {}
+        Err(StoreError::TransactionCancelled { reasons }) if reasons.get(1) == Some(&true) => {
+            let stored = stored_for_client_id(app, p, &session_id, &dedupe_key).await?;
+            return Ok(Sent { message: stored, duplicate: true, delivered_to: 0 });
+        }
+        Err(e) => return Err(e.into()),
+    }
+
+    let recipients: Vec<_> = session.participants.iter().map(|x| x.who.clone()).collect();
+    let frame = ServerFrame::Message { message: message.clone() }.to_bytes();
+    let delivered_to = deliver(app, &p.tenant, &recipients, &frame, from_connection).await?;
+    app.publish(EventEnvelope::new(types::MESSAGE_CREATED, &p.tenant, format!("{}:created", message.id), json!({ "message": message })))
+        .await;
+    Ok(Sent { message, duplicate: false, delivered_to })
+}
+
+async fn stored_for_client_id(app: &App, p: &Principal, session: &SessionId, dedupe_key: &crate::ports::table::Key) -> AppResult<Message> {
+    let record = app.table.get(dedupe_key).await?.ok_or_else(|| AppError::internal("idempotency record vanished"))?;
+    let id = record.get("message_id").and_then(|v| v.as_str()).ok_or_else(|| AppError::internal("idempotency record without message"))?;
+    let id = MessageId::parse(id)?;
+    let item = app.table.get(&keys::message(&p.tenant, session, id.ulid_part())).await?.ok_or_else(|| AppError::internal("message vanished"))?;
+    from_item(item)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Oldest first.
+    Forward,
+    /// Newest first.
+    Backward,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery<'a> {
+    pub direction: Option<&'a str>,
+    pub cursor: Option<&'a str>,
+    /// Messages strictly after this message id (implies forward).
+    pub after: Option<&'a str>,
+    /// Messages strictly before this message id (implies backward).
+    pub before: Option<&'a str>,
+    pub limit: usize,
+}
+
+pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery<'_>) -> AppResult<PageOf<Message>> {
+    let session_id = SessionId::parse(session_id)?;
+    let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
+    if !can_read(p, &session) {
+        return Err(AppError::NotFound("session"));
+    }
+    let anchors = [q.cursor.is_some(), q.after.is_some(), q.before.is_some()].iter().filter(|x| **x).count();
+    if anchors > 1 {
+        return Err(AppError::validation("use at most one of cursor, after and before"));
+    }
+    let direction = match (q.direction, q.after, q.before) {
+        (Some("forward"), _, None) | (None, Some(_), None) => Direction::Forward,
+        (Some("backward"), None, _) | (None, None, _) => Direction::Backward,
+        (Some("forward" | "backward"), _, _) => return Err(AppError::validation("after reads forward and before reads backward")),
+        (Some(_), _, _) => return Err(AppError::validation("direction is forward or backward")),
+        (None, Some(_), Some(_)) => return Err(AppError::validation("use at most one of cursor, after and before")),
+    };
+    let partition = keys::session_partition(&p.tenant, &session_id);
+    let mut query = Query::partition(partition.clone())
+        .sort(SortKey::BeginsWith(keys::MESSAGE_PREFIX.into()))
+        .forward(direction == Direction::Forward);
+    let anchor = q.after.or(q.before);
+    if let Some(anchor) = anchor {
+        let anchor = MessageId::parse(anchor)?;
+        let mut key = crate::ports::table::Item::new();
+        key.insert("pk".into(), partition.into());
+        key.insert("sk".into(), format!("{}{}", keys::MESSAGE_PREFIX, anchor.ulid_part()).into());
+        query.start_after = Some(key);
+    } else if let Some(c) = q.cursor {
+        let key = decode_cursor(c, &query)?;
+        if !key.get("sk").and_then(|v| v.as_str()).is_some_and(|sk| sk.starts_with(keys::MESSAGE_PREFIX)) {
+            return Err(AppError::validation("cursor is not valid for this list"));
+        }
+        query.start_after = Some(key);
+    }
+    let (items, next_cursor) = read_page(app.table.as_ref(), query, q.limit).await?;
+    Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
+}
+
+/// Records that `p` received messages up to `message_id` and tells the sender.
+/// An acknowledgement at or below the recorded one changes nothing (safe to resend).
+pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, message_id: &str) -> AppResult<bool> {
+    let session_id = SessionId::parse(session_id)?;
+    let message_id = MessageId::parse(message_id)?;
+    let me = p.participant();
+    let participant_key = keys::participant(&p.tenant, &session_id, &me);
+    let message_key = keys::message(&p.tenant, &session_id, message_id.ulid_part());
+    let (member, message) = futures::join!(app.table.get(&participant_key), app.table.get(&message_key));
+    if member?.is_none() {
+        return Err(AppError::NotAParticipant);
+    }
+    let message: Message = from_item(message?.ok_or(AppError::NotFound("message"))?)?;
+    let update = Update::default().set("delivered_up_to", message.id.clone());
+    match app
+        .table
+        .update(&participant_key, update, Some(Condition::AbsentOrLessThan("delivered_up_to".into(), message.id.clone())))
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::ConditionFailed) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    if message.sender != me {
+        let frame = ServerFrame::Receipt {
+            session_id: session_id.to_string(),
+            message_id: message.id.clone(),
+            participant: me.clone(),
+            status: "delivered".into(),
+        }
+        .to_bytes();
+        deliver(app, &p.tenant, std::slice::from_ref(&message.sender), &frame, None).await?;
+    }
+    app.publish(EventEnvelope::new(
+        types::MESSAGE_DELIVERED,
+        &p.tenant,
+        format!("{}:delivered:{}", message.id, me.key_segment()),
+        json!({ "session_id": session_id, "message_id": message.id, "participant": me }),
+    ))
+    .await;
+    Ok(true)
+}

@@ -1,0 +1,196 @@
+//! Chat sessions: open for a customer with agents, read, list a customer's, close.
+
+use serde_json::json;
+
+use super::customers::require_customer_access;
+use super::paging::{decode_cursor, read_page, PageOf};
+use super::{from_item, to_item, App};
+use crate::domain::session::{session_agents, validate_subject, NewSession, Participant, Session, SessionStatus};
+use crate::domain::{now_rfc3339, CustomerId, ParticipantRef, Principal, Role, SessionId};
+use crate::error::{AppError, AppResult};
+use crate::events::{types, EventEnvelope};
+use crate::keys;
+use crate::ports::table::{Condition, Query, SortKey, StoreError, TransactOp, Update, SK};
+
+/// Summary stored under the customer, listing their sessions without touching session partitions.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SessionSummary {
+    pub id: String,
+    pub customer_id: String,
+    pub status: SessionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+}
+
+impl From<&Session> for SessionSummary {
+    fn from(s: &Session) -> Self {
+        SessionSummary {
+            id: s.id.clone(),
+            customer_id: s.customer_id.clone(),
+            status: s.status,
+            subject: s.subject.clone(),
+            created_at: s.created_at.clone(),
+            closed_at: s.closed_at.clone(),
+        }
+    }
+}
+
+pub async fn create(app: &App, p: &Principal, input: NewSession) -> AppResult<Session> {
+    p.require_staff()?;
+    let customer_id = CustomerId::parse(&input.customer_id)?;
+    let agents = session_agents(&p.id, &input.agent_ids)?;
+    let subject = input.subject.as_deref().map(validate_subject).transpose()?.filter(|s| !s.is_empty());
+    // The customer must exist in the caller's tenant.
+    if app.table.get(&keys::customer(&p.tenant, &customer_id)).await?.is_none() {
+        return Err(AppError::NotFound("customer"));
+    }
+    let id = SessionId::generate();
+    let now = now_rfc3339();
+    let mut participants = vec![Participant {
+        who: ParticipantRef::Customer(customer_id.to_string()),
+        joined_at: now.clone(),
+        delivered_up_to: None,
+    }];
+    participants.extend(agents.into_iter().map(|a| Participant { who: ParticipantRef::Agent(a), joined_at: now.clone(), delivered_up_to: None }));
+    let session = Session {
+        id: id.to_string(),
+        customer_id: customer_id.to_string(),
+        status: SessionStatus::Open,
+        subject,
+        created_by: p.id.clone(),
+        created_at: now,
+        closed_at: None,
+        participants: vec![],
+    };
+    let mut ops = vec![
+        TransactOp::Put { item: to_item(&session, &keys::session(&p.tenant, &id), &[("entity", "session".into())])?, condition: Some(Condition::NotExists) },
+        TransactOp::Put {
+            item: to_item(&SessionSummary::from(&session), &keys::customer_session_edge(&p.tenant, &customer_id, &id), &[("entity", "customer_session".into())])?,
+            condition: None,
+        },
+        TransactOp::Check { key: keys::customer(&p.tenant, &customer_id), condition: Condition::Exists },
+    ];
+    for part in &participants {
+        ops.push(TransactOp::Put {
+            item: to_item(part, &keys::participant(&p.tenant, &id, &part.who), &[("entity", "participant".into())])?,
+            condition: None,
+        });
+    }
+    match app.table.transact_write(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCancelled { reasons }) if reasons.get(2) == Some(&true) => {
+            return Err(AppError::NotFound("customer"))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let session = Session { participants, ..session };
+    app.publish(EventEnvelope::new(types::SESSION_CREATED, &p.tenant, format!("{}:created", session.id), json!({ "session": session }))).await;
+    Ok(session)
+}
+
+/// Reads the session with its participants in one query (`META` .. `P$`).
+pub async fn load(app: &App, tenant: &crate::domain::TenantId, id: &SessionId) -> AppResult<Option<Session>> {
+    let query = Query::partition(keys::session_partition(tenant, id))
+        .sort(SortKey::Between(keys::META.into(), keys::PARTICIPANTS_END.into()));
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = app.table.query(query.clone().start_after(start)).await?;
+        items.extend(page.items);
+        match page.last_key {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    let mut session: Option<Session> = None;
+    let mut participants = Vec::new();
+    for item in items {
+        match item.get(SK).and_then(|v| v.as_str()) {
+            Some(keys::META) => session = Some(from_item(item)?),
+            Some(sk) if sk.starts_with(keys::PARTICIPANT_PREFIX) => participants.push(from_item::<Participant>(item)?),
+            _ => {}
+        }
+    }
+    Ok(session.map(|s| Session { participants, ..s }))
+}
+
+/// Who may read a session: staff of the tenant, or its own customer.
+pub fn can_read(p: &Principal, s: &Session) -> bool {
+    match p.role {
+        Role::Admin | Role::Agent => true,
+        Role::Customer => s.customer_id == p.id,
+    }
+}
+
+pub async fn get(app: &App, p: &Principal, id: &SessionId) -> AppResult<Session> {
+    let session = load(app, &p.tenant, id).await?.ok_or(AppError::NotFound("session"))?;
+    if !can_read(p, &session) {
+        return Err(AppError::NotFound("session"));
+    }
+    Ok(session)
+}
+
+pub async fn list_for_customer(
+    app: &App,
+    p: &Principal,
+    customer: &CustomerId,
+    limit: usize,
+    cursor: Option<&str>,
+) -> AppResult<PageOf<SessionSummary>> {
+    require_customer_access(p, customer)?;
+    // Newest first: session ids are ULIDs.
+    let mut query = Query::partition(keys::customer_partition(&p.tenant, customer))
+        .sort(SortKey::BeginsWith(keys::SESSION_EDGE_PREFIX.into()))
+        .backward();
+    if let Some(c) = cursor {
+        query.start_after = Some(decode_cursor(c, &query)?);
+    }
+    let (items, next_cursor) = read_page(app.table.as_ref(), query, limit).await?;
+    Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
+}
+
+/// Closes the session. Closing a closed session returns it unchanged (safe to retry).
+pub async fn close(app: &App, p: &Principal, id: &SessionId) -> AppResult<Session> {
+    p.require_staff()?;
+    let session = get(app, p, id).await?;
+    let me = p.participant();
+    if p.role != Role::Admin && !session.participants.iter().any(|x| x.who == me) {
+        return Err(AppError::NotAParticipant);
+    }
+    if session.status == SessionStatus::Closed {
+        return Ok(session);
+    }
+    let customer = CustomerId::parse(&session.customer_id)?;
+    let now = now_rfc3339();
+    let set = |u: Update| u.set("status", SessionStatus::Closed.as_str()).set("closed_at", now.clone());
+    let result = app
+        .table
+        .transact_write(vec![
+            TransactOp::Update {
+                key: keys::session(&p.tenant, id),
+                update: set(Update::default()),
+                condition: Some(Condition::Equals("status".into(), SessionStatus::Open.as_str().into())),
+            },
+            TransactOp::Update { key: keys::customer_session_edge(&p.tenant, &customer, id), update: set(Update::default()), condition: Some(Condition::Exists) },
+        ])
+        .await;
+    match result {
+        Ok(()) => {}
+        // Closed concurrently: the other close won and published.
+        Err(StoreError::TransactionCancelled { .. }) => return get(app, p, id).await,
+        Err(e) => return Err(e.into()),
+    }
+    let closed = Session { status: SessionStatus::Closed, closed_at: Some(now), ..session };
+    app.publish(EventEnvelope::new(
+        types::SESSION_CLOSED,
+        &p.tenant,
+        format!("{}:closed", closed.id),
+        json!({ "session": SessionSummary::from(&closed), "closed_by": p.participant() }),
+    ))
+    .await;
+    Ok(closed)
+}
+

@@ -1,0 +1,54 @@
+//! Chat messages.
+
+use serde::{Deserialize, Serialize};
+
+use super::limits::*;
+use super::principal::ParticipantRef;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Message {
+    pub id: String,
+    pub session_id: String,
+    pub sender: ParticipantRef,
+    pub client_message_id: String,
+    pub kind: MessageKind,
+    pub text: String,
+    pub created_at: String,
+}
+
+/// Validates chat text: not blank, at most [`MAX_TEXT_CHARS`] characters, no control characters
+/// other than line breaks and tabs.
+pub fn validate_text(text: &str) -> Result<String, AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::validation("text must not be empty"));
+    }
+    let n = text.chars().count();
+    if n > MAX_TEXT_CHARS {
+        return Err(AppError::validation(format!("text has {n} characters; the limit is {MAX_TEXT_CHARS}")));
+    }
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(AppError::validation("text must not contain control characters"));
+    }
+    Ok(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_rules() {
+        assert!(validate_text("hello\nworld").is_ok());
+        assert!(validate_text("   ").is_err());
+        assert!(validate_text(&"é".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert!(validate_text(&"é".repeat(MAX_TEXT_CHARS + 1)).is_err());
+        assert!(validate_text("bell\u{7}").is_err());
+    }
+}

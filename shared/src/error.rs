@@ -1,0 +1,129 @@
+//! One error type for every use case and handler: a stable code and an HTTP status for the client,
+//! internal details only in the logs.
+
+use http::StatusCode;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("missing or invalid token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the session is closed")]
+    SessionClosed,
+    #[error("not a participant of this session")]
+    NotAParticipant,
+    #[error("payload of {actual} bytes exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { actual: usize, limit: usize },
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    #[error("this deployment does not provide {0}")]
+    NotAvailable(&'static str),
+    /// A backend failed; AWS may retry. Details are logged, never returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::InvalidJson(_) | AppError::Validation(_) | AppError::UnknownAction(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::NotAParticipant => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) | AppError::SessionClosed => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::NotAvailable(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable, documented machine-readable code (docs/errors.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidJson(_) => "invalid_json",
+            AppError::Validation(_) => "validation_failed",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::SessionClosed => "session_closed",
+            AppError::NotAParticipant => "not_a_participant",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnknownAction(_) => "unknown_action",
+            AppError::RouteNotFound(_) => "route_not_found",
+            AppError::NotAvailable(_) => "not_available",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// True when the same request may succeed later (Lambda should let AWS retry).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, AppError::Internal(_))
+    }
+
+    /// What the client sees: internal details are replaced by a generic message.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.public_message(),
+                request_id: request_id.map(str::to_string),
+            },
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(e.to_string())
+    }
+
+    pub fn validation(msg: impl Into<String>) -> Self {
+        AppError::Validation(msg.into())
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable error code, e.g. `validation_failed`.
+    #[schema(value_type = String)]
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl From<crate::ports::table::StoreError> for AppError {
+    fn from(e: crate::ports::table::StoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,51 @@
+//! Integration events: a CloudEvents-style envelope (docs/events.md lists every type).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::{now_rfc3339, TenantId};
+
+pub const SCHEMA_VERSION: &str = "1";
+pub const SOURCE: &str = "confer";
+
+pub mod types {
+    pub const CUSTOMER_CREATED: &str = "customer.created";
+    pub const CUSTOMER_UPDATED: &str = "customer.updated";
+    pub const SESSION_CREATED: &str = "session.created";
+    pub const SESSION_CLOSED: &str = "session.closed";
+    pub const MESSAGE_CREATED: &str = "message.created";
+    pub const MESSAGE_DELIVERED: &str = "message.delivered";
+    /// Every type Confer publishes today.
+    pub const ALL: &[&str] =
+        &[CUSTOMER_CREATED, CUSTOMER_UPDATED, SESSION_CREATED, SESSION_CLOSED, MESSAGE_CREATED, MESSAGE_DELIVERED];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventEnvelope {
+    /// Unique per event; deterministic for events derived from a stored fact, so a retried
+    /// publication carries the same id and subscribers can de-duplicate.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub source: String,
+    pub time: String,
+    pub tenant: String,
+    #[serde(rename = "schemaversion")]
+    pub schema_version: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+impl EventEnvelope {
+    pub fn new(event_type: &str, tenant: &TenantId, id: String, data: Value) -> Self {
+        EventEnvelope {
+            id,
+            event_type: event_type.to_string(),
+            source: SOURCE.to_string(),
+            time: now_rfc3339(),
+            tenant: tenant.to_string(),
+            schema_version: SCHEMA_VERSION.to_string(),
+            data,
+        }
+    }
+}

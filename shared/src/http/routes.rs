@@ -1,0 +1,152 @@
+//! The route table: the one list of REST routes and WebSocket routes. confer-local serves it;
+//! a test proves template.yaml declares exactly the same routes and functions.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+
+use super::handlers as h;
+use crate::app::App;
+
+pub type HttpFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+pub type HttpHandler = fn(Arc<App>, Request) -> HttpFuture;
+
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway path template, e.g. `/v1/customers/{customerId}`.
+    pub path: &'static str,
+    /// Binary in `functions/` and logical id stem in template.yaml.
+    pub function: &'static str,
+    /// False for routes only the local runtime serves.
+    pub cloud: bool,
+    pub handler: HttpHandler,
+}
+
+macro_rules! route {
+    ($method:literal, $path:literal, $function:literal, $cloud:expr, $handler:path) => {
+        Route { method: $method, path: $path, function: $function, cloud: $cloud, handler: |app, req| Box::pin($handler(app, req)) }
+    };
+}
+
+pub static ROUTES: &[Route] = &[
+    route!("POST", "/v1/customers", "customers-create", true, h::create_customer),
+    route!("GET", "/v1/customers", "customers-list", true, h::list_customers),
+    route!("GET", "/v1/customers/{customerId}", "customers-get", true, h::get_customer),
+    route!("PATCH", "/v1/customers/{customerId}", "customers-update", true, h::update_customer),
+    route!("GET", "/v1/customers/{customerId}/sessions", "customer-sessions-list", true, h::list_customer_sessions),
+    route!("POST", "/v1/sessions", "sessions-create", true, h::create_session),
+    route!("GET", "/v1/sessions/{sessionId}", "sessions-get", true, h::get_session),
+    route!("POST", "/v1/sessions/{sessionId}/close", "sessions-close", true, h::close_session),
+    route!("GET", "/v1/sessions/{sessionId}/messages", "messages-list", true, h::list_messages),
+    route!("GET", "/v1/events", "events-read", false, h::read_events),
+];
+
+/// WebSocket routes (route selection expression `$request.body.action`) and their functions.
+pub static WS_ROUTES: &[(&str, &str)] = &[
+    ("$connect", "ws-connect"),
+    ("$disconnect", "ws-disconnect"),
+    ("$default", "ws-default"),
+    ("send", "ws-send"),
+    ("ack", "ws-ack"),
+];
+
+/// The Lambda REQUEST authorizer on `$connect`.
+pub const WS_AUTHORIZER_FUNCTION: &str = "ws-authorizer";
+
+/// Matches a concrete path against a template, returning path parameters.
+pub fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.push((name.to_string(), ps.to_string()));
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+pub enum Matched<'a> {
+    Found(&'a Route, Vec<(String, String)>),
+    /// The path exists with other methods.
+    MethodNotAllowed,
+    NotFound,
+}
+
+pub fn find(method: &str, path: &str) -> Matched<'static> {
+    let mut path_exists = false;
+    for route in ROUTES {
+        if let Some(params) = match_path(route.path, path) {
+            if route.method.eq_ignore_ascii_case(method) {
+                return Matched::Found(route, params);
+            }
+            path_exists = true;
+        }
+    }
+    if path_exists {
+        Matched::MethodNotAllowed
+    } else {
+        Matched::NotFound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_templates() {
+        assert_eq!(match_path("/v1/customers/{customerId}", "/v1/customers/cus_1"), Some(vec![("customerId".into(), "cus_1".into())]));
+        assert_eq!(match_path("/v1/customers/{customerId}", "/v1/customers/"), None);
+        assert_eq!(match_path("/v1/customers", "/v1/customers/x"), None);
+        assert!(matches!(find("GET", "/v1/sessions/ses_1/messages"), Matched::Found(r, _) if r.function == "messages-list"));
+        assert!(matches!(find("DELETE", "/v1/customers"), Matched::MethodNotAllowed));
+        assert!(matches!(find("GET", "/v2/nothing"), Matched::NotFound));
+    }
+
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let doc = crate::http::openapi::document();
+        for r in ROUTES {
+            let item = doc.paths.paths.get(r.path).unwrap_or_else(|| panic!("{} missing from OpenAPI", r.path));
+            let json = serde_json::to_value(item).unwrap();
+            assert!(json.get(r.method.to_lowercase()).is_some(), "{} {} missing from OpenAPI", r.method, r.path);
+        }
+        let documented: usize = doc.paths.paths.values().map(|i| serde_json::to_value(i).unwrap().as_object().unwrap().len()).sum();
+        assert_eq!(documented, ROUTES.len(), "OpenAPI documents routes the gateway does not serve");
+    }
+}
+
+pub type WsFuture = Pin<Box<dyn Future<Output = aws_lambda_events::apigw::ApiGatewayProxyResponse> + Send>>;
+pub type WsHandler = fn(Arc<App>, aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest) -> WsFuture;
+
+/// The handler of a WebSocket route key.
+pub fn ws_handler(route_key: &str) -> Option<WsHandler> {
+    use crate::ws;
+    let h: WsHandler = match route_key {
+        "$connect" => |a, e| Box::pin(ws::on_connect(a, e)),
+        "$disconnect" => |a, e| Box::pin(ws::on_disconnect(a, e)),
+        "$default" => |a, e| Box::pin(ws::on_default(a, e)),
+        "send" => |a, e| Box::pin(ws::on_send(a, e)),
+        "ack" => |a, e| Box::pin(ws::on_ack(a, e)),
+        _ => return None,
+    };
+    Some(h)
+}
+
+/// The handler a REST function binary runs.
+pub fn http_handler(function: &str) -> Option<HttpHandler> {
+    ROUTES.iter().find(|r| r.function == function).map(|r| r.handler)
+}

@@ -1,0 +1,93 @@
+//! Every storage key is built here. Each starts with the tenant, so no query can cross tenants.
+//!
+//! Main table (`pk` / `sk`, index `gsi1` on `gsi1pk` / `gsi1sk`):
+//! - customer            `T#t#C#<cus>` / `PROFILE`        gsi1: `T#t#CUSTOMERS` / `<cus>`
+//! - customer's session  `T#t#C#<cus>` / `S#<ses>`
+//! - session             `T#t#S#<ses>` / `META`
+//! - participant         `T#t#S#<ses>` / `P#A#<sub>` or `P#C#<cus>`
+//! - message             `T#t#S#<ses>` / `M#<ulid>`
+//! - idempotency record  `T#t#S#<ses>` / `CMID#<participant>#<client message id>`
+//!
+//! Connections table (TTL on `ttl`):
+//! - connection          `CONN#<id>` / `CONN`             gsi1: `T#t#U#<participant>` / `CONN#<id>`
+//!
+//! Sort-key order inside a session partition is `CMID#… < M#… < META < P#…`, so one query from
+//! `META` to `P$` reads the session and its participants, and `begins_with M#` reads messages.
+
+use crate::domain::{CustomerId, ParticipantRef, SessionId, TenantId};
+use crate::ports::table::Key;
+
+pub const PROFILE: &str = "PROFILE";
+pub const META: &str = "META";
+pub const MESSAGE_PREFIX: &str = "M#";
+pub const PARTICIPANT_PREFIX: &str = "P#";
+pub const SESSION_EDGE_PREFIX: &str = "S#";
+/// Upper bound (inclusive) of a session partition's META + participants range.
+pub const PARTICIPANTS_END: &str = "P$";
+
+pub fn customer(t: &TenantId, c: &CustomerId) -> Key {
+    Key::new(format!("T#{t}#C#{c}"), PROFILE)
+}
+
+pub fn customers_index(t: &TenantId) -> String {
+    format!("T#{t}#CUSTOMERS")
+}
+
+pub fn customer_session_edge(t: &TenantId, c: &CustomerId, s: &SessionId) -> Key {
+    Key::new(format!("T#{t}#C#{c}"), format!("{SESSION_EDGE_PREFIX}{s}"))
+}
+
+pub fn customer_partition(t: &TenantId, c: &CustomerId) -> String {
+    format!("T#{t}#C#{c}")
+}
+
+pub fn session_partition(t: &TenantId, s: &SessionId) -> String {
+    format!("T#{t}#S#{s}")
+}
+
+pub fn session(t: &TenantId, s: &SessionId) -> Key {
+    Key::new(session_partition(t, s), META)
+}
+
+pub fn participant(t: &TenantId, s: &SessionId, p: &ParticipantRef) -> Key {
+    Key::new(session_partition(t, s), format!("{PARTICIPANT_PREFIX}{}", p.key_segment()))
+}
+
+pub fn message(t: &TenantId, s: &SessionId, message_ulid: &str) -> Key {
+    Key::new(session_partition(t, s), format!("{MESSAGE_PREFIX}{message_ulid}"))
+}
+
+pub fn client_message(t: &TenantId, s: &SessionId, sender: &ParticipantRef, client_message_id: &str) -> Key {
+    Key::new(session_partition(t, s), format!("CMID#{}#{client_message_id}", sender.key_segment()))
+}
+
+pub fn connection(connection_id: &str) -> Key {
+    Key::new(format!("CONN#{connection_id}"), "CONN")
+}
+
+pub fn connections_of(t: &TenantId, p: &ParticipantRef) -> String {
+    format!("T#{t}#U#{}", p.key_segment())
+}
+
+pub fn connection_index_sort(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_partition_orders_meta_and_participants_after_messages() {
+        let t = TenantId::parse("acme").unwrap();
+        let s = SessionId::generate();
+        let m = message(&t, &s, &crate::domain::ids::next_ulid().to_string()).sk;
+        let cmid = client_message(&t, &s, &ParticipantRef::Agent("a".into()), "c1").sk;
+        let meta = session(&t, &s).sk;
+        let p = participant(&t, &s, &ParticipantRef::Customer("cus_x".into())).sk;
+        let pa = participant(&t, &s, &ParticipantRef::Agent("zzz".into())).sk;
+        assert!(cmid < m && m < meta.clone() && meta < p);
+        assert!(meta.as_str() >= META && p.as_str() <= PARTICIPANTS_END && pa.as_str() <= PARTICIPANTS_END);
+        assert!(!m.starts_with("META") && !meta.starts_with(MESSAGE_PREFIX));
+    }
+}

@@ -1,0 +1,52 @@
+//! What every Lambda entry point does: set up tracing, build the AWS adapters once during init,
+//! warm their connections, then serve events with the shared handler.
+
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayWebsocketProxyRequest};
+use lambda_runtime::{service_fn, LambdaEvent};
+
+use crate::adapters::aws;
+use crate::http::routes::{http_handler, ws_handler};
+
+pub type Error = lambda_runtime::Error;
+
+/// Runs the REST function named `function` in the route table.
+pub async fn run_http(function: &'static str) -> Result<(), Error> {
+    crate::init_tracing();
+    let handler = http_handler(function).ok_or_else(|| format!("no REST route runs {function}"))?;
+    let app = Arc::new(aws::app_from_env().await?);
+    lambda_http::run(lambda_http::service_fn(move |req| {
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(handler(app, req).await) }
+    }))
+    .await
+}
+
+/// Runs the WebSocket route `route_key`.
+pub async fn run_ws(route_key: &'static str) -> Result<(), Error> {
+    crate::init_tracing();
+    let handler = ws_handler(route_key).ok_or_else(|| format!("no WebSocket route {route_key}"))?;
+    let app = Arc::new(aws::app_from_env().await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+        let app = app.clone();
+        async move { Ok::<_, Error>(handler(app, event.payload).await) }
+    }))
+    .await
+}
+
+/// Runs the `$connect` authorizer. Denials surface as `Unauthorized`, which API Gateway turns into 401.
+pub async fn run_authorizer() -> Result<(), Error> {
+    crate::init_tracing();
+    let verifier = Arc::new(aws::verifier_from_env()?);
+    if let Err(e) = verifier.warm().await {
+        tracing::warn!(error = %e, "JWKS not fetched during init; will fetch on first use");
+    }
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| {
+        let verifier = verifier.clone();
+        async move {
+            crate::ws::authorizer::authorize(&verifier, event.payload).await.map_err(|_| Error::from("Unauthorized"))
+        }
+    }))
+    .await
+}

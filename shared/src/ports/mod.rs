@@ -1,0 +1,10 @@
+//! Ports: the traits use cases depend on. Every port has an embedded adapter (`adapters::local`)
+//! and a cloud adapter (`adapters::aws`).
+
+pub mod connections;
+pub mod events;
+pub mod table;
+
+pub use connections::{ConnectionGateway, PostError};
+pub use events::{EventLog, EventPublisher};
+pub use table::Table;

@@ -1,0 +1,79 @@
+//! The WebSocket protocol (docs/asyncapi.yaml): client actions in, frames out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::message::Message;
+use crate::domain::ParticipantRef;
+use crate::error::AppError;
+
+/// Subprotocol a client may request; the token may ride along as `bearer.<jwt>`.
+pub const SUBPROTOCOL: &str = "confer.v1";
+pub const BEARER_PROTOCOL_PREFIX: &str = "bearer.";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendAction {
+    pub action: String,
+    pub session_id: String,
+    pub client_message_id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckAction {
+    pub action: String,
+    pub session_id: String,
+    pub message_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// A new message in one of the recipient's sessions.
+    Message { message: Message },
+    /// The sender's message is stored; `duplicate` when this was a resend of a stored message.
+    Ack { client_message_id: String, message: Message, duplicate: bool },
+    /// A participant acknowledged delivery of messages up to `message_id`.
+    Receipt { session_id: String, message_id: String, participant: ParticipantRef, status: String },
+    Pong,
+    Error {
+        code: String,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_message_id: Option<String>,
+    },
+}
+
+impl ServerFrame {
+    pub fn error(e: &AppError, client_message_id: Option<String>) -> Self {
+        ServerFrame::Error { code: e.code().to_string(), message: e.public_message(), client_message_id }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// The action named by a frame, as API Gateway's route selection `$request.body.action` sees it.
+pub fn route_key_of(body: &str) -> &'static str {
+    #[derive(Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow)]
+        action: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_str::<Probe>(body).ok().and_then(|p| p.action) {
+        Some(a) if a == "send" => "send",
+        Some(a) if a == "ack" => "ack",
+        _ => "$default",
+    }
+}
+
+/// Pulls a client message id out of a frame that failed validation, so the error can name it.
+pub fn client_message_id_of(body: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()?
+        .get("client_message_id")?
+        .as_str()
+        .map(|s| s.chars().take(crate::domain::limits::MAX_CLIENT_MESSAGE_ID).collect())
+}
