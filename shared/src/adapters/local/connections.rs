@@ -71,3 +71,12 @@ impl ConnectionGateway for LocalConnections {
         Ok(())
     }
 }
+
+impl LocalConnections {
+    /// Asks every live socket to close (shutdown).
+    pub fn close_all(&self) {
+        for sender in self.inner.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            let _ = sender.send(Outbound::Close);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! `confer-local`: run Confer on this machine, and mint tokens for it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use confer::domain::{ids::parse_subject, CustomerId, Principal, Role, TenantId};
+use confer::identity::LocalIssuer;
+use confer_local::stack::{self, ServeConfig, DEFAULT_ADDR, DEFAULT_DATA_DIR};
+
+#[derive(Parser)]
+#[command(name = "confer-local", version, about = "Confer on one machine: REST + WebSocket gateway over embedded storage")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start REST + WebSocket (at /ws) on one port, storing everything in the data directory.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+        #[arg(long, default_value = DEFAULT_ADDR, env = "CONFER_ADDR")]
+        addr: SocketAddr,
+        /// Directory holding the database, the token signing key and the webhook secret.
+        #[arg(long, default_value = DEFAULT_DATA_DIR, env = "CONFER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Deliver every event to this URL (repeatable); signed with the data directory's webhook secret.
+        #[arg(long = "webhook", value_name = "URL")]
+        webhooks: Vec<String>,
+    },
+    /// Print a token signed with the data directory's key.
+    Token {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["admin", "agent", "customer"])]
+        role: String,
+        /// Agent subject, or the customer id (cus_…) for customers.
+        #[arg(long)]
+        sub: String,
+        #[arg(long, default_value = DEFAULT_DATA_DIR, env = "CONFER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 12 * 60 * 60)]
+        ttl: u64,
+    },
+}
+
+fn principal(tenant: &str, role: &str, sub: &str) -> Result<Principal, String> {
+    let tenant = TenantId::parse(tenant).map_err(|e| e.to_string())?;
+    let role = Role::parse(role).map_err(|_| format!("unknown role {role}"))?;
+    let id = match role {
+        Role::Customer => CustomerId::parse(sub).map_err(|_| "for customers, --sub is the customer id (cus_…)".to_string())?.to_string(),
+        _ => parse_subject(sub, "--sub").map_err(|e| e.to_string())?,
+    };
+    Ok(Principal { tenant, role, id })
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { addr, data_dir, webhooks } => {
+            for url in &webhooks {
+                url::Url::parse(url).map_err(|e| format!("--webhook {url}: {e}"))?;
+            }
+            let mut config = ServeConfig::new(addr, data_dir.clone());
+            config.webhooks = webhooks;
+            let running = stack::start(config).await?;
+            let addr = running.addr;
+            println!("confer-local listening on http://{addr} (WebSocket ws://{addr}/ws), data in {}", data_dir.display());
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            running.stop().await;
+            Ok(())
+        }
+        Command::Token { tenant, role, sub, data_dir, ttl } => {
+            let p = principal(&tenant, &role, &sub)?;
+            std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+            let issuer = LocalIssuer::load_or_create(&data_dir).map_err(|e| e.to_string())?;
+            println!("{}", issuer.mint(&p, Duration::from_secs(ttl)).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    confer::init_tracing();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("confer-local: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

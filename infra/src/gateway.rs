@@ -1,0 +1,278 @@
+//! The API Gateway emulation: REST routes from the shared route table with JWT verification,
+//! and a WebSocket endpoint with the `$connect` authorizer, route selection on `action`, and
+//! `$disconnect` — each calling the same handler a Lambda runs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Map, Value};
+
+use confer::adapters::local::connections::Outbound;
+use confer::domain::limits::{CONNECTION_TTL_SECONDS, MAX_WS_MESSAGE_BYTES, WS_IDLE_TIMEOUT_SECONDS};
+use confer::error::AppError;
+use confer::http::routes::{find, ws_handler, Matched};
+use confer::identity::bearer;
+use confer::ws::protocol::{route_key_of, ServerFrame, SUBPROTOCOL};
+
+use crate::apigw_events as events;
+use crate::stack::LocalStack;
+
+/// API Gateway HTTP APIs accept request bodies up to 10 MB; handlers apply their own limits.
+pub const MAX_GATEWAY_BODY_BYTES: usize = 10 * 1024 * 1024;
+pub const WS_PATH: &str = "/ws";
+
+#[derive(Clone)]
+struct Gateway {
+    stack: Arc<LocalStack>,
+    host: String,
+}
+
+pub fn router(stack: Arc<LocalStack>, addr: SocketAddr) -> Router {
+    let state = Gateway { stack, host: addr.to_string() };
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/openapi.json", get(|| async { Json(confer::http::openapi::document()) }))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route(WS_PATH, get(websocket))
+        .fallback(rest)
+        .with_state(state)
+}
+
+async fn jwks(State(g): State<Gateway>) -> Json<Value> {
+    Json(serde_json::to_value(g.stack.issuer.jwks()).unwrap_or_default())
+}
+
+fn error(e: &AppError) -> Response {
+    let body = e.body(None);
+    (e.status_code(), Json(serde_json::to_value(body).unwrap_or_default())).into_response()
+}
+
+/// Closes every live socket (shutdown).
+pub fn close_all(stack: &LocalStack) {
+    stack.connections.close_all();
+}
+
+async fn rest(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let (route, params) = match find(&method, &path) {
+        Matched::Found(route, params) => (route, params),
+        Matched::MethodNotAllowed => {
+            return error(&AppError::RouteNotFound(format!("{method} {path}"))).with_status(StatusCode::METHOD_NOT_ALLOWED)
+        }
+        Matched::NotFound => return error(&AppError::RouteNotFound(format!("{method} {path}"))),
+    };
+    // The JWT authorizer: the same verification code that checks Cognito tokens.
+    let token = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
+    let verified = match token {
+        Some(t) => match g.stack.verifier.verify(t).await {
+            Ok(v) => v,
+            Err(e) => return error(&e),
+        },
+        None => return error(&AppError::Unauthorized),
+    };
+    let body = match to_bytes(body, MAX_GATEWAY_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return error(&AppError::PayloadTooLarge { actual: MAX_GATEWAY_BODY_BYTES + 1, limit: MAX_GATEWAY_BODY_BYTES }),
+    };
+    let route_key = format!("{} {}", route.method, route.path);
+    let event = events::http_v2_event(&events::HttpRequestParts {
+        method: &method,
+        path: &path,
+        raw_query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: &body,
+        route_key: &route_key,
+        path_parameters: &params,
+        claims: &verified.claims,
+        source,
+        host: &g.host,
+    });
+    let request = match events::to_lambda_request(&event) {
+        Ok(r) => r,
+        Err(e) => return error(&AppError::internal(format!("event shape: {e}"))),
+    };
+    let response = (route.handler)(g.stack.app.clone(), request).await;
+    let (parts, body) = response.into_parts();
+    let bytes: Vec<u8> = match body {
+        lambda_http::Body::Empty => Vec::new(),
+        lambda_http::Body::Text(s) => s.into_bytes(),
+        lambda_http::Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+trait WithStatus {
+    fn with_status(self, status: StatusCode) -> Response;
+}
+
+impl WithStatus for Response {
+    fn with_status(mut self, status: StatusCode) -> Response {
+        *self.status_mut() = status;
+        self
+    }
+}
+
+fn new_connection_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    // Shaped like API Gateway's (base64, 16 characters); URL-safe so it can sit in a path.
+    base64::engine::general_purpose::URL_SAFE.encode(bytes) + "="
+}
+
+async fn websocket(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let headers = parts.headers.clone();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let connection_id = new_connection_id();
+    let connected_at_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let conn = events::WsConnection { connection_id: &connection_id, connected_at_ms, source, host: &g.host };
+
+    // $connect authorizer (the same function the cloud runs).
+    let auth_event = match events::ws_authorizer_event(&conn, &headers, &raw_query) {
+        Ok(e) => e,
+        Err(e) => return error(&AppError::internal(e)),
+    };
+    let allowed = match confer::ws::authorizer::authorize(&g.stack.verifier, auth_event).await {
+        Ok(a) => a,
+        Err(e) => return error(&e),
+    };
+    let authorizer = events::authorizer_context(&allowed.principal_id, &allowed.context);
+
+    // $connect route: register the socket first so frames posted during $connect are not lost.
+    let outbound = g.stack.connections.register(&connection_id);
+    let connect = match events::ws_connect_event(&conn, &headers, &raw_query, &authorizer) {
+        Ok(e) => e,
+        Err(e) => return error(&AppError::internal(e)),
+    };
+    let handler = ws_handler("$connect").expect("$connect is routed");
+    let answer = handler(g.stack.app.clone(), connect).await;
+    if answer.status_code != 200 {
+        g.stack.connections.unregister(&connection_id);
+        let status = StatusCode::from_u16(answer.status_code as u16).unwrap_or(StatusCode::FORBIDDEN);
+        return (status, Json(json!({ "message": "Forbidden" }))).into_response();
+    }
+    let upgrade = if answer.headers.get("sec-websocket-protocol").is_some() { upgrade.protocols([SUBPROTOCOL]) } else { upgrade };
+    let host = g.host.clone();
+    upgrade
+        .max_message_size(MAX_WS_MESSAGE_BYTES * 2)
+        .on_upgrade(move |socket| async move {
+            run_socket(g.clone(), socket, outbound, connection_id, connected_at_ms, source, host, authorizer).await
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_socket(
+    g: Gateway,
+    socket: WebSocket,
+    mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>,
+    connection_id: String,
+    connected_at_ms: i64,
+    source: SocketAddr,
+    host: String,
+    authorizer: Map<String, Value>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let (close_tx, mut close_rx) = tokio::sync::mpsc::unbounded_channel::<(u16, String)>();
+    let writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                // A close decided by the reader (1009, idle, lifetime) wins over a drained queue.
+                biased;
+                Some((code, reason)) = close_rx.recv() => {
+                    let _ = sink.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    break;
+                }
+                next = outbound.recv() => match next {
+                    Some(Outbound::Frame(bytes)) => {
+                        let text = String::from_utf8_lossy(&bytes).into_owned();
+                        if sink.send(WsMessage::Text(text.into())).await.is_err() { break; }
+                    }
+                    Some(Outbound::Close) | None => {
+                        let _ = sink.send(WsMessage::Close(Some(CloseFrame { code: 1000, reason: "closed by server".into() }))).await;
+                        break;
+                    }
+                },
+            }
+        }
+    });
+
+    let conn = events::WsConnection { connection_id: &connection_id, connected_at_ms, source, host: &host };
+    let lifetime = tokio::time::sleep(Duration::from_secs(CONNECTION_TTL_SECONDS as u64));
+    tokio::pin!(lifetime);
+    let (mut status, mut reason) = (1005u16, String::from("Client closed"));
+    loop {
+        let next = tokio::select! {
+            _ = &mut lifetime => { status = 1001; reason = "Going away".into(); let _ = close_tx.send((1001, "connection lifetime reached".into())); break; }
+            next = tokio::time::timeout(Duration::from_secs(WS_IDLE_TIMEOUT_SECONDS), stream.next()) => next,
+        };
+        let message = match next {
+            Err(_) => {
+                status = 1001;
+                reason = "Idle timeout".into();
+                let _ = close_tx.send((1001, "idle timeout".into()));
+                break;
+            }
+            Ok(None) | Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(m))) => m,
+        };
+        match message {
+            WsMessage::Text(text) => {
+                if text.len() > MAX_WS_MESSAGE_BYTES {
+                    // API Gateway closes the connection with 1009 when a message exceeds 128 KB.
+                    status = 1009;
+                    reason = "Message too big".into();
+                    let _ = close_tx.send((1009, "message too big".into()));
+                    break;
+                }
+                let route_key = route_key_of(text.as_str());
+                let handler = ws_handler(route_key).expect("route selection yields routed keys");
+                match events::ws_message_event(&conn, route_key, text.as_str(), &authorizer) {
+                    Ok(event) => {
+                        handler(g.stack.app.clone(), event).await;
+                    }
+                    Err(e) => tracing::error!(error = %e, "could not build MESSAGE event"),
+                }
+            }
+            WsMessage::Binary(_) => {
+                let frame = ServerFrame::error(&AppError::validation("send JSON text frames; media travels through uploads"), None);
+                let _ = confer::ports::ConnectionGateway::post(&g.stack.connections, &connection_id, &frame.to_bytes()).await;
+            }
+            WsMessage::Close(frame) => {
+                if let Some(f) = frame {
+                    status = f.code;
+                    reason = f.reason.to_string();
+                }
+                break;
+            }
+            WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+        }
+    }
+    g.stack.connections.unregister(&connection_id);
+    drop(close_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    match events::ws_disconnect_event(&conn, &authorizer, status, &reason) {
+        Ok(event) => {
+            let handler = ws_handler("$disconnect").expect("$disconnect is routed");
+            handler(g.stack.app.clone(), event).await;
+        }
+        Err(e) => tracing::error!(error = %e, "could not build DISCONNECT event"),
+    }
+}

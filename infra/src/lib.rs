@@ -1,0 +1,9 @@
+//! confer-local: the whole of Confer on one machine. An in-process API Gateway emulation
+//! (REST + WebSocket + authorizers) calls the same handlers the Lambdas run, over embedded
+//! backends (SQLite table and event log, in-process connections, local token issuer).
+
+pub mod apigw_events;
+pub mod gateway;
+pub mod stack;
+
+pub use stack::{LocalStack, Running, ServeConfig};

@@ -1,0 +1,165 @@
+//! Assembles the local runtime from a data directory and runs it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use confer::adapters::local::{LocalConnections, SqliteEventLog, SqliteStore, WebhookConfig};
+use confer::identity::{LocalIssuer, TokenVerifier};
+use confer::App;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const DB_FILE: &str = "confer.sqlite3";
+pub const WEBHOOK_SECRET_FILE: &str = "webhook-secret";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = ".confer";
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Webhook URLs receiving every event, signed with the data directory's webhook secret.
+    pub webhooks: Vec<String>,
+    /// Longest wait between webhook retries.
+    pub webhook_max_backoff: Duration,
+}
+
+impl ServeConfig {
+    pub fn new(addr: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        ServeConfig { addr, data_dir: data_dir.into(), webhooks: Vec::new(), webhook_max_backoff: Duration::from_secs(60) }
+    }
+}
+
+/// Everything the gateway needs: the ports (as the Lambdas have them) plus the local identity.
+pub struct LocalStack {
+    pub app: Arc<App>,
+    pub connections: LocalConnections,
+    pub issuer: Arc<LocalIssuer>,
+    pub verifier: Arc<TokenVerifier>,
+    pub event_log: SqliteEventLog,
+    pub store: Arc<SqliteStore>,
+}
+
+impl LocalStack {
+    pub fn open(data_dir: &Path) -> anyhow_like::Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+        let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
+        let purged = store.purge_expired().map_err(|e| e.to_string())?;
+        if purged > 0 {
+            tracing::info!(purged, "expired records removed");
+        }
+        let event_log = SqliteEventLog::new(store.clone()).map_err(|e| e.to_string())?;
+        let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
+        let verifier = Arc::new(issuer.verifier());
+        let connections = LocalConnections::new();
+        let app = Arc::new(App {
+            table: Arc::new(store.table("main")),
+            connections_table: Arc::new(store.table("connections")),
+            gateway: Arc::new(connections.clone()),
+            events: Arc::new(event_log.clone()),
+            event_log: Some(Arc::new(event_log.clone())),
+        });
+        Ok(LocalStack { app, connections, issuer, verifier, event_log, store })
+    }
+
+    /// Connections recorded by a previous run are dead: their sockets closed with the process.
+    fn forget_stale_connections(&self) -> anyhow_like::Result<()> {
+        let conn = self.store.lock();
+        let n = conn.execute("DELETE FROM items WHERE tbl = 'connections'", []).map_err(|e| e.to_string())?;
+        if n > 0 {
+            tracing::info!(removed = n, "connections of the previous run removed");
+        }
+        Ok(())
+    }
+}
+
+/// Reads the webhook secret of the data directory, creating a random one on first use.
+pub fn webhook_secret(data_dir: &Path) -> anyhow_like::Result<String> {
+    let path = data_dir.join(WEBHOOK_SECRET_FILE);
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().to_string());
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(secret)
+}
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub stack: Arc<LocalStack>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, closes live sockets, and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        for h in &self.background {
+            h.abort();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.server).await;
+    }
+
+    /// Waits until the server ends (Ctrl-C or SIGTERM when started by [`serve_until_signal`]).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.server).await;
+        for h in &self.background {
+            h.abort();
+        }
+    }
+}
+
+pub async fn start(config: ServeConfig) -> anyhow_like::Result<Running> {
+    let stack = Arc::new(LocalStack::open(&config.data_dir)?);
+    stack.forget_stale_connections()?;
+    let listener = TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut background = Vec::new();
+    if !config.webhooks.is_empty() {
+        let secret = webhook_secret(&config.data_dir)?;
+        let hooks = config.webhooks.iter().map(|url| WebhookConfig { url: url.clone(), secret: secret.clone() }).collect();
+        background.extend(stack.event_log.spawn_webhooks(hooks, config.webhook_max_backoff));
+    }
+    {
+        // Expire connection records like DynamoDB TTL does.
+        let store = stack.store.clone();
+        background.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                if let Err(e) = store.purge_expired() {
+                    tracing::warn!(error = %e, "TTL purge failed");
+                }
+            }
+        }));
+    }
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = crate::gateway::router(stack.clone(), addr);
+    let shutdown_stack = stack.clone();
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+                crate::gateway::close_all(&shutdown_stack);
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, stack, shutdown: Some(tx), server, background })
+}
+
+/// Minimal error plumbing for the binary: messages for people, no backtraces.
+pub mod anyhow_like {
+    pub type Result<T> = std::result::Result<T, String>;
+}
