@@ -44,12 +44,32 @@ pub struct WebhookConfig {
 pub struct SqliteEventLog {
     store: Arc<SqliteStore>,
     appended: Arc<Notify>,
+    appender: std::sync::mpsc::Sender<Append>,
 }
+
+/// One event waiting for the appender, and who to tell once it is committed.
+struct Append {
+    id: String,
+    tenant: String,
+    event_type: String,
+    body: String,
+    committed: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Largest number of events committed in one transaction.
+const MAX_GROUP: usize = 512;
 
 impl SqliteEventLog {
     pub fn new(store: Arc<SqliteStore>) -> Result<Self, PublishError> {
         store.lock().execute_batch(SCHEMA).map_err(|e| PublishError(e.to_string()))?;
-        Ok(SqliteEventLog { store, appended: Arc::new(Notify::new()) })
+        let appended = Arc::new(Notify::new());
+        let (appender, queue) = std::sync::mpsc::channel();
+        let (writer_store, writer_notify) = (store.clone(), appended.clone());
+        std::thread::Builder::new()
+            .name("confer-event-log".into())
+            .spawn(move || append_in_groups(&writer_store, &queue, &writer_notify))
+            .map_err(|e| PublishError(e.to_string()))?;
+        Ok(SqliteEventLog { store, appended, appender })
     }
 
     /// Events after `after` for every tenant (webhook delivery reads the whole log).
@@ -205,6 +225,46 @@ async fn send_signed(http: &reqwest::Client, hook: &WebhookConfig, event: &serde
     }
 }
 
+/// Group commit: events published at the same moment share one transaction, so appending
+/// costs one WAL commit per group rather than per event. `publish` still returns only after
+/// its event is committed. The thread ends when every publisher is gone.
+fn append_in_groups(store: &SqliteStore, queue: &std::sync::mpsc::Receiver<Append>, appended: &Notify) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let result = {
+            let conn = store.lock();
+            let write = || -> Result<(), rusqlite::Error> {
+                conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+                let inserted = (|| {
+                    let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO events (id, tenant, type, body) VALUES (?1, ?2, ?3, ?4)")?;
+                    for a in &group {
+                        stmt.execute(rusqlite::params![a.id, a.tenant, a.event_type, a.body])?;
+                    }
+                    Ok(())
+                })();
+                match inserted {
+                    Ok(()) => conn.prepare_cached("COMMIT")?.execute([]).map(|_| ()),
+                    Err(e) => {
+                        let _ = conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
+                        Err(e)
+                    }
+                }
+            };
+            write().map_err(|e| e.to_string())
+        };
+        for a in group {
+            let _ = a.committed.send(result.clone());
+        }
+        appended.notify_waiters();
+    }
+}
+
 fn err(e: impl std::fmt::Display) -> PublishError {
     PublishError(e.to_string())
 }
@@ -214,15 +274,11 @@ impl EventPublisher for SqliteEventLog {
     /// Appends the event; an event id already in the log is not appended twice.
     async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
         let body = serde_json::to_string(event).map_err(err)?;
-        self.store
-            .lock()
-            .execute(
-                "INSERT OR IGNORE INTO events (id, tenant, type, body) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![event.id, event.tenant, event.event_type, body],
-            )
-            .map_err(err)?;
-        self.appended.notify_waiters();
-        Ok(())
+        let (committed, done) = tokio::sync::oneshot::channel();
+        self.appender
+            .send(Append { id: event.id.clone(), tenant: event.tenant.clone(), event_type: event.event_type.clone(), body, committed })
+            .map_err(|_| PublishError("event log is closed".into()))?;
+        done.await.map_err(|_| PublishError("event log stopped".into()))?.map_err(PublishError)
     }
 }
 

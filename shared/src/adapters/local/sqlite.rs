@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use rusqlite::{params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::domain::now_epoch_seconds;
@@ -43,8 +43,14 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<Arc<Self>, StoreError> {
         // WAL + NORMAL: a committed transaction survives a crash of the process (not of the OS).
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;")
-            .map_err(backend)?;
+        // EXCLUSIVE locking: one process owns the database (a second confer-local on the same
+        // data directory fails to start instead of splitting live connections between two
+        // gateways), and no file lock is taken per transaction.
+        conn.execute_batch(
+            "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=2000;
+             PRAGMA wal_autocheckpoint=4000; PRAGMA temp_store=MEMORY;",
+        )
+        .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(Arc::new(SqliteStore { conn: Mutex::new(conn) }))
     }
@@ -126,10 +132,8 @@ pub(crate) fn apply_update(current: Option<Item>, key: &Key, update: &Update) ->
 impl SqliteTable {
     fn read(tx: &Connection, table: &str, key: &Key) -> Result<Option<Item>, StoreError> {
         let row: Option<(String, Option<i64>)> = tx
-            .query_row("SELECT data, ttl FROM items WHERE tbl=?1 AND pk=?2 AND sk=?3", [table, &key.pk, &key.sk], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
+            .prepare_cached("SELECT data, ttl FROM items WHERE tbl=?1 AND pk=?2 AND sk=?3")
+            .and_then(|mut stmt| stmt.query_row([table, &key.pk, &key.sk], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(backend)?;
         match row {
             Some((_, Some(ttl))) if ttl <= now_epoch_seconds() => Ok(None),
@@ -141,10 +145,11 @@ impl SqliteTable {
     fn write(tx: &Connection, table: &str, item: &Item) -> Result<(), StoreError> {
         let key = key_of(item).ok_or_else(|| StoreError::Invalid("item needs pk and sk".into()))?;
         let data = serde_json::to_string(item).map_err(backend)?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO items (tbl, pk, sk, g1pk, g1sk, ttl, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (tbl, pk, sk) DO UPDATE SET g1pk=excluded.g1pk, g1sk=excluded.g1sk, ttl=excluded.ttl, data=excluded.data",
-            rusqlite::params![
+        )
+        .and_then(|mut stmt| stmt.execute(rusqlite::params![
                 table,
                 key.pk,
                 key.sk,
@@ -152,19 +157,53 @@ impl SqliteTable {
                 str_attr(item, GSI1.sk_attr),
                 item.get(TTL).and_then(Value::as_i64),
                 data
-            ],
-        )
+            ]))
         .map_err(backend)?;
         Ok(())
     }
 
     fn remove(tx: &Connection, table: &str, key: &Key) -> Result<(), StoreError> {
-        tx.execute("DELETE FROM items WHERE tbl=?1 AND pk=?2 AND sk=?3", [table, &key.pk, &key.sk]).map_err(backend)?;
+        tx.prepare_cached("DELETE FROM items WHERE tbl=?1 AND pk=?2 AND sk=?3")
+            .and_then(|mut stmt| stmt.execute([table, &key.pk, &key.sk]))
+            .map_err(backend)?;
         Ok(())
     }
 
-    fn begin<'c>(conn: &'c mut Connection) -> Result<Transaction<'c>, StoreError> {
-        conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)
+    fn begin(conn: &Connection) -> Result<Tx<'_>, StoreError> {
+        conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
+        Ok(Tx { conn, done: false })
+    }
+}
+
+/// A write transaction with cached BEGIN/COMMIT statements (re-parsing them costs more than
+/// the writes); rolled back when dropped uncommitted.
+struct Tx<'c> {
+    conn: &'c Connection,
+    done: bool,
+}
+
+impl Tx<'_> {
+    fn commit(mut self) -> Result<(), rusqlite::Error> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])) {
+                tracing::error!(error = %e, "rollback failed");
+            }
+        }
     }
 }
 
@@ -177,8 +216,8 @@ impl Table for SqliteTable {
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         check_item(&item)?;
         let key = key_of(&item).expect("checked");
-        let mut conn = self.store.lock();
-        let tx = Self::begin(&mut conn)?;
+        let conn = self.store.lock();
+        let tx = Self::begin(&conn)?;
         if let Some(c) = &condition {
             if !condition_holds(Self::read(&tx, self.name, &key)?.as_ref(), c) {
                 return Err(StoreError::ConditionFailed);
@@ -189,8 +228,8 @@ impl Table for SqliteTable {
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
-        let mut conn = self.store.lock();
-        let tx = Self::begin(&mut conn)?;
+        let conn = self.store.lock();
+        let tx = Self::begin(&conn)?;
         let current = Self::read(&tx, self.name, key)?;
         if let Some(c) = &condition {
             if !condition_holds(current.as_ref(), c) {
@@ -204,8 +243,8 @@ impl Table for SqliteTable {
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        let mut conn = self.store.lock();
-        let tx = Self::begin(&mut conn)?;
+        let conn = self.store.lock();
+        let tx = Self::begin(&conn)?;
         let current = Self::read(&tx, self.name, key)?;
         if let Some(c) = &condition {
             if !condition_holds(current.as_ref(), c) {
@@ -330,8 +369,8 @@ impl Table for SqliteTable {
 
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
-        let mut conn = self.store.lock();
-        let tx = Self::begin(&mut conn)?;
+        let conn = self.store.lock();
+        let tx = Self::begin(&conn)?;
         for op in &ops {
             match op {
                 WriteOp::Put(item) => Self::write(&tx, self.name, item)?,
@@ -343,8 +382,8 @@ impl Table for SqliteTable {
 
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
         check_transaction(&ops)?;
-        let mut conn = self.store.lock();
-        let tx = Self::begin(&mut conn)?;
+        let conn = self.store.lock();
+        let tx = Self::begin(&conn)?;
         let mut reasons = Vec::with_capacity(ops.len());
         let mut currents = Vec::with_capacity(ops.len());
         for op in &ops {

@@ -1,0 +1,253 @@
+//! `confer-loadgen`: opens N WebSocket clients in two-party sessions against a running
+//! confer-local and prints delivered messages per second and delivery latency.
+//!
+//!   confer-local serve --data-dir /tmp/confer-load &
+//!   confer-loadgen --data-dir /tmp/confer-load --clients 1000 --rate 6 --seconds 15
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use confer::domain::{Principal, Role, TenantId};
+use confer::identity::LocalIssuer;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser, Clone)]
+#[command(name = "confer-loadgen", about = "Chat load against confer-local: delivered messages/s and delivery latency")]
+struct Args {
+    /// Base URL of confer-local.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// confer-local's data directory (tokens are signed with its key).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// WebSocket clients; every two share a session (one agent, one customer).
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Messages each client sends per second.
+    #[arg(long, default_value_t = 5.0)]
+    rate: f64,
+    /// Length of the measured phase.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Recipients acknowledge every delivered message (doubles the server's work per message).
+    #[arg(long)]
+    ack: bool,
+    /// Tenant to create the sessions in (a fresh one per run keeps runs apart).
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+#[derive(Default)]
+struct Totals {
+    sent: AtomicU64,
+    acked: AtomicU64,
+    delivered: AtomicU64,
+    errors: AtomicU64,
+}
+
+fn micros_since(origin: Instant) -> u64 {
+    origin.elapsed().as_micros() as u64
+}
+
+async fn setup_sessions(args: &Args, issuer: &LocalIssuer, tenant: &TenantId, pairs: usize) -> Result<Vec<(String, String, String)>, String> {
+    let http = reqwest::Client::new();
+    let results = futures::stream::iter(0..pairs)
+        .map(|i| {
+            let http = http.clone();
+            let agent = Principal { tenant: tenant.clone(), role: Role::Agent, id: format!("load-agent-{i}") };
+            let token = issuer.mint(&agent, Duration::from_secs(3600)).expect("token");
+            let base = args.url.clone();
+            async move {
+                let c: Value = http.post(format!("{base}/v1/customers")).bearer_auth(&token).json(&json!({ "name": format!("Load customer {i}") }))
+                    .send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+                let customer_id = c["id"].as_str().ok_or(format!("customer not created: {c}"))?.to_string();
+                let s: Value = http.post(format!("{base}/v1/sessions")).bearer_auth(&token).json(&json!({ "customer_id": customer_id }))
+                    .send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+                let session_id = s["id"].as_str().ok_or(format!("session not created: {s}"))?.to_string();
+                Ok::<_, String>((agent.id, customer_id, session_id))
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    results.into_iter().collect()
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(ws_url: &str, token: &str) -> Result<Socket, String> {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("{ws_url}?token={token}")).await.map_err(|e| e.to_string())?;
+    Ok(socket)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_client(
+    socket: Socket,
+    session_id: String,
+    me: usize,
+    rate: f64,
+    origin: Instant,
+    measure_from: Instant,
+    measure_until: Instant,
+    ack: bool,
+    totals: Arc<Totals>,
+) -> Vec<u32> {
+    let (mut sink, mut stream) = socket.split();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = out_rx.recv().await {
+            if sink.send(Message::Text(frame.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let sender = {
+        let out_tx = out_tx.clone();
+        let totals = totals.clone();
+        let session_id = session_id.clone();
+        tokio::spawn(async move {
+            let period = Duration::from_secs_f64(1.0 / rate);
+            // Spread clients over the first period so they do not send in lockstep.
+            let offset = period.mul_f64((me % 97) as f64 / 97.0);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(measure_from) + offset, period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut n = 0u64;
+            loop {
+                tick.tick().await;
+                if Instant::now() >= measure_until {
+                    break;
+                }
+                n += 1;
+                let frame = json!({ "action": "send", "session_id": session_id, "client_message_id": format!("c{me}-{n}"), "text": format!("load {}", micros_since(origin)) });
+                if out_tx.send(frame.to_string()).is_err() {
+                    break;
+                }
+                totals.sent.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let mut latencies = Vec::new();
+    let drain_until = measure_until + Duration::from_secs(2);
+    loop {
+        let remaining = drain_until.saturating_duration_since(Instant::now());
+        let next = match tokio::time::timeout(remaining, stream.next()).await {
+            Err(_) | Ok(None) | Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(Message::Text(t)))) => t,
+            Ok(Some(Ok(_))) => continue,
+        };
+        let frame: Value = match serde_json::from_str(next.as_str()) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        match frame["type"].as_str() {
+            Some("message") => {
+                let now = micros_since(origin);
+                if let Some(sent) = frame["message"]["text"].as_str().and_then(|t| t.strip_prefix("load ")).and_then(|t| t.parse::<u64>().ok()) {
+                    latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
+                    totals.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                if ack {
+                    let id = frame["message"]["id"].as_str().unwrap_or_default();
+                    let _ = out_tx.send(json!({ "action": "ack", "session_id": session_id, "message_id": id }).to_string());
+                }
+            }
+            Some("ack") => {
+                totals.acked.fetch_add(1, Ordering::Relaxed);
+            }
+            Some("error") => {
+                totals.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+    sender.abort();
+    drop(out_tx);
+    writer.abort();
+    latencies
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    if args.clients < 2 || args.clients % 2 != 0 {
+        return Err("--clients must be an even number of at least 2".into());
+    }
+    let issuer = LocalIssuer::load_or_create(&args.data_dir).map_err(|e| e.to_string())?;
+    let tenant = TenantId::parse(&args.tenant.clone().unwrap_or_else(|| format!("load-{}", ulid::Ulid::new().to_string().to_lowercase())))
+        .map_err(|e| e.to_string())?;
+    let pairs = args.clients / 2;
+    let t = Instant::now();
+    let sessions = setup_sessions(&args, &issuer, &tenant, pairs).await?;
+    println!("setup: {pairs} sessions in {:.1} s", t.elapsed().as_secs_f64());
+
+    let ws_url = format!("{}/ws", args.url.replacen("http", "ws", 1));
+    let t = Instant::now();
+    let mut sockets = Vec::with_capacity(args.clients);
+    let opened = futures::stream::iter(sessions.iter().enumerate().flat_map(|(i, (agent, customer, session))| {
+        let agent_token = issuer.mint(&Principal { tenant: tenant.clone(), role: Role::Agent, id: agent.clone() }, Duration::from_secs(3600)).expect("token");
+        let customer_token = issuer.mint(&Principal { tenant: tenant.clone(), role: Role::Customer, id: customer.clone() }, Duration::from_secs(3600)).expect("token");
+        [(2 * i, agent_token, session.clone()), (2 * i + 1, customer_token, session.clone())]
+    }))
+    .map(|(i, token, session)| {
+        let ws_url = ws_url.clone();
+        async move { open(&ws_url, &token).await.map(|s| (i, s, session)) }
+    })
+    .buffer_unordered(50)
+    .collect::<Vec<_>>()
+    .await;
+    for o in opened {
+        sockets.push(o?);
+    }
+    println!("connected: {} clients in {:.1} s", sockets.len(), t.elapsed().as_secs_f64());
+
+    let totals = Arc::new(Totals::default());
+    let origin = Instant::now();
+    let measure_from = origin + Duration::from_millis(500);
+    let measure_until = measure_from + Duration::from_secs(args.seconds);
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|(i, socket, session)| {
+            tokio::spawn(run_client(socket, session, i, args.rate, origin, measure_from, measure_until, args.ack, totals.clone()))
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())?);
+    }
+    latencies.sort_unstable();
+    let secs = args.seconds as f64;
+    let sent = totals.sent.load(Ordering::Relaxed);
+    let delivered = totals.delivered.load(Ordering::Relaxed);
+    println!(
+        "clients {} | sessions {} | target {:.0} msg/s | sent {} ({:.0}/s) | acked {} | delivered {} ({:.0}/s) | errors {} | latency ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}{}",
+        args.clients,
+        pairs,
+        args.clients as f64 * args.rate,
+        sent,
+        sent as f64 / secs,
+        totals.acked.load(Ordering::Relaxed),
+        delivered,
+        delivered as f64 / secs,
+        totals.errors.load(Ordering::Relaxed),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.90),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0),
+        if args.ack { " | with delivery acks" } else { "" }
+    );
+    Ok(())
+}

@@ -1,0 +1,383 @@
+//! Every sample event in events/ parses into the type its function receives from AWS and runs
+//! through that function's handler against the embedded backends. A file in events/ that no
+//! test knows fails the suite.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use confer::adapters::local::connections::Outbound;
+use confer::adapters::local::{LocalConnections, SqliteEventLog, SqliteStore};
+use confer::app::App;
+use confer::domain::{Principal, Role, TenantId};
+use confer::http::routes::{http_handler, ws_handler, ROUTES, WS_AUTHORIZER_FUNCTION, WS_ROUTES};
+use confer::identity::LocalIssuer;
+use confer::ports::EventLog;
+use lambda_http::Body;
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Ids the sample events use (a test that chains events swaps in the ids it created).
+const SAMPLE_CUSTOMER: &str = "cus_01M8E24NKB3T5X7Z9C1E4G6J8M";
+const SAMPLE_SESSION: &str = "ses_01M8NRRGNB7K9M1P3R5T7V9X1Z";
+const SAMPLE_MESSAGE: &str = "msg_01M8NS75DB4E6G8J0K2M4P6Q8S";
+const SAMPLE_CONNECTION: &str = "Vd3kXcY0joECF2w=";
+const SAMPLE_AGENT: &str = "7f3c9a52-4e1b-4d8a-9c27-1b6e0f4d2a83";
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").join("events")
+}
+
+fn event_text(function: &str) -> String {
+    let path = events_dir().join(format!("{function}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+struct Local {
+    app: Arc<App>,
+    connections: LocalConnections,
+    log: SqliteEventLog,
+}
+
+/// An App on the embedded backends, assembled as confer-local assembles it.
+fn local() -> Local {
+    let store = SqliteStore::in_memory().expect("in-memory store");
+    let log = SqliteEventLog::new(store.clone()).expect("event log");
+    let connections = LocalConnections::new();
+    let app = Arc::new(App {
+        table: Arc::new(store.table("main")),
+        connections_table: Arc::new(store.table("connections")),
+        gateway: Arc::new(connections.clone()),
+        events: Arc::new(log.clone()),
+        event_log: Some(Arc::new(log.clone())),
+    });
+    Local { app, connections, log }
+}
+
+async fn event_types(log: &SqliteEventLog) -> Vec<String> {
+    let events = log.read("acme", 0, 100).await.expect("event log readable");
+    events.into_iter().map(|e| serde_json::to_value(&e).expect("event serialises")["event"]["type"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+fn body_json(body: &Body) -> Value {
+    let bytes: &[u8] = match body {
+        Body::Text(s) => s.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    };
+    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+/// Runs a REST function's event (optionally with ids swapped) and returns status and JSON body.
+async fn run_http(app: &Arc<App>, function: &str, swaps: &[(&str, &str)]) -> (u16, Value) {
+    let mut text = event_text(function);
+    for (from, to) in swaps {
+        text = text.replace(from, to);
+    }
+    let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("events/{function}.json is not an HTTP API event: {e}"));
+    let route = ROUTES.iter().find(|r| r.function == function).expect("a REST function");
+    assert_eq!(req.method().as_str(), route.method, "events/{function}.json: method");
+    let handler = http_handler(function).expect("handler");
+    let resp = handler(app.clone(), req).await;
+    (resp.status().as_u16(), body_json(resp.body()))
+}
+
+fn ws_event(function: &str, swaps: &[(&str, &str)]) -> ApiGatewayWebsocketProxyRequest {
+    let mut text = event_text(function);
+    for (from, to) in swaps {
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("events/{function}.json is not a WebSocket event: {e}"))
+}
+
+async fn run_ws(app: &Arc<App>, function: &str, swaps: &[(&str, &str)]) -> ApiGatewayProxyResponse {
+    let event = ws_event(function, swaps);
+    let key = WS_ROUTES.iter().find(|(_, f)| *f == function).map(|(k, _)| *k).expect("a WebSocket function");
+    assert_eq!(event.request_context.route_key.as_deref(), Some(key), "events/{function}.json: routeKey");
+    let handler = ws_handler(key).expect("handler");
+    handler(app.clone(), event).await
+}
+
+/// The next frame posted to a registered connection, as JSON.
+async fn next_frame(rx: &mut UnboundedReceiver<Outbound>) -> Value {
+    match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+        Ok(Some(Outbound::Frame(bytes))) => serde_json::from_slice(&bytes).expect("frames are JSON"),
+        Ok(Some(Outbound::Close)) => panic!("connection closed instead of a frame"),
+        Ok(None) => panic!("connection dropped"),
+        Err(_) => panic!("no frame within 5 s"),
+    }
+}
+
+async fn connection_recorded(app: &App, id: &str) -> bool {
+    app.connections_table.get(&confer::keys::connection(id)).await.expect("connections table readable").is_some()
+}
+
+fn authorizer_event() -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+    serde_json::from_str(&event_text(WS_AUTHORIZER_FUNCTION)).expect("events/ws-authorizer.json is a REQUEST authorizer input")
+}
+
+#[test]
+fn every_event_file_belongs_to_a_function_and_every_function_has_one() {
+    let mut files = BTreeSet::new();
+    for entry in std::fs::read_dir(events_dir()).expect("events/ exists") {
+        let path = entry.expect("dir entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 name").to_string();
+        let function = name.strip_suffix(".json").unwrap_or_else(|| panic!("events/{name}: only <function>.json files belong here"));
+        files.insert(function.to_string());
+    }
+    let mut functions: BTreeSet<String> = ROUTES.iter().filter(|r| r.cloud).map(|r| r.function.to_string()).collect();
+    functions.extend(WS_ROUTES.iter().map(|(_, f)| f.to_string()));
+    functions.insert(WS_AUTHORIZER_FUNCTION.to_string());
+    let unknown: Vec<_> = files.difference(&functions).collect();
+    let missing: Vec<_> = functions.difference(&files).collect();
+    assert!(unknown.is_empty(), "events/ holds files no function receives (and no test covers): {unknown:?}");
+    assert!(missing.is_empty(), "functions without a sample event in events/: {missing:?}");
+}
+
+#[test]
+fn http_events_carry_the_jwt_authorizer_claims_of_an_acme_agent() {
+    for r in ROUTES.iter().filter(|r| r.cloud) {
+        let v: Value = serde_json::from_str(&event_text(r.function)).unwrap();
+        assert_eq!(v["version"], "2.0", "{}: payload format 2.0", r.function);
+        assert_eq!(v["routeKey"], format!("{} {}", r.method, r.path), "{}: routeKey", r.function);
+        let claims = &v["requestContext"]["authorizer"]["jwt"]["claims"];
+        assert_eq!(claims["custom:tenant_id"], "acme", "{}", r.function);
+        assert_eq!(claims["custom:role"], "agent", "{}", r.function);
+        assert_eq!(claims["sub"], SAMPLE_AGENT, "{}", r.function);
+        assert_eq!(claims["token_use"], "id", "{}: Cognito ID token claims", r.function);
+        // The raw path of a named stage starts with the stage.
+        let stage = v["requestContext"]["stage"].as_str().unwrap();
+        assert!(v["rawPath"].as_str().unwrap().starts_with(&format!("/{stage}/v1/")), "{}: rawPath", r.function);
+    }
+}
+
+// ---------------------------------------------------------------- REST events, empty store
+
+#[tokio::test]
+async fn rest_events_against_an_empty_store() {
+    let l = local();
+    let (status, body) = run_http(&l.app, "customers-create", &[]).await;
+    assert_eq!(status, 201, "customers-create: {body}");
+    let id = body["id"].as_str().expect("customer id");
+    assert!(id.starts_with("cus_") && id.len() == 30, "customer id {id}");
+    assert_eq!(body["name"], "Jonas Berg");
+    assert_eq!(event_types(&l.log).await, ["customer.created"]);
+
+    // A second, empty store: every lookup of the sample ids misses.
+    let l = local();
+    for function in ["customers-get", "customers-update", "sessions-create", "sessions-get", "sessions-close", "messages-list"] {
+        let (status, body) = run_http(&l.app, function, &[]).await;
+        assert_eq!(status, 404, "{function}: {body}");
+        assert_eq!(body["error"]["code"], "not_found", "{function}: {body}");
+        assert!(body["error"]["request_id"].is_string() || body["error"]["requestId"].is_string(), "{function}: request id echoed: {body}");
+    }
+    for function in ["customers-list", "customer-sessions-list"] {
+        let (status, body) = run_http(&l.app, function, &[]).await;
+        assert_eq!(status, 200, "{function}: {body}");
+        assert_eq!(body["items"], Value::Array(vec![]), "{function}: {body}");
+    }
+    assert!(event_types(&l.log).await.is_empty(), "failed requests publish nothing");
+}
+
+#[tokio::test]
+async fn an_http_event_without_claims_is_unauthorized() {
+    let l = local();
+    let mut v: Value = serde_json::from_str(&event_text("customers-list")).unwrap();
+    v["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    let req = lambda_http::request::from_str(&v.to_string()).unwrap();
+    let resp = http_handler("customers-list").unwrap()(l.app.clone(), req).await;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(body_json(resp.body())["error"]["code"], "unauthorized");
+}
+
+// ---------------------------------------------------------------- WebSocket events, empty store
+
+#[tokio::test]
+async fn connect_records_the_connection_and_echoes_the_subprotocol() {
+    let l = local();
+    let resp = run_ws(&l.app, "ws-connect", &[]).await;
+    assert_eq!(resp.status_code, 200);
+    assert_eq!(resp.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()), Some("confer.v1"));
+    assert!(connection_recorded(&l.app, SAMPLE_CONNECTION).await);
+
+    let resp = run_ws(&l.app, "ws-disconnect", &[]).await;
+    assert_eq!(resp.status_code, 200);
+    assert!(!connection_recorded(&l.app, SAMPLE_CONNECTION).await, "disconnect forgets the connection");
+}
+
+#[tokio::test]
+async fn connect_without_authorizer_context_is_refused() {
+    let l = local();
+    let mut event = ws_event("ws-connect", &[]);
+    event.request_context.authorizer.fields.clear();
+    let resp = confer::ws::on_connect(l.app.clone(), event).await;
+    assert_eq!(resp.status_code, 401);
+    assert!(!connection_recorded(&l.app, SAMPLE_CONNECTION).await);
+}
+
+#[tokio::test]
+async fn default_route_answers_ping_with_pong() {
+    let l = local();
+    let mut rx = l.connections.register(SAMPLE_CONNECTION);
+    let resp = run_ws(&l.app, "ws-default", &[]).await;
+    assert_eq!(resp.status_code, 200);
+    assert_eq!(next_frame(&mut rx).await["type"], "pong");
+}
+
+#[tokio::test]
+async fn send_and_ack_to_an_unknown_session_answer_error_frames() {
+    let l = local();
+    let mut rx = l.connections.register(SAMPLE_CONNECTION);
+    let resp = run_ws(&l.app, "ws-send", &[]).await;
+    assert_eq!(resp.status_code, 404);
+    let frame = next_frame(&mut rx).await;
+    assert_eq!(frame["type"], "error");
+    assert_eq!(frame["code"], "not_found");
+    assert_eq!(frame["client_message_id"], "c-5f2d9a71-0e3b-4c8a-b6d4-7a1e9f3c2b58", "the error names the client's message");
+
+    let resp = run_ws(&l.app, "ws-ack", &[]).await;
+    assert_eq!(resp.status_code, 403);
+    let frame = next_frame(&mut rx).await;
+    assert_eq!((frame["type"].as_str(), frame["code"].as_str()), (Some("error"), Some("not_a_participant")));
+    assert!(event_types(&l.log).await.is_empty());
+}
+
+// ---------------------------------------------------------------- the events chained
+
+/// The sample events in the order a conversation uses them, with the ids the store handed out.
+#[tokio::test]
+async fn events_chain_into_a_conversation() {
+    let l = local();
+    let (status, created) = run_http(&l.app, "customers-create", &[]).await;
+    assert_eq!(status, 201, "{created}");
+    let cus = created["id"].as_str().unwrap().to_string();
+    let c: &[(&str, &str)] = &[(SAMPLE_CUSTOMER, &cus)];
+
+    let (status, got) = run_http(&l.app, "customers-get", c).await;
+    assert_eq!((status, got["id"].as_str()), (200, Some(cus.as_str())), "{got}");
+    let (status, updated) = run_http(&l.app, "customers-update", c).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["phone"], "+46709876543");
+    assert_eq!(updated["attributes"]["plan"], "enterprise");
+    let (status, list) = run_http(&l.app, "customers-list", &[]).await;
+    assert_eq!((status, list["items"].as_array().map(Vec::len)), (200, Some(1)), "{list}");
+
+    let (status, session) = run_http(&l.app, "sessions-create", c).await;
+    assert_eq!(status, 201, "{session}");
+    let ses = session["id"].as_str().unwrap().to_string();
+    assert!(ses.starts_with("ses_"));
+    let s: &[(&str, &str)] = &[(SAMPLE_SESSION, &ses), (SAMPLE_CUSTOMER, &cus)];
+    let (status, got) = run_http(&l.app, "sessions-get", s).await;
+    assert_eq!((status, got["status"].as_str()), (200, Some("open")), "{got}");
+    let (status, sessions) = run_http(&l.app, "customer-sessions-list", s).await;
+    assert_eq!((status, sessions["items"][0]["id"].as_str()), (200, Some(ses.as_str())), "{sessions}");
+
+    // The agent connects, sends, and reads the history.
+    let mut rx = l.connections.register(SAMPLE_CONNECTION);
+    assert_eq!(run_ws(&l.app, "ws-connect", s).await.status_code, 200);
+    let resp = run_ws(&l.app, "ws-send", s).await;
+    assert_eq!(resp.status_code, 200);
+    let ack = next_frame(&mut rx).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ack["duplicate"], false);
+    let msg = ack["message"]["id"].as_str().expect("stored message id").to_string();
+    // The same frame again is a resend: acknowledged as a duplicate, nothing new stored.
+    assert_eq!(run_ws(&l.app, "ws-send", s).await.status_code, 200);
+    let again = next_frame(&mut rx).await;
+    assert_eq!((again["type"].as_str(), again["duplicate"].as_bool(), again["message"]["id"].as_str()), (Some("ack"), Some(true), Some(msg.as_str())));
+
+    let (status, history) = run_http(&l.app, "messages-list", s).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["items"].as_array().map(Vec::len), Some(1), "{history}");
+    assert_eq!(history["items"][0]["id"], msg.as_str());
+
+    let m: &[(&str, &str)] = &[(SAMPLE_SESSION, &ses), (SAMPLE_MESSAGE, &msg)];
+    assert_eq!(run_ws(&l.app, "ws-ack", m).await.status_code, 200);
+
+    let (status, closed) = run_http(&l.app, "sessions-close", s).await;
+    assert_eq!((status, closed["status"].as_str()), (200, Some("closed")), "{closed}");
+    assert_eq!(run_ws(&l.app, "ws-disconnect", s).await.status_code, 200);
+    assert!(!connection_recorded(&l.app, SAMPLE_CONNECTION).await);
+
+    assert_eq!(
+        event_types(&l.log).await,
+        ["customer.created", "customer.updated", "session.created", "message.created", "message.delivered", "session.closed"]
+    );
+}
+
+// ---------------------------------------------------------------- the $connect authorizer
+
+fn issuer() -> LocalIssuer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    LocalIssuer::load_or_create(dir.path()).expect("issuer")
+}
+
+fn agent() -> Principal {
+    Principal { tenant: TenantId::parse("acme").unwrap(), role: Role::Agent, id: SAMPLE_AGENT.to_string() }
+}
+
+#[tokio::test]
+async fn authorizer_allows_a_valid_query_token_for_the_method_arn() {
+    let issuer = issuer();
+    let verifier = issuer.verifier();
+    let mut event = authorizer_event();
+    let arn = event.method_arn.clone().expect("methodArn");
+    assert!(arn.ends_with("/dev/$connect"), "{arn}");
+    let token = issuer.mint(&agent(), Duration::from_secs(300)).unwrap();
+    event.query_string_parameters = [("token".to_string(), token)].into_iter().collect::<std::collections::HashMap<_, _>>().into();
+
+    let allowed = confer::ws::authorizer::authorize(&verifier, event).await.expect("allowed");
+    assert_eq!(allowed.principal_id, format!("acme:{SAMPLE_AGENT}"));
+    let st = &allowed.policy_document.statement;
+    assert_eq!(st.len(), 1);
+    assert_eq!((st[0].effect.as_str(), st[0].action.as_str(), st[0].resource.as_str()), ("Allow", "execute-api:Invoke", arn.as_str()));
+    assert_eq!(allowed.context["tenant"], "acme");
+    assert_eq!(allowed.context["role"], "agent");
+    assert_eq!(allowed.context["subject"], SAMPLE_AGENT);
+
+    // The context it returns is what the route events carry as requestContext.authorizer.
+    let connect: Value = serde_json::from_str(&event_text("ws-connect")).unwrap();
+    for k in ["tenant", "role", "subject"] {
+        assert_eq!(connect["requestContext"]["authorizer"][k], allowed.context[k], "ws-connect context {k}");
+    }
+}
+
+#[tokio::test]
+async fn authorizer_reads_a_bearer_subprotocol() {
+    let issuer = issuer();
+    let mut event = authorizer_event();
+    event.query_string_parameters = Default::default();
+    let token = issuer.mint(&agent(), Duration::from_secs(300)).unwrap();
+    event.headers.insert("sec-websocket-protocol", format!("confer.v1, bearer.{token}").parse().unwrap());
+    let allowed = confer::ws::authorizer::authorize(&issuer.verifier(), event).await.expect("allowed");
+    assert_eq!(allowed.context["subject"], SAMPLE_AGENT);
+}
+
+#[tokio::test]
+async fn authorizer_refuses_foreign_missing_and_expired_tokens() {
+    let issuer = issuer();
+    let verifier = issuer.verifier();
+    // As stored: the sample token is not signed by this issuer.
+    assert!(confer::ws::authorizer::authorize(&verifier, authorizer_event()).await.is_err(), "a token of another issuer");
+
+    let mut none = authorizer_event();
+    none.query_string_parameters = Default::default();
+    assert!(confer::ws::authorizer::authorize(&verifier, none).await.is_err(), "no token at all");
+
+    let mut other = authorizer_event();
+    let foreign = issuer.mint_with(&agent(), Duration::from_secs(300), "someone-else").unwrap();
+    other.query_string_parameters = [("token".to_string(), foreign)].into_iter().collect::<std::collections::HashMap<_, _>>().into();
+    assert!(confer::ws::authorizer::authorize(&verifier, other).await.is_err(), "a token for another audience");
+
+    let mut expired = authorizer_event();
+    let mut claims: serde_json::Map<String, Value> = agent().to_claims().into_iter().map(|(k, v)| (k, v.into())).collect();
+    claims.insert("iss".into(), confer::identity::LOCAL_ISSUER.into());
+    claims.insert("aud".into(), confer::identity::LOCAL_AUDIENCE.into());
+    claims.insert("iat".into(), 1_700_000_000i64.into());
+    claims.insert("exp".into(), 1_700_000_600i64.into());
+    let stale = issuer.sign(&claims).unwrap();
+    expired.query_string_parameters = [("token".to_string(), stale)].into_iter().collect::<std::collections::HashMap<_, _>>().into();
+    assert!(confer::ws::authorizer::authorize(&verifier, expired).await.is_err(), "an expired token");
+}

@@ -1,0 +1,80 @@
+//! The table port conformance suite on DynamoDB, against a moto server (see infra/scripts/with-moto.sh).
+
+use std::sync::{Arc, OnceLock};
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
+use confer::adapters::aws::dynamodb::DynamoTable;
+use confer_tests::conformance::SharedTable;
+use confer_tests::moto;
+
+/// One table for the whole run: every behaviour writes under its own partition keys.
+fn table_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| moto::unique_name("confer-conformance"))
+}
+
+fn attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute")
+}
+
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().expect("key schema")
+}
+
+/// Creates the table as template.yaml declares it, unless a concurrent test already did.
+async fn create_table(config: &aws_config::SdkConfig, name: &str) {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let gsi1 = GlobalSecondaryIndex::builder()
+        .index_name("gsi1")
+        .key_schema(key("gsi1pk", KeyType::Hash))
+        .key_schema(key("gsi1sk", KeyType::Range))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .expect("gsi1");
+    let created = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute("gsi1pk"))
+        .attribute_definitions(attribute("gsi1sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(gsi1)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceInUseException") => {}
+        Err(e) => panic!("creating table {name} in moto failed: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)),
+    }
+}
+
+async fn dynamo_table() -> SharedTable {
+    let config = moto::sdk_config().await;
+    create_table(&config, table_name()).await;
+    let table = DynamoTable::new(&config, table_name().to_string());
+    table.warm().await;
+    Arc::new(table)
+}
+
+confer_tests::table_conformance_tests!(dynamo_table);
+
+#[tokio::test]
+async fn whole_suite_on_one_shared_table() {
+    confer_tests::conformance::run_all(dynamo_table().await).await;
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_backend_error() {
+    let config = moto::sdk_config().await;
+    let table = DynamoTable::new(&config, moto::unique_name("absent"));
+    table.warm().await;
+    let read = confer::ports::Table::get(&table, &confer::ports::table::Key::new("p", "s")).await;
+    assert!(matches!(read, Err(confer::ports::table::StoreError::Backend(_))), "got {read:?}");
+}

@@ -1,0 +1,254 @@
+//! template.yaml declares exactly the routes, functions and binaries of the route table
+//! (`confer::http::routes`): no route, function or binary exists on one side only.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::path::PathBuf;
+
+use confer::http::routes::{ROUTES, WS_AUTHORIZER_FUNCTION, WS_ROUTES};
+use serde_yaml::Value;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+fn template() -> Value {
+    let path = repo_root().join("template.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    // CloudFormation short forms (!Ref, !Sub, !GetAtt, !If, ...) arrive as Value::Tagged.
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("template.yaml is not YAML: {e}"))
+}
+
+/// `customers-create` → `CustomersCreate`: the logical id stem of a function.
+fn stem(function: &str) -> String {
+    function
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn resources(t: &Value) -> &serde_yaml::Mapping {
+    t.get("Resources").and_then(Value::as_mapping).expect("template has Resources")
+}
+
+fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(String, &'a Value)> {
+    resources(t)
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+        .map(|(k, r)| (k.as_str().expect("logical ids are strings").to_string(), r))
+        .collect()
+}
+
+fn prop<'a>(resource: &'a Value, name: &str) -> Option<&'a Value> {
+    resource.get("Properties").and_then(|p| p.get(name))
+}
+
+/// The text of `!Sub "..."`, `{"Fn::Sub": "..."}` or a plain string.
+fn sub_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str().map(str::to_string),
+        Value::Mapping(m) => m.get("Fn::Sub").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The logical id of `!Ref X` or `{"Ref": "X"}`.
+fn ref_target(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str().map(str::to_string),
+        Value::Mapping(m) => m.get("Ref").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Logical ids referenced as `${Id}` or `${Id.Attr}` inside a Sub string.
+fn sub_refs(text: &str) -> Vec<String> {
+    let mut refs = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let end = after.find('}').expect("unterminated ${ in Sub");
+        let name = &after[..end];
+        if !name.starts_with("AWS::") && !name.starts_with('!') {
+            refs.push(name.split('.').next().unwrap_or(name).to_string());
+        }
+        rest = &after[end + 1..];
+    }
+    refs
+}
+
+/// Logical id → Binary of every AWS::Serverless::Function.
+fn functions(t: &Value) -> BTreeMap<String, String> {
+    of_type(t, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(id, r)| {
+            let binary = r
+                .get("Metadata")
+                .and_then(|m| m.get("BuildProperties"))
+                .and_then(|b| b.get("Binary"))
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{id} has no Metadata.BuildProperties.Binary"));
+            (id, binary.to_string())
+        })
+        .collect()
+}
+
+/// The function (binary name) a Lambda integration or authorizer URI invokes.
+fn invoked_function(t: &Value, uri: &Value, what: &str) -> String {
+    let text = sub_text(uri).unwrap_or_else(|| panic!("{what}: URI is not a Sub string"));
+    let fns = functions(t);
+    let targets: Vec<_> = sub_refs(&text).into_iter().filter(|r| fns.contains_key(r)).collect();
+    assert_eq!(targets.len(), 1, "{what}: URI {text} must name exactly one function");
+    fns[&targets[0]].clone()
+}
+
+/// Fails with the elements present on one side only.
+fn assert_same<T: Ord + Debug + Clone>(what: &str, template: &BTreeSet<T>, code: &BTreeSet<T>) {
+    if template == code {
+        return;
+    }
+    let mut msg = format!("{what}: template.yaml and confer::http::routes disagree\n");
+    for x in code.difference(template) {
+        msg.push_str(&format!("  - missing from template.yaml: {x:?}\n"));
+    }
+    for x in template.difference(code) {
+        msg.push_str(&format!("  + only in template.yaml:      {x:?}\n"));
+    }
+    panic!("{msg}");
+}
+
+#[test]
+fn http_api_events_equal_the_cloud_routes() {
+    let t = template();
+    let mut declared = BTreeSet::new();
+    for (id, r) in of_type(&t, "AWS::Serverless::Function") {
+        let binary = functions(&t)[&id].clone();
+        let Some(events) = prop(r, "Events").and_then(Value::as_mapping) else { continue };
+        for (name, event) in events {
+            if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                continue;
+            }
+            let p = event.get("Properties").unwrap_or_else(|| panic!("{id}.{name:?} has no Properties"));
+            let method = p.get("Method").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: HttpApi event without Method"));
+            let path = p.get("Path").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: HttpApi event without Path"));
+            assert_eq!(p.get("ApiId").and_then(ref_target).as_deref(), Some("HttpApi"), "{id}: event must attach to the HttpApi resource");
+            assert!(declared.insert((method.to_ascii_uppercase(), path.to_string(), binary.clone())), "{id}: duplicate event {method} {path}");
+        }
+    }
+    let expected: BTreeSet<_> =
+        ROUTES.iter().filter(|r| r.cloud).map(|r| (r.method.to_string(), r.path.to_string(), r.function.to_string())).collect();
+    assert!(!expected.is_empty());
+    assert_same("REST routes (method, path, function)", &declared, &expected);
+}
+
+#[test]
+fn websocket_routes_equal_ws_routes() {
+    let t = template();
+    let mut declared = BTreeSet::new();
+    for (id, r) in of_type(&t, "AWS::ApiGatewayV2::Route") {
+        let key = prop(r, "RouteKey").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: no RouteKey")).to_string();
+        let target = prop(r, "Target").and_then(sub_text).unwrap_or_else(|| panic!("{id}: Target is not a Sub string"));
+        let integration = target.strip_prefix("integrations/${").and_then(|s| s.strip_suffix('}')).unwrap_or_else(|| {
+            panic!("{id}: Target {target} is not integrations/${{Integration}}")
+        });
+        let i = resources(&t).get(integration).unwrap_or_else(|| panic!("{id}: integration {integration} does not exist"));
+        assert_eq!(i.get("Type").and_then(Value::as_str), Some("AWS::ApiGatewayV2::Integration"), "{integration}");
+        assert_eq!(prop(i, "IntegrationType").and_then(Value::as_str), Some("AWS_PROXY"), "{integration}");
+        let function = invoked_function(&t, prop(i, "IntegrationUri").expect("IntegrationUri"), &id);
+        let authorization = prop(r, "AuthorizationType").and_then(Value::as_str).unwrap_or("NONE");
+        if key == "$connect" {
+            assert_eq!(authorization, "CUSTOM", "$connect must run the REQUEST authorizer");
+            let authorizer = prop(r, "AuthorizerId").and_then(ref_target).expect("$connect names its authorizer with !Ref");
+            assert_eq!(resources(&t)[authorizer.as_str()].get("Type").and_then(Value::as_str), Some("AWS::ApiGatewayV2::Authorizer"));
+        } else {
+            // API Gateway only authorizes $connect; later frames carry the connection's context.
+            assert_eq!(authorization, "NONE", "{key}: only $connect takes an authorizer");
+        }
+        assert!(declared.insert((key, function)), "{id}: duplicate WebSocket route");
+    }
+    let expected: BTreeSet<_> = WS_ROUTES.iter().map(|(k, f)| (k.to_string(), f.to_string())).collect();
+    assert_same("WebSocket routes (route key, function)", &declared, &expected);
+}
+
+#[test]
+fn the_connect_authorizer_runs_the_authorizer_function() {
+    let t = template();
+    let authorizers = of_type(&t, "AWS::ApiGatewayV2::Authorizer");
+    assert_eq!(authorizers.len(), 1, "one WebSocket authorizer");
+    let (id, a) = &authorizers[0];
+    assert_eq!(prop(a, "AuthorizerType").and_then(Value::as_str), Some("REQUEST"), "{id}");
+    assert_eq!(invoked_function(&t, prop(a, "AuthorizerUri").expect("AuthorizerUri"), id), WS_AUTHORIZER_FUNCTION);
+}
+
+#[test]
+fn every_function_is_a_route_function_and_every_binary_is_deployed() {
+    let t = template();
+    let fns = functions(&t);
+    for (id, binary) in &fns {
+        assert_eq!(id, &format!("{}Function", stem(binary)), "logical id of binary {binary}");
+        let f = &resources(&t)[id.as_str()];
+        assert_eq!(f.get("Metadata").and_then(|m| m.get("BuildMethod")).and_then(Value::as_str), Some("rust-cargolambda"), "{id}");
+        assert_eq!(prop(f, "Runtime").and_then(Value::as_str), Some("provided.al2023"), "{id}");
+        assert_eq!(prop(f, "Handler").and_then(Value::as_str), Some("bootstrap"), "{id}");
+        assert_eq!(prop(f, "CodeUri").and_then(Value::as_str), Some("."), "{id}: built from the workspace root");
+        let arch: Vec<_> = prop(f, "Architectures").and_then(Value::as_sequence).expect("Architectures").iter().filter_map(Value::as_str).collect();
+        assert_eq!(arch, ["x86_64"], "{id}");
+        let bin = repo_root().join("functions/src/bin").join(format!("{binary}.rs"));
+        assert!(bin.is_file(), "{id}: binary {binary} has no {}", bin.display());
+        // Its own log group, with retention, is where it logs.
+        let group = prop(f, "LoggingConfig").and_then(|l| l.get("LogGroup")).and_then(ref_target).unwrap_or_else(|| panic!("{id}: no LoggingConfig.LogGroup"));
+        let group = &resources(&t)[group.as_str()];
+        assert_eq!(group.get("Type").and_then(Value::as_str), Some("AWS::Logs::LogGroup"), "{id}");
+        assert!(prop(group, "RetentionInDays").is_some(), "{id}: log group without retention");
+    }
+
+    let deployed: BTreeSet<String> = fns.values().cloned().collect();
+    let mut expected: BTreeSet<String> = ROUTES.iter().filter(|r| r.cloud).map(|r| r.function.to_string()).collect();
+    expected.extend(WS_ROUTES.iter().map(|(_, f)| f.to_string()));
+    expected.insert(WS_AUTHORIZER_FUNCTION.to_string());
+    assert_same("functions", &deployed, &expected);
+
+    let mut binaries = BTreeSet::new();
+    for entry in std::fs::read_dir(repo_root().join("functions/src/bin")).expect("functions/src/bin") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+            binaries.insert(path.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string());
+        }
+    }
+    let undeployed: Vec<_> = binaries.difference(&deployed).collect();
+    assert!(undeployed.is_empty(), "binaries in functions/src/bin without a function in template.yaml: {undeployed:?}");
+}
+
+#[test]
+fn every_websocket_function_may_be_invoked_by_its_api() {
+    let t = template();
+    let fns = functions(&t);
+    let mut permitted = BTreeSet::new();
+    for (id, p) in of_type(&t, "AWS::Lambda::Permission") {
+        assert_eq!(prop(p, "Principal").and_then(Value::as_str), Some("apigateway.amazonaws.com"), "{id}");
+        let function = prop(p, "FunctionName").and_then(ref_target).unwrap_or_else(|| panic!("{id}: FunctionName is not !Ref"));
+        let source = prop(p, "SourceArn").and_then(sub_text).unwrap_or_else(|| panic!("{id}: SourceArn is not a Sub string"));
+        assert!(sub_refs(&source).contains(&"WebSocketApi".to_string()), "{id}: permission not scoped to the WebSocket API");
+        permitted.insert(fns.get(&function).unwrap_or_else(|| panic!("{id}: {function} is not a function")).clone());
+    }
+    let mut expected: BTreeSet<String> = WS_ROUTES.iter().map(|(_, f)| f.to_string()).collect();
+    expected.insert(WS_AUTHORIZER_FUNCTION.to_string());
+    assert_same("Lambda permissions of the WebSocket API", &permitted, &expected);
+}
+
+#[test]
+fn helpers_read_cloudformation_forms() {
+    assert_eq!(stem("customer-sessions-list"), "CustomerSessionsList");
+    assert_eq!(sub_refs("arn:${AWS::Partition}:x:${WsSendFunction.Arn}/${Stage}"), ["WsSendFunction", "Stage"]);
+    let v: Value = serde_yaml::from_str("a: !Sub \"integrations/${X}\"\nb: !Ref Y\nc: {\"Fn::Sub\": \"z\"}").unwrap();
+    assert_eq!(sub_text(&v["a"]).as_deref(), Some("integrations/${X}"));
+    assert_eq!(ref_target(&v["b"]).as_deref(), Some("Y"));
+    assert_eq!(sub_text(&v["c"]).as_deref(), Some("z"));
+}
