@@ -153,7 +153,7 @@ pub enum TransactOp {
     Check { key: Key, condition: Condition },
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum StoreError {
     #[error("condition failed")]
     ConditionFailed,
