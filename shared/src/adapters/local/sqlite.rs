@@ -295,20 +295,14 @@ impl Table for SqliteTable {
                 args.push(lo.clone().into());
                 args.push(hi.clone().into());
             }
-            Some(SortKey::Lt(v)) => {
-                sql.push_str(&format!(" AND {sk_col} < ?"));
-                args.push(v.clone().into());
-            }
-            Some(SortKey::Le(v)) => {
-                sql.push_str(&format!(" AND {sk_col} <= ?"));
-                args.push(v.clone().into());
-            }
-            Some(SortKey::Gt(v)) => {
-                sql.push_str(&format!(" AND {sk_col} > ?"));
-                args.push(v.clone().into());
-            }
-            Some(SortKey::Ge(v)) => {
-                sql.push_str(&format!(" AND {sk_col} >= ?"));
+            Some(SortKey::Lt(v) | SortKey::Le(v) | SortKey::Gt(v) | SortKey::Ge(v)) => {
+                let op = match q.sort {
+                    Some(SortKey::Lt(_)) => "<",
+                    Some(SortKey::Le(_)) => "<=",
+                    Some(SortKey::Gt(_)) => ">",
+                    _ => ">=",
+                };
+                sql.push_str(&format!(" AND {sk_col} {op} ?"));
                 args.push(v.clone().into());
             }
         }
