@@ -13,10 +13,13 @@ use confer::adapters::local::event_log::verify_signature;
 use confer_tests::harness::TestServer;
 use serde_json::Value;
 
+/// One delivery as the subscriber saw it: headers and body.
+type Delivery = (HeaderMap, Vec<u8>);
+
 #[derive(Clone, Default)]
 struct Subscriber {
     up: Arc<AtomicBool>,
-    received: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    received: Arc<Mutex<Vec<Delivery>>>,
     refused: Arc<Mutex<usize>>,
 }
 

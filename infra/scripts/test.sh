@@ -10,4 +10,12 @@ echo "== cfn-lint template.yaml"
 infra/scripts/lint-template.sh
 
 echo "== cargo test (with moto)"
-infra/scripts/with-moto.sh cargo test --workspace --locked "$@"
+log="$(mktemp -t confer-test.XXXXXX.log)"
+trap 'rm -f "$log"' EXIT
+status=0
+infra/scripts/with-moto.sh cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "\n%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

@@ -44,7 +44,7 @@ pub struct LocalStack {
 }
 
 impl LocalStack {
-    pub fn open(data_dir: &Path) -> anyhow_like::Result<Self> {
+    pub fn open(data_dir: &Path) -> StackResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
         let purged = store.purge_expired().map_err(|e| e.to_string())?;
@@ -66,7 +66,7 @@ impl LocalStack {
     }
 
     /// Connections recorded by a previous run are dead: their sockets closed with the process.
-    fn forget_stale_connections(&self) -> anyhow_like::Result<()> {
+    fn forget_stale_connections(&self) -> StackResult<()> {
         let conn = self.store.lock();
         let n = conn.execute("DELETE FROM items WHERE tbl = 'connections'", []).map_err(|e| e.to_string())?;
         if n > 0 {
@@ -77,7 +77,7 @@ impl LocalStack {
 }
 
 /// Reads the webhook secret of the data directory, creating a random one on first use.
-pub fn webhook_secret(data_dir: &Path) -> anyhow_like::Result<String> {
+pub fn webhook_secret(data_dir: &Path) -> StackResult<String> {
     let path = data_dir.join(WEBHOOK_SECRET_FILE);
     if let Ok(s) = std::fs::read_to_string(&path) {
         return Ok(s.trim().to_string());
@@ -109,17 +109,9 @@ impl Running {
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.server).await;
     }
-
-    /// Waits until the server ends (Ctrl-C or SIGTERM when started by [`serve_until_signal`]).
-    pub async fn wait(mut self) {
-        let _ = (&mut self.server).await;
-        for h in &self.background {
-            h.abort();
-        }
-    }
 }
 
-pub async fn start(config: ServeConfig) -> anyhow_like::Result<Running> {
+pub async fn start(config: ServeConfig) -> StackResult<Running> {
     let stack = Arc::new(LocalStack::open(&config.data_dir)?);
     stack.forget_stale_connections()?;
     let listener = TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
@@ -159,7 +151,5 @@ pub async fn start(config: ServeConfig) -> anyhow_like::Result<Running> {
     Ok(Running { addr, stack, shutdown: Some(tx), server, background })
 }
 
-/// Minimal error plumbing for the binary: messages for people, no backtraces.
-pub mod anyhow_like {
-    pub type Result<T> = std::result::Result<T, String>;
-}
+/// Start-up failures are messages for people (the binary prints them and exits non-zero).
+pub type StackResult<T> = Result<T, String>;

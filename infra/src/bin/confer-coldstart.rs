@@ -55,7 +55,7 @@ enum Signal {
     Next(Instant),
     Response(Instant, Bytes),
     Error(Instant, Bytes),
-    InitError(Instant, Bytes),
+    InitError(Bytes),
 }
 
 struct Runtime {
@@ -97,7 +97,7 @@ async fn error(State(rt): State<Arc<Runtime>>, body: Bytes) -> StatusCode {
 }
 
 async fn init_error(State(rt): State<Arc<Runtime>>, body: Bytes) -> StatusCode {
-    let _ = rt.tx.send(Signal::InitError(Instant::now(), body));
+    let _ = rt.tx.send(Signal::InitError(body));
     StatusCode::ACCEPTED
 }
 
@@ -200,7 +200,7 @@ async fn run_once(binary: &Path, function: &str, event: Bytes, timeout: Duration
                 }
                 Signal::Response(at, body) => return Ok((at - start, summarize(&body))),
                 Signal::Error(at, body) => return Ok((at - start, format!("invocation {}", summarize(&body)))),
-                Signal::InitError(_, body) => return Err(format!("init failed: {}", String::from_utf8_lossy(&body))),
+                Signal::InitError(body) => return Err(format!("init failed: {}", String::from_utf8_lossy(&body))),
             }
         }
         Err("runtime API closed".to_string())

@@ -102,6 +102,28 @@ pub fn find(method: &str, path: &str) -> Matched<'static> {
     }
 }
 
+pub type WsFuture = Pin<Box<dyn Future<Output = aws_lambda_events::apigw::ApiGatewayProxyResponse> + Send>>;
+pub type WsHandler = fn(Arc<App>, aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest) -> WsFuture;
+
+/// The handler of a WebSocket route key.
+pub fn ws_handler(route_key: &str) -> Option<WsHandler> {
+    use crate::ws;
+    let h: WsHandler = match route_key {
+        "$connect" => |a, e| Box::pin(ws::on_connect(a, e)),
+        "$disconnect" => |a, e| Box::pin(ws::on_disconnect(a, e)),
+        "$default" => |a, e| Box::pin(ws::on_default(a, e)),
+        "send" => |a, e| Box::pin(ws::on_send(a, e)),
+        "ack" => |a, e| Box::pin(ws::on_ack(a, e)),
+        _ => return None,
+    };
+    Some(h)
+}
+
+/// The handler a REST function binary runs.
+pub fn http_handler(function: &str) -> Option<HttpHandler> {
+    ROUTES.iter().find(|r| r.function == function).map(|r| r.handler)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,26 +149,4 @@ mod tests {
         let documented: usize = doc.paths.paths.values().map(|i| serde_json::to_value(i).unwrap().as_object().unwrap().len()).sum();
         assert_eq!(documented, ROUTES.len(), "OpenAPI documents routes the gateway does not serve");
     }
-}
-
-pub type WsFuture = Pin<Box<dyn Future<Output = aws_lambda_events::apigw::ApiGatewayProxyResponse> + Send>>;
-pub type WsHandler = fn(Arc<App>, aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest) -> WsFuture;
-
-/// The handler of a WebSocket route key.
-pub fn ws_handler(route_key: &str) -> Option<WsHandler> {
-    use crate::ws;
-    let h: WsHandler = match route_key {
-        "$connect" => |a, e| Box::pin(ws::on_connect(a, e)),
-        "$disconnect" => |a, e| Box::pin(ws::on_disconnect(a, e)),
-        "$default" => |a, e| Box::pin(ws::on_default(a, e)),
-        "send" => |a, e| Box::pin(ws::on_send(a, e)),
-        "ack" => |a, e| Box::pin(ws::on_ack(a, e)),
-        _ => return None,
-    };
-    Some(h)
-}
-
-/// The handler a REST function binary runs.
-pub fn http_handler(function: &str) -> Option<HttpHandler> {
-    ROUTES.iter().find(|r| r.function == function).map(|r| r.handler)
 }
