@@ -32,6 +32,11 @@ impl DynamoTable {
         DynamoTable { client: Client::new(config), table_name }
     }
 
+    /// Another table on the same client (one connection pool for every table of a function).
+    pub fn sibling(&self, table_name: String) -> Self {
+        DynamoTable { client: self.client.clone(), table_name }
+    }
+
     /// Opens the connection to DynamoDB ahead of the first request; failures only cost latency later.
     pub async fn warm(&self) {
         let describe = self.client.describe_table().table_name(&self.table_name).send();

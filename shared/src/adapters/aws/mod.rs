@@ -29,11 +29,12 @@ fn env(name: &str) -> Result<String, AppError> {
 pub async fn app_from_env() -> Result<App, AppError> {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let table = dynamodb::DynamoTable::new(&config, env(ENV_TABLE)?);
-    let connections_table = dynamodb::DynamoTable::new(&config, env(ENV_CONNECTIONS_TABLE)?);
+    let connections_table = table.sibling(env(ENV_CONNECTIONS_TABLE)?);
     let gateway = apigateway::ApiGatewayConnections::new(&config, env(ENV_WS_ENDPOINT)?);
     let events = sns::SnsPublisher::new(&config, env(ENV_EVENTS_TOPIC_ARN)?);
-    // Open TLS connections during init, so the first event does not pay for them.
-    futures::join!(table.warm(), connections_table.warm(), events.warm());
+    // Open TLS connections during init, so the first event does not pay for them (both tables
+    // share one client, so one call warms DynamoDB).
+    futures::join!(table.warm(), events.warm());
     Ok(App {
         table: Arc::new(table),
         connections_table: Arc::new(connections_table),
