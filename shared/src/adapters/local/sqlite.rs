@@ -207,13 +207,13 @@ impl Drop for Tx<'_> {
     }
 }
 
-#[async_trait]
-impl Table for SqliteTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+/// The table operations proper; they block on SQLite (see [`blocking`]).
+impl SqliteTable {
+    fn get_now(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         Self::read(&self.store.lock(), self.name, key)
     }
 
-    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+    fn put_now(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         check_item(&item)?;
         let key = key_of(&item).expect("checked");
         let conn = self.store.lock();
@@ -227,7 +227,7 @@ impl Table for SqliteTable {
         tx.commit().map_err(backend)
     }
 
-    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
+    fn update_now(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
         let conn = self.store.lock();
         let tx = Self::begin(&conn)?;
         let current = Self::read(&tx, self.name, key)?;
@@ -242,7 +242,7 @@ impl Table for SqliteTable {
         Ok(item)
     }
 
-    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+    fn delete_now(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
         let conn = self.store.lock();
         let tx = Self::begin(&conn)?;
         let current = Self::read(&tx, self.name, key)?;
@@ -256,7 +256,7 @@ impl Table for SqliteTable {
         Ok(current)
     }
 
-    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+    fn query_now(&self, q: Query) -> Result<Page, StoreError> {
         let (pk_col, sk_col, order) = match q.index {
             None => ("pk", "sk", if q.forward { "sk ASC" } else { "sk DESC" }),
             Some(ix) if ix == GSI1 => {
@@ -361,7 +361,7 @@ impl Table for SqliteTable {
         Ok(Page { items, last_key })
     }
 
-    async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+    fn batch_write_now(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
         let conn = self.store.lock();
         let tx = Self::begin(&conn)?;
@@ -374,7 +374,7 @@ impl Table for SqliteTable {
         tx.commit().map_err(backend)
     }
 
-    async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
+    fn transact_write_now(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
         check_transaction(&ops)?;
         let conn = self.store.lock();
         let tx = Self::begin(&conn)?;
@@ -402,5 +402,39 @@ impl Table for SqliteTable {
             }
         }
         tx.commit().map_err(backend)
+    }
+}
+
+/// Runs SQLite work on a multi-threaded runtime without stalling the worker's other tasks: the
+/// runtime hands them to another thread while this one waits for the connection.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        blocking(|| self.get_now(key))
+    }
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        blocking(|| self.put_now(item, condition))
+    }
+    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
+        blocking(|| self.update_now(key, update, condition))
+    }
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        blocking(|| self.delete_now(key, condition))
+    }
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        blocking(|| self.query_now(query))
+    }
+    async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        blocking(|| self.batch_write_now(ops))
+    }
+    async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
+        blocking(|| self.transact_write_now(ops))
     }
 }
