@@ -44,15 +44,8 @@ struct Local {
 /// An App on the embedded backends, assembled as confer-local assembles it.
 fn local() -> Local {
     let store = SqliteStore::in_memory().expect("in-memory store");
-    let log = SqliteEventLog::new(store.clone()).expect("event log");
-    let connections = LocalConnections::new();
-    let app = Arc::new(App {
-        table: Arc::new(store.table("main")),
-        connections_table: Arc::new(store.table("connections")),
-        gateway: Arc::new(connections.clone()),
-        events: Arc::new(log.clone()),
-        event_log: Some(Arc::new(log.clone())),
-    });
+    let backends = confer::adapters::local::assemble(&store).expect("local backends");
+    let (app, connections, log) = (Arc::new(backends.app), backends.connections, backends.event_log);
     Local { app, connections, log }
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use confer::adapters::local::{LocalConnections, SqliteEventLog, SqliteStore, WebhookConfig};
+use confer::adapters::local::{assemble, LocalBackends, LocalConnections, SqliteEventLog, SqliteStore, WebhookConfig};
 use confer::identity::{LocalIssuer, TokenVerifier};
 use confer::App;
 use tokio::net::TcpListener;
@@ -51,17 +51,10 @@ impl LocalStack {
         if purged > 0 {
             tracing::info!(purged, "expired records removed");
         }
-        let event_log = SqliteEventLog::new(store.clone()).map_err(|e| e.to_string())?;
         let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
         let verifier = Arc::new(issuer.verifier());
-        let connections = LocalConnections::new();
-        let app = Arc::new(App {
-            table: Arc::new(store.table("main")),
-            connections_table: Arc::new(store.table("connections")),
-            gateway: Arc::new(connections.clone()),
-            events: Arc::new(event_log.clone()),
-            event_log: Some(Arc::new(event_log.clone())),
-        });
+        let LocalBackends { app, connections, event_log } = assemble(&store).map_err(|e| e.to_string())?;
+        let app = Arc::new(app);
         Ok(LocalStack { app, connections, issuer, verifier, event_log, store })
     }
 

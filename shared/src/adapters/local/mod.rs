@@ -8,3 +8,25 @@ pub mod sqlite;
 pub use connections::LocalConnections;
 pub use event_log::{SqliteEventLog, WebhookConfig};
 pub use sqlite::{SqliteStore, SqliteTable};
+
+use std::sync::Arc;
+
+/// The ports of the local runtime over one SQLite store, wired as confer-local runs them.
+pub struct LocalBackends {
+    pub app: crate::App,
+    pub connections: LocalConnections,
+    pub event_log: SqliteEventLog,
+}
+
+pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports::events::PublishError> {
+    let event_log = SqliteEventLog::new(store.clone())?;
+    let connections = LocalConnections::new();
+    let app = crate::App {
+        table: Arc::new(store.table("main")),
+        connections_table: Arc::new(store.table("connections")),
+        gateway: Arc::new(connections.clone()),
+        events: Arc::new(event_log.clone()),
+        event_log: Some(Arc::new(event_log.clone())),
+    };
+    Ok(LocalBackends { app, connections, event_log })
+}
