@@ -21,5 +21,6 @@ sam-build:
 
 ## Time from process start to first handled event for every function, against a local Runtime API.
 cold-start:
-	cargo build --release -p confer-functions -p confer-local
-	"$(CARGO_TARGET_DIR)/release/confer-coldstart" --bin-dir "$(CARGO_TARGET_DIR)/release" --events events --runs $(RUNS)
+	cargo build --release -p confer-functions
+	cargo build --profile server -p confer-local --bin confer-coldstart
+	"$(CARGO_TARGET_DIR)/server/confer-coldstart" --bin-dir "$(CARGO_TARGET_DIR)/release" --events events --runs $(RUNS)

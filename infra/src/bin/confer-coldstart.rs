@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! cargo build --release -p confer-functions
-//! cargo run --release -p confer-local --bin confer-coldstart -- --bin-dir target/release --runs 7
+//! cargo run --profile server -p confer-local --bin confer-coldstart -- --bin-dir target/release --runs 7
 //! ```
 
 use std::path::{Path, PathBuf};
