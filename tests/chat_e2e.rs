@@ -135,8 +135,7 @@ async fn a_closed_connection_is_cleaned_up_and_no_longer_receives() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(stack.connections.len(), 1);
-    let records = stack.store.lock().query_row("SELECT COUNT(*) FROM items WHERE tbl = 'connections'", [], |r| r.get::<_, i64>(0)).unwrap();
-    assert_eq!(records, 1);
+    assert_eq!(stack.connection_records.len(), 1, "the closed connection's record is gone");
 
     // Sending still works; the message waits in history for the agent.
     customer_ws.send_message(&chat.session_id, "m1", "anyone there?").await;
@@ -157,12 +156,9 @@ async fn a_stale_connection_record_is_removed_when_its_socket_is_gone() {
 
     customer_ws.send_message(&chat.session_id, "m1", "hello").await;
     customer_ws.expect("ack").await;
-    let left = stack
-        .store
-        .lock()
-        .query_row("SELECT COUNT(*) FROM items WHERE tbl = 'connections' AND pk = 'CONN#ghost-connection'", [], |r| r.get::<_, i64>(0))
-        .unwrap();
-    assert_eq!(left, 0, "the gone connection's record was deleted");
+    let ghost = stack.app.connections_table.get(&confer::keys::connection("ghost-connection")).await.unwrap();
+    assert_eq!(ghost, None, "the gone connection's record was deleted");
+    assert_eq!(stack.connection_records.len(), 1, "only the customer's own connection is left");
     // The sender's own connection is untouched.
     customer_ws.send_message(&chat.session_id, "m2", "still here").await;
     customer_ws.expect("ack").await;

@@ -234,6 +234,33 @@ pub fn ws_message_event(c: &WsConnection<'_>, route_key: &str, body: &str, autho
     }))
 }
 
+/// MESSAGE events of one connection. What stays the same for the connection is built once, in
+/// API Gateway's JSON shape, by [`ws_message_event`]; each frame then only fills in what changes
+/// per message (route, ids, time, body) — the JSON round trip per frame cost more than the chat.
+pub struct WsMessageEvents {
+    template: ApiGatewayWebsocketProxyRequest,
+}
+
+impl WsMessageEvents {
+    pub fn new(c: &WsConnection<'_>, authorizer: &Map<String, Value>) -> Result<Self, serde_json::Error> {
+        Ok(WsMessageEvents { template: ws_message_event(c, "$default", "", authorizer)? })
+    }
+
+    pub fn event(&self, route_key: &str, body: &str) -> ApiGatewayWebsocketProxyRequest {
+        let mut event = self.template.clone();
+        let now = time::OffsetDateTime::now_utc();
+        let ctx = &mut event.request_context;
+        ctx.route_key = Some(route_key.to_string());
+        ctx.extended_request_id = Some(request_id());
+        ctx.request_id = Some(request_id());
+        ctx.message_id = Some(request_id());
+        ctx.request_time = Some(clf_time(now));
+        ctx.request_time_epoch = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        event.body = Some(body.to_string());
+        event
+    }
+}
+
 pub fn ws_disconnect_event(c: &WsConnection<'_>, authorizer: &Map<String, Value>, status: u16, reason: &str) -> Result<ApiGatewayWebsocketProxyRequest, serde_json::Error> {
     let mut ctx = ws_request_context(c, "$disconnect", "DISCONNECT", Some(authorizer));
     ctx["disconnectStatusCode"] = Value::from(status);
@@ -244,4 +271,28 @@ pub fn ws_disconnect_event(c: &WsConnection<'_>, authorizer: &Map<String, Value>
         "requestContext": ctx,
         "isBase64Encoded": false
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_frame_events_match_the_full_construction_but_for_ids_and_time() {
+        let c = WsConnection { connection_id: "abc=", connected_at_ms: 1_700_000_000_000, source: "10.0.0.7:5000".parse().unwrap(), host: "localhost:8080" };
+        let mut authorizer = Map::new();
+        authorizer.insert("tenant".into(), "acme".into());
+        authorizer.insert("principalId".into(), "agent-ann".into());
+        let body = r#"{"action":"send","text":"hi"}"#;
+        let full = serde_json::to_value(ws_message_event(&c, "send", body, &authorizer).unwrap()).unwrap();
+        let quick = serde_json::to_value(WsMessageEvents::new(&c, &authorizer).unwrap().event("send", body)).unwrap();
+        let normalised = |mut v: Value| {
+            for k in ["requestId", "extendedRequestId", "messageId", "requestTime", "requestTimeEpoch"] {
+                assert!(!v["requestContext"][k].is_null(), "{k} is set");
+                v["requestContext"][k] = Value::Null;
+            }
+            v
+        };
+        assert_eq!(normalised(full), normalised(quick));
+    }
 }

@@ -25,6 +25,10 @@ use confer::identity::bearer;
 use confer::ws::protocol::{route_key_of, ServerFrame, SUBPROTOCOL};
 
 use crate::apigw_events as events;
+
+/// Read buffer of each WebSocket (frames are small; tungstenite zero-fills the buffer on every
+/// read, so its 128 KiB default costs more than the frames). Larger frames still arrive whole.
+const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
 use crate::stack::LocalStack;
 
 /// API Gateway HTTP APIs accept request bodies up to 10 MB; handlers apply their own limits.
@@ -155,6 +159,10 @@ async fn websocket(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<So
         Err(e) => return error(&e),
     };
     let authorizer = events::authorizer_context(&allowed.principal_id, &allowed.context);
+    let message_events = match events::WsMessageEvents::new(&conn, &authorizer) {
+        Ok(m) => m,
+        Err(e) => return error(&AppError::internal(e)),
+    };
 
     // $connect route: register the socket first so frames posted during $connect are not lost.
     let outbound = g.stack.connections.register(&connection_id);
@@ -173,8 +181,9 @@ async fn websocket(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<So
     let host = g.host.clone();
     upgrade
         .max_message_size(MAX_WS_MESSAGE_BYTES * 2)
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
-            run_socket(g.clone(), socket, outbound, connection_id, connected_at_ms, source, host, authorizer).await
+            run_socket(g.clone(), socket, outbound, message_events, connection_id, connected_at_ms, source, host, authorizer).await
         })
 }
 
@@ -183,6 +192,7 @@ async fn run_socket(
     g: Gateway,
     socket: WebSocket,
     mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>,
+    message_events: events::WsMessageEvents,
     connection_id: String,
     connected_at_ms: i64,
     source: SocketAddr,
@@ -200,12 +210,25 @@ async fn run_socket(
                     let _ = sink.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     break;
                 }
-                next = outbound.recv() => match next {
-                    Some(Outbound::Frame(bytes)) => {
-                        let text = String::from_utf8_lossy(&bytes).into_owned();
-                        if sink.send(WsMessage::Text(text.into())).await.is_err() { break; }
+                next = outbound.recv() => {
+                    let Some(first) = next else {
+                        let _ = sink.send(WsMessage::Close(Some(CloseFrame { code: 1000, reason: "closed by server".into() }))).await;
+                        break;
+                    };
+                    // Write every frame already queued, then flush once: one syscall for a burst.
+                    let (mut item, mut closing, mut failed) = (Some(first), false, false);
+                    while let Some(queued) = item.take() {
+                        match queued {
+                            Outbound::Frame(bytes) => {
+                                let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                                if sink.feed(WsMessage::Text(text.into())).await.is_err() { failed = true; break; }
+                                item = outbound.try_recv().ok();
+                            }
+                            Outbound::Close => closing = true,
+                        }
                     }
-                    Some(Outbound::Close) | None => {
+                    if failed || sink.flush().await.is_err() { break; }
+                    if closing {
                         let _ = sink.send(WsMessage::Close(Some(CloseFrame { code: 1000, reason: "closed by server".into() }))).await;
                         break;
                     }
@@ -215,6 +238,7 @@ async fn run_socket(
     });
 
     let conn = events::WsConnection { connection_id: &connection_id, connected_at_ms, source, host: &host };
+
     let lifetime = tokio::time::sleep(Duration::from_secs(CONNECTION_TTL_SECONDS as u64));
     tokio::pin!(lifetime);
     let (mut status, mut reason) = (1005u16, String::from("Client closed"));
@@ -244,12 +268,7 @@ async fn run_socket(
                 }
                 let route_key = route_key_of(text.as_str());
                 let handler = ws_handler(route_key).expect("route selection yields routed keys");
-                match events::ws_message_event(&conn, route_key, text.as_str(), &authorizer) {
-                    Ok(event) => {
-                        handler(g.stack.app.clone(), event).await;
-                    }
-                    Err(e) => tracing::error!(error = %e, "could not build MESSAGE event"),
-                }
+                handler(g.stack.app.clone(), message_events.event(route_key, text.as_str())).await;
             }
             WsMessage::Binary(_) => {
                 let frame = ServerFrame::error(&AppError::validation("send JSON text frames; media travels through uploads"), None);

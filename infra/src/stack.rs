@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use confer::adapters::local::{assemble, LocalBackends, LocalConnections, SqliteEventLog, SqliteStore, WebhookConfig};
+use confer::adapters::local::{assemble, LocalBackends, LocalConnections, MemoryTable, SqliteEventLog, SqliteStore, WebhookConfig};
 use confer::identity::{LocalIssuer, TokenVerifier};
 use confer::App;
 use tokio::net::TcpListener;
@@ -41,31 +41,19 @@ pub struct LocalStack {
     pub verifier: Arc<TokenVerifier>,
     pub event_log: SqliteEventLog,
     pub store: Arc<SqliteStore>,
+    /// Records of the live connections (in memory: they end with the process).
+    pub connection_records: Arc<MemoryTable>,
 }
 
 impl LocalStack {
     pub fn open(data_dir: &Path) -> StackResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
-        let purged = store.purge_expired().map_err(|e| e.to_string())?;
-        if purged > 0 {
-            tracing::info!(purged, "expired records removed");
-        }
         let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
         let verifier = Arc::new(issuer.verifier());
-        let LocalBackends { app, connections, event_log } = assemble(&store).map_err(|e| e.to_string())?;
+        let LocalBackends { app, connections, connection_records, event_log } = assemble(&store).map_err(|e| e.to_string())?;
         let app = Arc::new(app);
-        Ok(LocalStack { app, connections, issuer, verifier, event_log, store })
-    }
-
-    /// Connections recorded by a previous run are dead: their sockets closed with the process.
-    fn forget_stale_connections(&self) -> StackResult<()> {
-        let conn = self.store.lock();
-        let n = conn.execute("DELETE FROM items WHERE tbl = 'connections'", []).map_err(|e| e.to_string())?;
-        if n > 0 {
-            tracing::info!(removed = n, "connections of the previous run removed");
-        }
-        Ok(())
+        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store })
     }
 }
 
@@ -106,7 +94,6 @@ impl Running {
 
 pub async fn start(config: ServeConfig) -> StackResult<Running> {
     let stack = Arc::new(LocalStack::open(&config.data_dir)?);
-    stack.forget_stale_connections()?;
     let listener = TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let mut background = Vec::new();
@@ -116,14 +103,17 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
         background.extend(stack.event_log.spawn_webhooks(hooks, config.webhook_max_backoff));
     }
     {
-        // Expire connection records like DynamoDB TTL does.
-        let store = stack.store.clone();
+        // Expire records like DynamoDB TTL does: at start, then every minute.
+        let (store, records) = (stack.store.clone(), stack.connection_records.clone());
         background.push(tokio::spawn(async move {
             loop {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                if let Err(e) = store.purge_expired() {
-                    tracing::warn!(error = %e, "TTL purge failed");
+                records.purge_expired();
+                match store.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "expired records removed"),
+                    Err(e) => tracing::warn!(error = %e, "TTL purge failed"),
                 }
+                tokio::time::sleep(Duration::from_secs(60)).await;
             }
         }));
     }

@@ -32,6 +32,7 @@ macro_rules! table_conformance_tests {
             transaction_rejects_one_key_twice,
             item_size_is_limited,
             expired_items_are_invisible,
+            concurrent_writes_are_serialised,
         );
     };
     (@tests $make_table:path; $($behaviour:ident),+ $(,)?) => {
@@ -60,7 +61,8 @@ pub async fn run_all(table: SharedTable) {
     transaction_is_all_or_nothing_with_reasons(table.clone()).await;
     transaction_rejects_one_key_twice(table.clone()).await;
     item_size_is_limited(table.clone()).await;
-    expired_items_are_invisible(table).await;
+    expired_items_are_invisible(table.clone()).await;
+    concurrent_writes_are_serialised(table).await;
 }
 
 /// A partition key no other run uses.
@@ -498,4 +500,50 @@ pub async fn expired_items_are_invisible(table: SharedTable) {
     let replacement = item(json!({ "pk": pk, "sk": "expired", "v": 2 }));
     table.put(replacement.clone(), Some(Condition::NotExists)).await.expect("NotExists over an expired item");
     assert_eq!(table.get(&expired_key).await.expect("get"), Some(replacement));
+}
+
+/// Writes issued at the same moment behave as if run one after another: of many conditional
+/// creates of one key exactly one wins, every increment counts, and a failing transaction among
+/// them leaves the others' writes intact.
+pub async fn concurrent_writes_are_serialised(table: SharedTable) {
+    let pk = unique_pk("concurrent");
+    let creates = futures::future::join_all((0..20).map(|i| {
+        let table = table.clone();
+        let pk = pk.clone();
+        async move { table.put(item(json!({ "pk": pk, "sk": "once", "writer": i })), Some(Condition::NotExists)).await }
+    }))
+    .await;
+    let won: Vec<_> = creates.iter().enumerate().filter(|(_, r)| r.is_ok()).map(|(i, _)| i).collect();
+    assert_eq!(won.len(), 1, "exactly one create wins: {creates:?}");
+    assert!(creates.iter().all(|r| r.is_ok() || *r == Err(StoreError::ConditionFailed)), "{creates:?}");
+    let stored = table.get(&Key::new(pk.clone(), "once")).await.expect("get").expect("created");
+    assert_eq!(stored["writer"], json!(won[0]), "the stored item is the winner's");
+
+    let counter = Key::new(pk.clone(), "counter");
+    let text = Key::new(pk.clone(), "text");
+    table.put(item(json!({ "pk": pk, "sk": "text", "n": "not a number" })), None).await.expect("put");
+    let results = futures::future::join_all((0..30).map(|i| {
+        let table = table.clone();
+        let (pk, counter, text) = (pk.clone(), counter.clone(), text.clone());
+        async move {
+            if i % 3 == 0 {
+                // Its put comes first, then an update that cannot apply: the put must be undone.
+                table
+                    .transact_write(vec![
+                        TransactOp::Put { item: item(json!({ "pk": pk, "sk": format!("doomed-{i}") })), condition: None },
+                        TransactOp::Update { key: text, update: Update::default().add("n", 1), condition: None },
+                    ])
+                    .await
+            } else {
+                table.update(&counter, Update::default().add("n", 1), None).await.map(|_| ())
+            }
+        }
+    }))
+    .await;
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    assert_eq!(failed, 10, "only the doomed transactions fail: {results:?}");
+    let n = table.get(&counter).await.expect("get").expect("counter")["n"].clone();
+    assert_eq!(n, json!(20), "every increment counts");
+    let (items, _) = all_pages(&table, Query::partition(pk).sort(SortKey::BeginsWith("doomed-".into()))).await;
+    assert!(items.is_empty(), "a cancelled transaction wrote nothing: {items:?}");
 }

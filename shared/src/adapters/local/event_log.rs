@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use super::sqlite::SqliteStore;
 use crate::events::EventEnvelope;
 use crate::ports::events::{EventLog, EventPublisher, LoggedEvent, PublishError};
+use crate::ports::table::StoreError;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -44,79 +45,66 @@ pub struct WebhookConfig {
 pub struct SqliteEventLog {
     store: Arc<SqliteStore>,
     appended: Arc<Notify>,
-    appender: std::sync::mpsc::Sender<Append>,
 }
-
-/// One event waiting for the appender, and who to tell once it is committed.
-struct Append {
-    id: String,
-    tenant: String,
-    event_type: String,
-    body: String,
-    committed: tokio::sync::oneshot::Sender<Result<(), String>>,
-}
-
-/// Largest number of events committed in one transaction.
-const MAX_GROUP: usize = 512;
 
 impl SqliteEventLog {
     pub fn new(store: Arc<SqliteStore>) -> Result<Self, PublishError> {
-        store.lock().execute_batch(SCHEMA).map_err(|e| PublishError(e.to_string()))?;
-        let appended = Arc::new(Notify::new());
-        let (appender, queue) = std::sync::mpsc::channel();
-        let (writer_store, writer_notify) = (store.clone(), appended.clone());
-        std::thread::Builder::new()
-            .name("confer-event-log".into())
-            .spawn(move || append_in_groups(&writer_store, &queue, &writer_notify))
-            .map_err(|e| PublishError(e.to_string()))?;
-        Ok(SqliteEventLog { store, appended, appender })
+        store.write_blocking(|conn| conn.execute_batch(SCHEMA).map_err(|e| StoreError::Backend(e.to_string()))).map_err(err)?;
+        Ok(SqliteEventLog { store, appended: Arc::new(Notify::new()) })
     }
 
     /// Events after `after` for every tenant (webhook delivery reads the whole log).
-    fn read_all(&self, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, PublishError> {
-        self.select("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", rusqlite::params![after as i64, limit as i64])
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, PublishError> {
+        self.select("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", vec![(after as i64).into(), (limit as i64).into()])
+            .await
     }
 
-    fn select(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<LoggedEvent>, PublishError> {
-        let conn = self.store.lock();
-        let mut stmt = conn.prepare_cached(sql).map_err(err)?;
-        let rows = stmt
-            .query_map(params, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-            .map_err(err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, body) = row.map_err(err)?;
-            out.push(LoggedEvent { seq: seq as u64, event: serde_json::from_str(&body).map_err(err)? });
-        }
-        Ok(out)
-    }
-
-    fn position(&self, url: &str) -> Result<u64, PublishError> {
-        use rusqlite::OptionalExtension;
-        let seq: Option<i64> = self
+    async fn select(&self, sql: &'static str, params: Vec<rusqlite::types::Value>) -> Result<Vec<LoggedEvent>, PublishError> {
+        let rows = self
             .store
-            .lock()
-            .query_row("SELECT seq FROM webhook_positions WHERE url = ?1", [url], |r| r.get(0))
-            .optional()
+            .read(move |conn| -> Result<Vec<(i64, String)>, rusqlite::Error> {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+                rows.collect()
+            })
+            .await
+            .map_err(err)?
             .map_err(err)?;
-        match seq {
-            Some(s) => Ok(s as u64),
-            // A new webhook starts at the end of the log: it receives events from now on.
-            None => {
-                let conn = self.store.lock();
-                let end: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)).map_err(err)?;
-                conn.execute("INSERT OR IGNORE INTO webhook_positions (url, seq) VALUES (?1, ?2)", rusqlite::params![url, end]).map_err(err)?;
-                Ok(end as u64)
-            }
-        }
+        rows.into_iter()
+            .map(|(seq, body)| Ok(LoggedEvent { seq: seq as u64, event: serde_json::from_str(&body).map_err(err)? }))
+            .collect()
     }
 
-    fn advance(&self, url: &str, seq: u64) -> Result<(), PublishError> {
+    async fn position(&self, url: &str) -> Result<u64, PublishError> {
+        let url = url.to_string();
         self.store
-            .lock()
-            .execute("UPDATE webhook_positions SET seq = ?2 WHERE url = ?1 AND seq < ?2", rusqlite::params![url, seq as i64])
-            .map_err(err)?;
-        Ok(())
+            .write(move |conn| {
+                use rusqlite::OptionalExtension;
+                let known: Option<i64> =
+                    conn.query_row("SELECT seq FROM webhook_positions WHERE url = ?1", [&url], |r| r.get(0)).optional().map_err(backend)?;
+                if let Some(seq) = known {
+                    return Ok(seq as u64);
+                }
+                // A new webhook starts at the end of the log: it receives events from now on.
+                let end: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)).map_err(backend)?;
+                conn.execute("INSERT INTO webhook_positions (url, seq) VALUES (?1, ?2)", rusqlite::params![url, end]).map_err(backend)?;
+                Ok(end as u64)
+            })
+            .await
+            .map_err(err)
+    }
+
+    async fn advance(&self, url: &str, seq: u64) -> Result<(), PublishError> {
+        let url = url.to_string();
+        self.store
+            .write(move |conn| {
+                conn.prepare_cached("UPDATE webhook_positions SET seq = ?2 WHERE url = ?1 AND seq < ?2")
+                    .and_then(|mut s| s.execute(rusqlite::params![url, seq as i64]))
+                    .map(|_| ())
+                    .map_err(backend)
+            })
+            .await
+            .map_err(err)
     }
 
     /// Starts one delivery task per webhook. Each delivers in log order, one event at a time,
@@ -135,7 +123,7 @@ impl SqliteEventLog {
 
     async fn deliver_forever(&self, hook: WebhookConfig, http: reqwest::Client, max_backoff: Duration) {
         let mut position = loop {
-            match self.position(&hook.url) {
+            match self.position(&hook.url).await {
                 Ok(p) => break p,
                 Err(e) => {
                     tracing::error!(error = %e, "webhook position unreadable");
@@ -145,7 +133,7 @@ impl SqliteEventLog {
         };
         loop {
             let notified = self.appended.notified();
-            let batch = self.read_all(position, 100).unwrap_or_else(|e| {
+            let batch = self.read_all(position, 100).await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "event log unreadable");
                 Vec::new()
             });
@@ -162,7 +150,7 @@ impl SqliteEventLog {
                     backoff = (backoff * 2).min(max_backoff);
                 }
                 position = logged.seq;
-                if let Err(e) = self.advance(&hook.url, position) {
+                if let Err(e) = self.advance(&hook.url, position).await {
                     tracing::error!(error = %e, "webhook position not saved");
                 }
             }
@@ -225,60 +213,32 @@ async fn send_signed(http: &reqwest::Client, hook: &WebhookConfig, event: &serde
     }
 }
 
-/// Group commit: events published at the same moment share one transaction, so appending
-/// costs one WAL commit per group rather than per event. `publish` still returns only after
-/// its event is committed. The thread ends when every publisher is gone.
-fn append_in_groups(store: &SqliteStore, queue: &std::sync::mpsc::Receiver<Append>, appended: &Notify) {
-    while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        let result = {
-            let conn = store.lock();
-            let write = || -> Result<(), rusqlite::Error> {
-                conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-                let inserted = (|| {
-                    let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO events (id, tenant, type, body) VALUES (?1, ?2, ?3, ?4)")?;
-                    for a in &group {
-                        stmt.execute(rusqlite::params![a.id, a.tenant, a.event_type, a.body])?;
-                    }
-                    Ok(())
-                })();
-                match inserted {
-                    Ok(()) => conn.prepare_cached("COMMIT")?.execute([]).map(|_| ()),
-                    Err(e) => {
-                        let _ = conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
-                        Err(e)
-                    }
-                }
-            };
-            write().map_err(|e| e.to_string())
-        };
-        for a in group {
-            let _ = a.committed.send(result.clone());
-        }
-        appended.notify_waiters();
-    }
-}
-
 fn err(e: impl std::fmt::Display) -> PublishError {
     PublishError(e.to_string())
 }
 
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
 #[async_trait]
 impl EventPublisher for SqliteEventLog {
-    /// Appends the event; an event id already in the log is not appended twice.
+    /// Appends the event and returns once it is committed (the store commits events published
+    /// at the same moment together); an event id already in the log is not appended twice.
     async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
         let body = serde_json::to_string(event).map_err(err)?;
-        let (committed, done) = tokio::sync::oneshot::channel();
-        self.appender
-            .send(Append { id: event.id.clone(), tenant: event.tenant.clone(), event_type: event.event_type.clone(), body, committed })
-            .map_err(|_| PublishError("event log is closed".into()))?;
-        done.await.map_err(|_| PublishError("event log stopped".into()))?.map_err(PublishError)
+        let (id, tenant, event_type) = (event.id.clone(), event.tenant.clone(), event.event_type.clone());
+        self.store
+            .write(move |conn| {
+                conn.prepare_cached("INSERT OR IGNORE INTO events (id, tenant, type, body) VALUES (?1, ?2, ?3, ?4)")
+                    .and_then(|mut s| s.execute(rusqlite::params![id, tenant, event_type, body]))
+                    .map(|_| ())
+                    .map_err(backend)
+            })
+            .await
+            .map_err(err)?;
+        self.appended.notify_waiters();
+        Ok(())
     }
 }
 
@@ -287,8 +247,9 @@ impl EventLog for SqliteEventLog {
     async fn read(&self, tenant: &str, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, PublishError> {
         self.select(
             "SELECT seq, body FROM events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            rusqlite::params![tenant, after as i64, limit as i64],
+            vec![tenant.to_string().into(), (after as i64).into(), (limit as i64).into()],
         )
+        .await
     }
 }
 

@@ -1,12 +1,16 @@
-//! Embedded backends: a durable SQLite table, in-process live connections, and a durable event
-//! log with signed, retried webhooks.
+//! Embedded backends: a durable SQLite table, an in-memory table for live-connection records,
+//! in-process live connections, and a durable event log with signed, retried webhooks.
 
 pub mod connections;
 pub mod event_log;
+pub mod memory;
+pub mod query_cache;
+mod rules;
 pub mod sqlite;
 
 pub use connections::LocalConnections;
 pub use event_log::{SqliteEventLog, WebhookConfig};
+pub use memory::MemoryTable;
 pub use sqlite::{SqliteStore, SqliteTable};
 
 use std::sync::Arc;
@@ -15,18 +19,21 @@ use std::sync::Arc;
 pub struct LocalBackends {
     pub app: crate::App,
     pub connections: LocalConnections,
+    /// Live-connection records (they end with the process, so they live in memory).
+    pub connection_records: Arc<MemoryTable>,
     pub event_log: SqliteEventLog,
 }
 
 pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports::events::PublishError> {
     let event_log = SqliteEventLog::new(store.clone())?;
     let connections = LocalConnections::new();
+    let connection_records = Arc::new(MemoryTable::new());
     let app = crate::App {
         table: Arc::new(store.table("main")),
-        connections_table: Arc::new(store.table("connections")),
+        connections_table: connection_records.clone(),
         gateway: Arc::new(connections.clone()),
         events: Arc::new(event_log.clone()),
         event_log: Some(Arc::new(event_log.clone())),
     };
-    Ok(LocalBackends { app, connections, event_log })
+    Ok(LocalBackends { app, connections, connection_records, event_log })
 }

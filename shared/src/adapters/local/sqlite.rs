@@ -2,7 +2,7 @@
 //! acknowledged. Several logical tables share one database, each row tagged with its table.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use crate::domain::now_epoch_seconds;
 use crate::ports::table::*;
+use super::query_cache::QueryCache;
+use super::rules::{apply_update, condition_holds, str_attr, successor};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -26,10 +28,38 @@ CREATE INDEX IF NOT EXISTS items_gsi1 ON items (tbl, g1pk, g1sk, pk, sk) WHERE g
 CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 ";
 
-/// One SQLite database shared by the local tables (and the event log).
+/// One SQLite database shared by the local tables (and the event log), owned by one thread.
+///
+/// Every operation is a job sent to that thread; callers await its answer and never block a
+/// runtime worker or contend for a lock. The thread drains whatever jobs are queued and runs
+/// them as one group: first the reads, against committed data, then every write in a single
+/// transaction, and answers the writers only once that transaction has committed. Jobs that are queued together are
+/// concurrent (none has been answered yet), so this order is one their callers could have
+/// observed anyway; a write is never acknowledged before it is durable, and one WAL commit
+/// serves the whole group.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    cache: Arc<QueryCache>,
 }
+
+/// What a write does once the group's commit outcome is known.
+type Answer = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// Runs a write inside the group's transaction (or, given an error, does not run it); returns
+/// whether it succeeded and its [`Answer`].
+type WriteJob = Box<dyn FnOnce(Result<&Connection, StoreError>) -> (bool, Answer) + Send>;
+
+/// Items a write may change, as (table, key): their cached ranges are dropped once it commits.
+type Touches = Vec<(&'static str, Key)>;
+
+enum Job {
+    Read(Box<dyn FnOnce(&Connection) + Send>),
+    Write(WriteJob, Touches),
+}
+
+/// Largest number of jobs run as one group.
+const MAX_GROUP: usize = 256;
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
@@ -52,11 +82,80 @@ impl SqliteStore {
         )
         .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(Arc::new(SqliteStore { conn: Mutex::new(conn) }))
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let cache = Arc::new(QueryCache::default());
+        let worker_cache = cache.clone();
+        let worker = std::thread::Builder::new()
+            .name("confer-sqlite".into())
+            .spawn(move || run_jobs(conn, queue, &worker_cache))
+            .map_err(backend)?;
+        Ok(Arc::new(SqliteStore { jobs: Some(jobs), worker: Some(worker), cache }))
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    fn submit(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs.as_ref().and_then(|j| j.send(job).ok()).ok_or_else(|| StoreError::Backend("the store is closed".into()))
+    }
+
+    fn read_job<R: Send + 'static>(work: impl FnOnce(&Connection) -> R + Send + 'static, answer: impl FnOnce(R) + Send + 'static) -> Job {
+        Job::Read(Box::new(move |conn| answer(work(conn))))
+    }
+
+    fn write_job<R: Send + 'static>(
+        work: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        answer: impl FnOnce(Result<R, StoreError>) + Send + 'static,
+        touches: Touches,
+    ) -> Job {
+        Job::Write(
+            Box::new(move |conn: Result<&Connection, StoreError>| {
+                let result = conn.and_then(work);
+                (result.is_ok(), Box::new(move |committed: Result<(), StoreError>| answer(committed.and(result))))
+            }),
+            touches,
+        )
+    }
+
+    /// Runs `work` on the store's connection, outside any write transaction.
+    pub async fn read<R: Send + 'static>(&self, work: impl FnOnce(&Connection) -> R + Send + 'static) -> Result<R, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(Self::read_job(work, move |r| drop(tx.send(r))))?;
+        rx.await.map_err(|_| StoreError::Backend("the store stopped".into()))
+    }
+
+    /// Runs `work` in a write transaction and returns once it is committed. For tables of its
+    /// own (the event log's): items are written through [`SqliteTable`], which keeps the query
+    /// cache coherent.
+    pub async fn write<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.write_touching(Vec::new(), work).await
+    }
+
+    async fn write_touching<R: Send + 'static>(
+        &self,
+        touches: Touches,
+        work: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(Self::write_job(work, move |r| drop(tx.send(r)), touches))?;
+        rx.await.map_err(|_| StoreError::Backend("the store stopped".into()))?
+    }
+
+    /// [`read`](Self::read) for code outside an async context (start-up, tools, tests).
+    pub fn read_blocking<R: Send + 'static>(&self, work: impl FnOnce(&Connection) -> R + Send + 'static) -> Result<R, StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.submit(Self::read_job(work, move |r| drop(tx.send(r))))?;
+        rx.recv().map_err(|_| StoreError::Backend("the store stopped".into()))
+    }
+
+    /// [`write`](Self::write) for code outside an async context (start-up, tools, tests).
+    pub fn write_blocking<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.submit(Self::write_job(work, move |r| drop(tx.send(r)), Vec::new()))?;
+        rx.recv().map_err(|_| StoreError::Backend("the store stopped".into()))?
     }
 
     pub fn table(self: &Arc<Self>, name: &'static str) -> SqliteTable {
@@ -64,8 +163,116 @@ impl SqliteStore {
     }
 
     /// Deletes expired items (TTL), as DynamoDB does in the background.
-    pub fn purge_expired(&self) -> Result<usize, StoreError> {
-        self.lock().execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", [now_epoch_seconds()]).map_err(backend)
+    pub async fn purge_expired(&self) -> Result<usize, StoreError> {
+        let purged = self
+            .write(|conn| conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", [now_epoch_seconds()]).map_err(backend))
+            .await?;
+        // Expiring items are never cached; starting over keeps that a non-assumption.
+        self.cache.clear();
+        Ok(purged)
+    }
+
+    /// Whole-range query results currently cached.
+    pub fn cached_ranges(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Closes the database before returning, so the same file can be opened again at once.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(worker) = self.worker.take() {
+            if worker.thread().id() != std::thread::current().id() {
+                let _ = worker.join();
+            }
+        }
+    }
+}
+
+/// The store's thread: runs queued jobs in groups until every handle to the store is gone.
+fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &QueryCache) {
+    let mut reads = Vec::new();
+    let mut writes = Vec::new();
+    while let Ok(first) = queue.recv() {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(job) = next.take() {
+            match job {
+                Job::Read(r) => reads.push(r),
+                Job::Write(w, touches) => writes.push((w, touches)),
+            }
+            taken += 1;
+            if taken < MAX_GROUP {
+                next = queue.try_recv().ok();
+            }
+        }
+        for read in reads.drain(..) {
+            read(&conn);
+        }
+        if !writes.is_empty() {
+            write_group(&conn, &mut writes, cache);
+        }
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(backend)
+}
+
+/// One transaction for the whole group, one commit, then the answers.
+///
+/// Contract of a write job: when it fails it has changed nothing (it checks before it writes),
+/// so the others' writes stand. Should one fail after changing rows, the whole group is rolled
+/// back and every writer in it told so — nothing half-done is ever committed.
+fn write_group(conn: &Connection, writes: &mut Vec<(WriteJob, Touches)>, cache: &QueryCache) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "could not begin a write transaction");
+        for (write, _) in writes.drain(..) {
+            let (_, answer) = write(Err(e.clone()));
+            answer(Err(e.clone()));
+        }
+        return;
+    }
+    let mut answers = Vec::with_capacity(writes.len());
+    let mut touched = Vec::new();
+    let mut broken = None;
+    for (write, touches) in writes.drain(..) {
+        if let Some(e) = &broken {
+            answers.push(write(Err(StoreError::clone(e))).1);
+            continue;
+        }
+        let before = conn.total_changes();
+        let (ok, answer) = write(Ok(conn));
+        if !ok && conn.total_changes() != before {
+            tracing::error!("a write failed after changing rows; rolling back its group");
+            broken = Some(StoreError::Backend("a write in the same group failed part-way; nothing was written".into()));
+        }
+        if ok {
+            touched.extend(touches);
+        }
+        answers.push(answer);
+    }
+    let outcome = match broken {
+        Some(e) => Err(e),
+        None => exec(conn, "COMMIT"),
+    };
+    match &outcome {
+        // Before any writer hears of its write, no cached range still predates it.
+        Ok(()) => {
+            for (table, key) in &touched {
+                cache.invalidate(table, key);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "group not committed; rolling back");
+            if let Err(e) = exec(conn, "ROLLBACK") {
+                tracing::error!(error = %e, "rollback failed");
+            }
+        }
+    }
+    for answer in answers {
+        answer(outcome.clone());
     }
 }
 
@@ -79,54 +286,39 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn str_attr<'a>(item: &'a Item, attr: &str) -> Option<&'a str> {
-    item.get(attr).and_then(Value::as_str)
+/// An item as stored: key, index and TTL columns, and its JSON. Built by the caller, so the
+/// serialising happens off the store's thread.
+struct Row {
+    key: Key,
+    g1pk: Option<String>,
+    g1sk: Option<String>,
+    ttl: Option<i64>,
+    data: String,
 }
 
-fn successor(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    let last = chars.pop()?;
-    let next = char::from_u32(last as u32 + 1)?;
-    chars.push(next);
-    Some(chars.into_iter().collect())
-}
-
-fn condition_holds(current: Option<&Item>, condition: &Condition) -> bool {
-    match condition {
-        Condition::NotExists => current.is_none(),
-        Condition::Exists => current.is_some(),
-        Condition::Equals(attr, value) => current.and_then(|i| i.get(attr)) == Some(value),
-        Condition::AbsentOrLessThan(attr, value) => match current.and_then(|i| i.get(attr)) {
-            None => true,
-            Some(Value::String(s)) => s.as_str() < value.as_str(),
-            Some(_) => false,
-        },
+impl Row {
+    fn of(item: &Item) -> Result<Row, StoreError> {
+        Ok(Row {
+            key: key_of(item).ok_or_else(|| StoreError::Invalid("item needs pk and sk".into()))?,
+            g1pk: str_attr(item, GSI1.pk_attr).map(str::to_string),
+            g1sk: str_attr(item, GSI1.sk_attr).map(str::to_string),
+            ttl: item.get(TTL).and_then(Value::as_i64),
+            data: serde_json::to_string(item).map_err(backend)?,
+        })
     }
 }
 
-pub(crate) fn apply_update(current: Option<Item>, key: &Key, update: &Update) -> Result<Item, StoreError> {
-    let mut item = current.unwrap_or_default();
-    item.insert(PK.into(), key.pk.clone().into());
-    item.insert(SK.into(), key.sk.clone().into());
-    for (k, v) in &update.set {
-        if k == PK || k == SK {
-            return Err(StoreError::Invalid("an update cannot change the key".into()));
-        }
-        item.insert(k.clone(), v.clone());
-    }
-    for k in &update.remove {
-        item.remove(k);
-    }
-    for (k, by) in &update.add {
-        let now = match item.get(k) {
-            None => 0,
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| StoreError::Invalid(format!("{k} is not an integer")))?,
-            Some(_) => return Err(StoreError::Invalid(format!("{k} is not a number"))),
-        };
-        item.insert(k.clone(), (now + by).into());
-    }
-    check_item(&item)?;
-    Ok(item)
+enum RowWrite {
+    Put(Row),
+    Delete(Key),
+}
+
+/// A transaction operation with its put already serialised.
+enum Prepared {
+    Put(Row, Option<Condition>),
+    Update(Key, Update, Option<Condition>),
+    Delete(Key, Option<Condition>),
+    Check(Key, Condition),
 }
 
 impl SqliteTable {
@@ -142,22 +334,33 @@ impl SqliteTable {
         }
     }
 
-    fn write(tx: &Connection, table: &str, item: &Item) -> Result<(), StoreError> {
-        let key = key_of(item).ok_or_else(|| StoreError::Invalid("item needs pk and sk".into()))?;
-        let data = serde_json::to_string(item).map_err(backend)?;
+    /// Whether `condition` holds for the item under `key`; existence needs no parsing.
+    fn holds(tx: &Connection, table: &str, key: &Key, condition: &Condition) -> Result<bool, StoreError> {
+        match condition {
+            Condition::NotExists => Ok(!Self::exists(tx, table, key)?),
+            Condition::Exists => Self::exists(tx, table, key),
+            other => Ok(condition_holds(Self::read(tx, table, key)?.as_ref(), other)),
+        }
+    }
+
+    fn exists(tx: &Connection, table: &str, key: &Key) -> Result<bool, StoreError> {
+        let ttl: Option<Option<i64>> = tx
+            .prepare_cached("SELECT ttl FROM items WHERE tbl=?1 AND pk=?2 AND sk=?3")
+            .and_then(|mut stmt| stmt.query_row([table, &key.pk, &key.sk], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        Ok(match ttl {
+            None => false,
+            Some(Some(ttl)) => ttl > now_epoch_seconds(),
+            Some(None) => true,
+        })
+    }
+
+    fn write(tx: &Connection, table: &str, row: &Row) -> Result<(), StoreError> {
         tx.prepare_cached(
             "INSERT INTO items (tbl, pk, sk, g1pk, g1sk, ttl, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (tbl, pk, sk) DO UPDATE SET g1pk=excluded.g1pk, g1sk=excluded.g1sk, ttl=excluded.ttl, data=excluded.data",
         )
-        .and_then(|mut stmt| stmt.execute(rusqlite::params![
-                table,
-                key.pk,
-                key.sk,
-                str_attr(item, GSI1.pk_attr),
-                str_attr(item, GSI1.sk_attr),
-                item.get(TTL).and_then(Value::as_i64),
-                data
-            ]))
+        .and_then(|mut stmt| stmt.execute(rusqlite::params![table, row.key.pk, row.key.sk, row.g1pk, row.g1sk, row.ttl, row.data]))
         .map_err(backend)?;
         Ok(())
     }
@@ -168,95 +371,43 @@ impl SqliteTable {
             .map_err(backend)?;
         Ok(())
     }
-
-    fn begin(conn: &Connection) -> Result<Tx<'_>, StoreError> {
-        conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
-        Ok(Tx { conn, done: false })
-    }
 }
 
-/// A write transaction with cached BEGIN/COMMIT statements (re-parsing them costs more than
-/// the writes); rolled back when dropped uncommitted.
-struct Tx<'c> {
-    conn: &'c Connection,
-    done: bool,
-}
-
-impl Tx<'_> {
-    fn commit(mut self) -> Result<(), rusqlite::Error> {
-        self.conn.prepare_cached("COMMIT")?.execute([])?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for Tx<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn
-    }
-}
-
-impl Drop for Tx<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            if let Err(e) = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])) {
-                tracing::error!(error = %e, "rollback failed");
-            }
-        }
-    }
-}
-
-/// The table operations proper; they block on SQLite (see [`blocking`]).
+/// The table operations proper, run on the store's thread.
 impl SqliteTable {
-    fn get_now(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        Self::read(&self.store.lock(), self.name, key)
-    }
-
-    fn put_now(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        check_item(&item)?;
-        let key = key_of(&item).expect("checked");
-        let conn = self.store.lock();
-        let tx = Self::begin(&conn)?;
+    fn put_now(tx: &Connection, name: &str, row: Row, condition: Option<Condition>) -> Result<(), StoreError> {
         if let Some(c) = &condition {
-            if !condition_holds(Self::read(&tx, self.name, &key)?.as_ref(), c) {
+            if !Self::holds(tx, name, &row.key, c)? {
                 return Err(StoreError::ConditionFailed);
             }
         }
-        Self::write(&tx, self.name, &item)?;
-        tx.commit().map_err(backend)
+        Self::write(tx, name, &row)
     }
 
-    fn update_now(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
-        let conn = self.store.lock();
-        let tx = Self::begin(&conn)?;
-        let current = Self::read(&tx, self.name, key)?;
+    fn update_now(tx: &Connection, name: &str, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
+        let current = Self::read(tx, name, key)?;
         if let Some(c) = &condition {
             if !condition_holds(current.as_ref(), c) {
                 return Err(StoreError::ConditionFailed);
             }
         }
         let item = apply_update(current, key, &update)?;
-        Self::write(&tx, self.name, &item)?;
-        tx.commit().map_err(backend)?;
+        Self::write(tx, name, &Row::of(&item)?)?;
         Ok(item)
     }
 
-    fn delete_now(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        let conn = self.store.lock();
-        let tx = Self::begin(&conn)?;
-        let current = Self::read(&tx, self.name, key)?;
+    fn delete_now(tx: &Connection, name: &str, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        let current = Self::read(tx, name, key)?;
         if let Some(c) = &condition {
             if !condition_holds(current.as_ref(), c) {
                 return Err(StoreError::ConditionFailed);
             }
         }
-        Self::remove(&tx, self.name, key)?;
-        tx.commit().map_err(backend)?;
+        Self::remove(tx, name, key)?;
         Ok(current)
     }
 
-    fn query_now(&self, q: Query) -> Result<Page, StoreError> {
+    fn query_now(conn: &Connection, name: &str, q: &Query) -> Result<Page, StoreError> {
         let (pk_col, sk_col, order) = match q.index {
             None => ("pk", "sk", if q.forward { "sk ASC" } else { "sk DESC" }),
             Some(ix) if ix == GSI1 => {
@@ -265,7 +416,7 @@ impl SqliteTable {
             Some(ix) => return Err(StoreError::Invalid(format!("unknown index {}", ix.name))),
         };
         let mut sql = format!("SELECT data FROM items WHERE tbl = ? AND {pk_col} = ?");
-        let mut args: Vec<rusqlite::types::Value> = vec![self.name.to_string().into(), q.pk.clone().into()];
+        let mut args: Vec<rusqlite::types::Value> = vec![name.to_string().into(), q.pk.clone().into()];
         if q.index.is_some() {
             sql.push_str(" AND g1sk IS NOT NULL");
         }
@@ -333,7 +484,6 @@ impl SqliteTable {
             }
             sql.push_str(&format!(" LIMIT {}", limit + 1));
         }
-        let conn = self.store.lock();
         let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
         let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0)).map_err(backend)?;
         let mut items = Vec::new();
@@ -361,80 +511,216 @@ impl SqliteTable {
         Ok(Page { items, last_key })
     }
 
-    fn batch_write_now(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        check_batch(&ops)?;
-        let conn = self.store.lock();
-        let tx = Self::begin(&conn)?;
+    fn batch_write_now(tx: &Connection, name: &str, ops: Vec<RowWrite>) -> Result<(), StoreError> {
         for op in &ops {
             match op {
-                WriteOp::Put(item) => Self::write(&tx, self.name, item)?,
-                WriteOp::Delete(key) => Self::remove(&tx, self.name, key)?,
+                RowWrite::Put(row) => Self::write(tx, name, row)?,
+                RowWrite::Delete(key) => Self::remove(tx, name, key)?,
             }
         }
-        tx.commit().map_err(backend)
+        Ok(())
     }
 
-    fn transact_write_now(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
-        check_transaction(&ops)?;
-        let conn = self.store.lock();
-        let tx = Self::begin(&conn)?;
+    fn transact_write_now(tx: &Connection, name: &str, ops: Vec<Prepared>) -> Result<(), StoreError> {
         let mut reasons = Vec::with_capacity(ops.len());
         let mut currents = Vec::with_capacity(ops.len());
         for op in &ops {
-            let (key, condition) = match op {
-                TransactOp::Put { item, condition } => (key_of(item).expect("checked"), condition.as_ref()),
-                TransactOp::Update { key, condition, .. } | TransactOp::Delete { key, condition } => (key.clone(), condition.as_ref()),
-                TransactOp::Check { key, condition } => (key.clone(), Some(condition)),
+            let (failed, current) = match op {
+                // An update needs the current item; the other conditions only look at it.
+                Prepared::Update(key, _, condition) => {
+                    let current = Self::read(tx, name, key)?;
+                    (condition.as_ref().is_some_and(|c| !condition_holds(current.as_ref(), c)), current)
+                }
+                Prepared::Put(Row { key, .. }, condition) | Prepared::Delete(key, condition) => {
+                    (match condition { Some(c) => !Self::holds(tx, name, key, c)?, None => false }, None)
+                }
+                Prepared::Check(key, condition) => (!Self::holds(tx, name, key, condition)?, None),
             };
-            let current = Self::read(&tx, self.name, &key)?;
-            reasons.push(condition.is_some_and(|c| !condition_holds(current.as_ref(), c)));
+            reasons.push(failed);
             currents.push(current);
         }
         if reasons.iter().any(|r| *r) {
             return Err(StoreError::TransactionCancelled { reasons });
         }
-        for (op, current) in ops.iter().zip(currents) {
+        // Every new item is computed before anything is written: a failure changes nothing.
+        let mut writes = Vec::with_capacity(ops.len());
+        for (op, current) in ops.into_iter().zip(currents) {
             match op {
-                TransactOp::Put { item, .. } => Self::write(&tx, self.name, item)?,
-                TransactOp::Update { key, update, .. } => Self::write(&tx, self.name, &apply_update(current, key, update)?)?,
-                TransactOp::Delete { key, .. } => Self::remove(&tx, self.name, key)?,
-                TransactOp::Check { .. } => {}
+                Prepared::Put(row, _) => writes.push(RowWrite::Put(row)),
+                Prepared::Update(key, update, _) => writes.push(RowWrite::Put(Row::of(&apply_update(current, &key, &update)?)?)),
+                Prepared::Delete(key, _) => writes.push(RowWrite::Delete(key)),
+                Prepared::Check(..) => {}
             }
         }
-        tx.commit().map_err(backend)
-    }
-}
-
-/// Runs SQLite work on a multi-threaded runtime without stalling the worker's other tasks: the
-/// runtime hands them to another thread while this one waits for the connection.
-fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
+        Self::batch_write_now(tx, name, writes)
     }
 }
 
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        blocking(|| self.get_now(key))
+        let (name, key) = (self.name, key.clone());
+        self.store.read(move |conn| Self::read(conn, name, &key)).await?
     }
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        blocking(|| self.put_now(item, condition))
+        check_item(&item)?;
+        let name = self.name;
+        let row = Row::of(&item)?;
+        let touches = vec![(name, row.key.clone())];
+        self.store.write_touching(touches, move |conn| Self::put_now(conn, name, row, condition)).await
     }
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
-        blocking(|| self.update_now(key, update, condition))
+        let (name, key) = (self.name, key.clone());
+        let touches = vec![(name, key.clone())];
+        self.store.write_touching(touches, move |conn| Self::update_now(conn, name, &key, update, condition)).await
     }
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        blocking(|| self.delete_now(key, condition))
+        let (name, key) = (self.name, key.clone());
+        let touches = vec![(name, key.clone())];
+        self.store.write_touching(touches, move |conn| Self::delete_now(conn, name, &key, condition)).await
     }
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        blocking(|| self.query_now(query))
+        let name = self.name;
+        if let Some(page) = self.store.cache.lookup(name, &query) {
+            return Ok(page);
+        }
+        let cache = self.store.cache.clone();
+        self.store
+            .read(move |conn| {
+                let page = Self::query_now(conn, name, &query)?;
+                cache.insert(name, &query, &page.items);
+                Ok(page)
+            })
+            .await?
     }
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        blocking(|| self.batch_write_now(ops))
+        check_batch(&ops)?;
+        let name = self.name;
+        let rows = ops
+            .into_iter()
+            .map(|op| match op {
+                WriteOp::Put(item) => Row::of(&item).map(RowWrite::Put),
+                WriteOp::Delete(key) => Ok(RowWrite::Delete(key)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let touches = rows
+            .iter()
+            .map(|op| match op {
+                RowWrite::Put(row) => (name, row.key.clone()),
+                RowWrite::Delete(key) => (name, key.clone()),
+            })
+            .collect();
+        self.store.write_touching(touches, move |conn| Self::batch_write_now(conn, name, rows)).await
     }
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
-        blocking(|| self.transact_write_now(ops))
+        check_transaction(&ops)?;
+        let name = self.name;
+        let prepared = ops
+            .into_iter()
+            .map(|op| match op {
+                TransactOp::Put { item, condition } => Row::of(&item).map(|row| Prepared::Put(row, condition)),
+                TransactOp::Update { key, update, condition } => Ok(Prepared::Update(key, update, condition)),
+                TransactOp::Delete { key, condition } => Ok(Prepared::Delete(key, condition)),
+                TransactOp::Check { key, condition } => Ok(Prepared::Check(key, condition)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let touches = prepared
+            .iter()
+            .filter_map(|op| match op {
+                Prepared::Put(row, _) => Some((name, row.key.clone())),
+                Prepared::Update(key, ..) | Prepared::Delete(key, _) => Some((name, key.clone())),
+                Prepared::Check(..) => None,
+            })
+            .collect();
+        self.store.write_touching(touches, move |conn| Self::transact_write_now(conn, name, prepared)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(store: &SqliteStore, sk: &'static str) -> i64 {
+        store
+            .read_blocking(move |c| c.query_row("SELECT COUNT(*) FROM items WHERE pk = 'p' AND sk = ?1", [sk], |r| r.get(0)))
+            .expect("store")
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_write_failing_part_way_leaves_nothing_behind_and_others_are_told() {
+        let store = SqliteStore::in_memory().expect("store");
+        let insert = |sk: &'static str| {
+            move |c: &Connection| {
+                c.execute("INSERT INTO items (tbl, pk, sk, data) VALUES ('t', 'p', ?1, '{}')", [sk]).map_err(backend)?;
+                Ok(())
+            }
+        };
+        let broken = store.write(move |c| -> Result<(), StoreError> {
+            insert("half")(c)?;
+            Err(StoreError::Invalid("fails after writing".into()))
+        });
+        let (first, broken, last) = tokio::join!(store.write(insert("before")), broken, store.write(insert("after")));
+        assert!(broken.is_err());
+        assert_eq!(count(&store, "half"), 0, "the half-done write was undone");
+        // Writers queued with it share its group: each either committed or was told it did not.
+        assert_eq!(count(&store, "before"), i64::from(first.is_ok()));
+        assert_eq!(count(&store, "after"), i64::from(last.is_ok()));
+        // The store goes on working.
+        store.write(insert("later")).await.expect("a later write commits");
+        assert_eq!(count(&store, "later"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_does_not_disturb_the_group() {
+        let store = SqliteStore::in_memory().expect("store");
+        let table = store.table("t");
+        let item = |sk: &str| {
+            let mut i = Item::new();
+            i.insert(PK.into(), "p".into());
+            i.insert(SK.into(), sk.into());
+            i
+        };
+        table.put(item("taken"), None).await.expect("put");
+        let (refused, accepted) =
+            tokio::join!(table.put(item("taken"), Some(Condition::NotExists)), table.put(item("free"), Some(Condition::NotExists)));
+        assert_eq!(refused, Err(StoreError::ConditionFailed));
+        assert_eq!(accepted, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn cached_ranges_follow_committed_writes() {
+        let store = SqliteStore::in_memory().expect("store");
+        let table = store.table("t");
+        let item = |sk: &str| {
+            let mut i = Item::new();
+            i.insert(PK.into(), "S1".into());
+            i.insert(SK.into(), sk.into());
+            i
+        };
+        let header = Query::partition("S1").sort(SortKey::Between("META".into(), "P$".into()));
+        table.put(item("META"), None).await.expect("put");
+        assert_eq!(table.query(header.clone()).await.expect("query").items.len(), 1);
+        assert_eq!(store.cached_ranges(), 1);
+
+        // A message lands outside the range: the cached answer stands.
+        table.put(item("M#01"), None).await.expect("put");
+        assert_eq!(store.cached_ranges(), 1);
+        // A participant lands inside it: the next query sees it.
+        table.transact_write(vec![TransactOp::Put { item: item("P#A#ann"), condition: None }]).await.expect("transact");
+        assert_eq!(store.cached_ranges(), 0);
+        assert_eq!(sort_keys(table.query(header.clone()).await.expect("query")), ["META", "P#A#ann"]);
+        // So do updates and deletes.
+        table.update(&Key::new("S1", "META"), Update::default().set("status", "closed"), None).await.expect("update");
+        assert_eq!(table.query(header.clone()).await.expect("query").items[0]["status"], "closed");
+        table.delete(&Key::new("S1", "P#A#ann"), None).await.expect("delete");
+        assert_eq!(sort_keys(table.query(header.clone()).await.expect("query")), ["META"]);
+        // A failed conditional write changes nothing, and the cache agrees.
+        let _ = table.put(item("P#B"), Some(Condition::Exists)).await;
+        assert_eq!(sort_keys(table.query(header).await.expect("query")), ["META"]);
+    }
+
+    fn sort_keys(page: Page) -> Vec<String> {
+        page.items.iter().map(|i| i[SK].as_str().expect("sk").to_string()).collect()
     }
 }

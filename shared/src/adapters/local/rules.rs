@@ -1,0 +1,70 @@
+//! Item rules the embedded tables apply as DynamoDB does server-side: conditions and updates.
+
+use serde_json::Value;
+
+use crate::ports::table::*;
+
+pub(crate) fn str_attr<'a>(item: &'a Item, attr: &str) -> Option<&'a str> {
+    item.get(attr).and_then(Value::as_str)
+}
+
+pub(crate) fn successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    let next = char::from_u32(last as u32 + 1)?;
+    chars.push(next);
+    Some(chars.into_iter().collect())
+}
+
+pub(crate) fn condition_holds(current: Option<&Item>, condition: &Condition) -> bool {
+    match condition {
+        Condition::NotExists => current.is_none(),
+        Condition::Exists => current.is_some(),
+        Condition::Equals(attr, value) => current.and_then(|i| i.get(attr)) == Some(value),
+        Condition::AbsentOrLessThan(attr, value) => match current.and_then(|i| i.get(attr)) {
+            None => true,
+            Some(Value::String(s)) => s.as_str() < value.as_str(),
+            Some(_) => false,
+        },
+    }
+}
+
+pub(crate) fn apply_update(current: Option<Item>, key: &Key, update: &Update) -> Result<Item, StoreError> {
+    let mut item = current.unwrap_or_default();
+    item.insert(PK.into(), key.pk.clone().into());
+    item.insert(SK.into(), key.sk.clone().into());
+    for (k, v) in &update.set {
+        if k == PK || k == SK {
+            return Err(StoreError::Invalid("an update cannot change the key".into()));
+        }
+        item.insert(k.clone(), v.clone());
+    }
+    for k in &update.remove {
+        item.remove(k);
+    }
+    for (k, by) in &update.add {
+        let now = match item.get(k) {
+            None => 0,
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| StoreError::Invalid(format!("{k} is not an integer")))?,
+            Some(_) => return Err(StoreError::Invalid(format!("{k} is not a number"))),
+        };
+        item.insert(k.clone(), (now + by).into());
+    }
+    check_item(&item)?;
+    Ok(item)
+}
+
+
+/// Whether a sort key satisfies a query's sort-key condition.
+pub(crate) fn sort_matches(sk: &str, sort: &Option<SortKey>) -> bool {
+    match sort {
+        None => true,
+        Some(SortKey::Eq(v)) => sk == v,
+        Some(SortKey::BeginsWith(p)) => sk.starts_with(p.as_str()),
+        Some(SortKey::Between(lo, hi)) => sk >= lo.as_str() && sk <= hi.as_str(),
+        Some(SortKey::Lt(v)) => sk < v.as_str(),
+        Some(SortKey::Le(v)) => sk <= v.as_str(),
+        Some(SortKey::Gt(v)) => sk > v.as_str(),
+        Some(SortKey::Ge(v)) => sk >= v.as_str(),
+    }
+}
