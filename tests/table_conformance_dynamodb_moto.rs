@@ -63,7 +63,10 @@ async fn dynamo_table() -> SharedTable {
     Arc::new(table)
 }
 
-confer_tests::table_conformance_tests!(dynamo_table);
+// Not the concurrency behaviour: moto answers requests on several threads without locking items,
+// so concurrent ADDs to one item can be lost there (seen: 18 of 20), which DynamoDB never does.
+// The adapter sends each operation as one request, so it inherits DynamoDB's own serialisation.
+confer_tests::table_conformance_tests!(dynamo_table, sequential_only);
 
 #[tokio::test]
 async fn whole_suite_on_one_shared_table() {

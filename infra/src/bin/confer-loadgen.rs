@@ -4,6 +4,7 @@
 //!   confer-local serve --data-dir /tmp/confer-load &
 //!   confer-loadgen --data-dir /tmp/confer-load --clients 1000 --rate 6 --seconds 15
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,6 +41,23 @@ struct Args {
     /// Tenant to create the sessions in (a fresh one per run keeps runs apart).
     #[arg(long)]
     tenant: Option<String>,
+}
+
+/// The parts of a server frame the load generator reads (borrowed: no copies per frame).
+#[derive(serde::Deserialize)]
+struct Incoming<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<IncomingMessage<'a>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct IncomingMessage<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
 }
 
 #[derive(Default)]
@@ -145,19 +163,20 @@ async fn run_client(
             Ok(Some(Ok(Message::Text(t)))) => t,
             Ok(Some(Ok(_))) => continue,
         };
-        let frame: Value = match serde_json::from_str(next.as_str()) {
+        let frame: Incoming = match serde_json::from_str(next.as_str()) {
             Ok(v) => v,
             Err(_) => continue,
         };
-        match frame["type"].as_str() {
+        match frame.kind.as_deref() {
             Some("message") => {
                 let now = micros_since(origin);
-                if let Some(sent) = frame["message"]["text"].as_str().and_then(|t| t.strip_prefix("load ")).and_then(|t| t.parse::<u64>().ok()) {
+                let message = frame.message.unwrap_or_default();
+                if let Some(sent) = message.text.as_deref().and_then(|t| t.strip_prefix("load ")).and_then(|t| t.parse::<u64>().ok()) {
                     latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
                     totals.delivered.fetch_add(1, Ordering::Relaxed);
                 }
                 if ack {
-                    let id = frame["message"]["id"].as_str().unwrap_or_default();
+                    let id = message.id.as_deref().unwrap_or_default();
                     let _ = out_tx.send(json!({ "action": "ack", "session_id": session_id, "message_id": id }).to_string());
                 }
             }
@@ -188,7 +207,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+// One thread: the generator shares the machine with the server it measures.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
     if args.clients < 2 || args.clients % 2 != 0 {

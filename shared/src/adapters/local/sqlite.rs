@@ -40,7 +40,11 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 pub struct SqliteStore {
     jobs: Option<std::sync::mpsc::Sender<Job>>,
     worker: Option<std::thread::JoinHandle<()>>,
+    checkpointer: Option<std::thread::JoinHandle<()>>,
+    wal: Arc<WalProgress>,
     cache: Arc<QueryCache>,
+    /// Held while the store is open: one process per database (see [`SqliteStore::open`]).
+    _owner: Option<std::fs::File>,
 }
 
 /// What a write does once the group's commit outcome is known.
@@ -58,38 +62,95 @@ enum Job {
     Write(WriteJob, Touches),
 }
 
+/// How long opening waits for another holder of the database to let go.
+const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Largest number of jobs run as one group.
 const MAX_GROUP: usize = 256;
 
 impl SqliteStore {
+    /// Opens (creating) the database at `path`. One process at a time: a second confer-local on
+    /// the same data directory would split live connections between two gateways, so it is
+    /// refused (a lock on `<path>.lock`, released when the store closes or the process dies).
     pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
+        Self::open_with_log_limit(path, WAL_RESET_FRAMES)
+    }
+
+    /// [`open`](Self::open), starting the write-ahead log over once it holds `frames` pages.
+    pub fn open_with_log_limit(path: &Path, frames: i64) -> Result<Arc<Self>, StoreError> {
+        let lock_path = path.with_extension("lock");
+        let owner = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", lock_path.display())))?;
+        // A store closing in this process (a restart) may hold it a moment longer: wait a little.
+        let deadline = std::time::Instant::now() + OPEN_WAIT;
+        loop {
+            match owner.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Backend(format!("{} is in use by another process", path.display())))
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::Backend(format!("cannot lock {}: {e}", lock_path.display())))
+                }
+            }
+        }
         let conn = Connection::open(path).map_err(backend)?;
-        Self::init(conn)
+        // Checkpoints run on a connection of their own (see `checkpoint_in_background`).
+        let checkpoints = Connection::open(path).map_err(backend)?;
+        Self::init(conn, Some(checkpoints), Some(owner), frames)
     }
 
     pub fn in_memory() -> Result<Arc<Self>, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(backend)?)
+        Self::init(Connection::open_in_memory().map_err(backend)?, None, None, WAL_RESET_FRAMES)
     }
 
-    fn init(conn: Connection) -> Result<Arc<Self>, StoreError> {
-        // WAL + NORMAL: a committed transaction survives a crash of the process (not of the OS).
-        // EXCLUSIVE locking: one process owns the database (a second confer-local on the same
-        // data directory fails to start instead of splitting live connections between two
-        // gateways), and no file lock is taken per transaction.
-        conn.execute_batch(
-            "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=2000;
-             PRAGMA wal_autocheckpoint=4000; PRAGMA temp_store=MEMORY;",
-        )
+    fn init(conn: Connection, checkpoints: Option<Connection>, owner: Option<std::fs::File>, reset_frames: i64) -> Result<Arc<Self>, StoreError> {
+        // WAL + NORMAL: a committed transaction survives a crash of the process (not of the OS);
+        // checkpoints sync. SQLite's own checkpoints would run inside a commit and hold up every
+        // writer of that group, so they are off: a second thread checkpoints instead.
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;
+             PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
+            reset_frames * 4096
+        ))
         .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        let wal = Arc::new(WalProgress {
+            commits: Default::default(),
+            wake: Default::default(),
+            reset_frames,
+            restarts: Default::default(),
+            reset_due: Default::default(),
+            closed: Default::default(),
+        });
+        let checkpointer = match checkpoints {
+            Some(c) => {
+                c.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;").map_err(backend)?;
+                let wal = wal.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("confer-checkpoint".into())
+                        .spawn(move || checkpoint_in_background(c, &wal))
+                        .map_err(backend)?,
+                )
+            }
+            None => None,
+        };
         let (jobs, queue) = std::sync::mpsc::channel();
         let cache = Arc::new(QueryCache::default());
-        let worker_cache = cache.clone();
+        let (worker_cache, worker_wal) = (cache.clone(), wal.clone());
         let worker = std::thread::Builder::new()
             .name("confer-sqlite".into())
-            .spawn(move || run_jobs(conn, queue, &worker_cache))
+            .spawn(move || run_jobs(conn, queue, &worker_cache, &worker_wal))
             .map_err(backend)?;
-        Ok(Arc::new(SqliteStore { jobs: Some(jobs), worker: Some(worker), cache }))
+        Ok(Arc::new(SqliteStore { jobs: Some(jobs), worker: Some(worker), checkpointer, wal, cache, _owner: owner }))
     }
 
     fn submit(&self, job: Job) -> Result<(), StoreError> {
@@ -172,6 +233,11 @@ impl SqliteStore {
         Ok(purged)
     }
 
+    /// Times the write-ahead log has been started over since the store opened.
+    pub fn log_restarts(&self) -> u64 {
+        self.wal.restarts.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Whole-range query results currently cached.
     pub fn cached_ranges(&self) -> usize {
         self.cache.len()
@@ -182,16 +248,138 @@ impl Drop for SqliteStore {
     /// Closes the database before returning, so the same file can be opened again at once.
     fn drop(&mut self) {
         drop(self.jobs.take());
-        if let Some(worker) = self.worker.take() {
-            if worker.thread().id() != std::thread::current().id() {
-                let _ = worker.join();
+        // The store's thread ends once the queue is drained, and the checkpointer after it.
+        for thread in [self.worker.take(), self.checkpointer.take()].into_iter().flatten() {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
             }
         }
     }
 }
 
+/// What the store's thread and the checkpointer tell each other about the write-ahead log.
+struct WalProgress {
+    /// Commits since the checkpointer last looked.
+    commits: std::sync::Mutex<u64>,
+    wake: std::sync::Condvar,
+    /// Log size (frames) past which it is started over.
+    reset_frames: i64,
+    /// Times the checkpointer found the log started over.
+    restarts: std::sync::atomic::AtomicU64,
+    /// The log has grown past `reset_frames` and the checkpointer has just copied every
+    /// frame it saw: the few written meanwhile are the store thread's to finish, after which
+    /// its next write starts the log over.
+    reset_due: std::sync::atomic::AtomicBool,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl WalProgress {
+    fn committed(&self) {
+        *self.commits.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.wake.notify_one();
+    }
+
+    /// The log has been started over: the checkpointer may go on.
+    fn reset_done(&self) {
+        let _commits = self.commits.lock().unwrap_or_else(|e| e.into_inner());
+        self.reset_due.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+}
+
+/// With no commit for this long the log is emptied.
+const IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pause between background checkpoints while writes go on.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A background pass that copied this few frames (1 MiB) was short, so few were written during
+/// it: the tail it leaves the store's thread is short too.
+const QUICK_PASS_FRAMES: i64 = 256;
+
+/// Log size (4 KiB frames) past which it is started over while writes go on: 1 GiB (about eight
+/// seconds of the heaviest chat load measured). Starting over under load pauses the store's
+/// thread (the frames of the last moments, then a sync: tens of milliseconds on the machines
+/// measured), so it is kept rare; when writes pause for a second the log is emptied anyway.
+const WAL_RESET_FRAMES: i64 = 256 * 1024;
+
+/// Copies committed frames from the log into the database (and syncs it) while the store's
+/// thread goes on writing: a PASSIVE checkpoint never blocks a writer.
+fn checkpoint_in_background(conn: Connection, wal: &WalProgress) {
+    use std::sync::atomic::Ordering;
+    let (mut copied_before, mut log_before) = (0, 0);
+    loop {
+        let idle = {
+            let mut commits = wal.commits.lock().unwrap_or_else(|e| e.into_inner());
+            let mut idle = false;
+            while *commits == 0 && !wal.closed.load(Ordering::SeqCst) && !(idle && log_before > 0) {
+                let (guard, waited) = wal.wake.wait_timeout(commits, IDLE_AFTER).unwrap_or_else(|e| e.into_inner());
+                commits = guard;
+                idle = waited.timed_out() && *commits == 0;
+            }
+            if wal.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            *commits = 0;
+            idle
+        };
+        if idle {
+            // Nobody is writing: copy what is left and empty the log file. Brief, and a writer
+            // arriving meanwhile waits for it (busy timeout) rather than failing.
+            match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+                Ok(0) => {
+                    wal.restarts.fetch_add(1, Ordering::Relaxed);
+                    (copied_before, log_before) = (0, 0);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "idle checkpoint failed"),
+            }
+            continue;
+        }
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))) {
+            Ok((log, copied)) => {
+                // Frames copied by this pass (the count starts again when the log does).
+                let this_pass = if copied >= copied_before { copied - copied_before } else { copied };
+                if log < log_before {
+                    wal.restarts.fetch_add(1, Ordering::Relaxed);
+                }
+                (copied_before, log_before) = (copied, log);
+                if log >= wal.reset_frames && copied >= log && this_pass <= QUICK_PASS_FRAMES {
+                    // Stand aside (a pass would hold the log) until the store's thread has
+                    // copied the tail and started the log over.
+                    wal.reset_due.store(true, Ordering::SeqCst);
+                    let mut commits = wal.commits.lock().unwrap_or_else(|e| e.into_inner());
+                    while wal.reset_due.load(Ordering::SeqCst) && !wal.closed.load(Ordering::SeqCst) {
+                        commits = wal.wake.wait(commits).unwrap_or_else(|e| e.into_inner());
+                    }
+                    continue;
+                }
+                if log >= wal.reset_frames {
+                    // Keep the tail short until the log can be started over.
+                    continue;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "background checkpoint failed"),
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
+}
+
 /// The store's thread: runs queued jobs in groups until every handle to the store is gone.
-fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &QueryCache) {
+fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &QueryCache, wal: &WalProgress) {
+    struct CloseOnExit<'a>(&'a WalProgress);
+    impl Drop for CloseOnExit<'_> {
+        fn drop(&mut self) {
+            self.0.close();
+        }
+    }
+    let _close = CloseOnExit(wal);
+    let mut restarting = false;
     let mut reads = Vec::new();
     let mut writes = Vec::new();
     while let Ok(first) = queue.recv() {
@@ -212,6 +400,20 @@ fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &Que
         }
         if !writes.is_empty() {
             write_group(&conn, &mut writes, cache);
+            if restarting {
+                // That commit started the log over.
+                restarting = false;
+                wal.reset_done();
+            }
+            wal.committed();
+        }
+        if !restarting && wal.reset_due.load(std::sync::atomic::Ordering::SeqCst) {
+            restarting = true;
+            // Only the frames written since the background checkpoint are left to copy; once
+            // they are, the next write starts the log from the beginning.
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
         }
     }
 }
@@ -722,5 +924,70 @@ mod tests {
 
     fn sort_keys(page: Page) -> Vec<String> {
         page.items.iter().map(|i| i[SK].as_str().expect("sk").to_string()).collect()
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_database_is_refused() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("confer.sqlite3");
+        let first = SqliteStore::open(&path).expect("first open");
+        let second = SqliteStore::open(&path).err().expect("second open refused");
+        assert!(second.to_string().contains("in use by another process"), "{second}");
+        drop(first);
+        SqliteStore::open(&path).expect("open again once the first is closed");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_checkpointed_in_the_background_and_started_over() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("confer.sqlite3");
+        let wal = dir.path().join("confer.sqlite3-wal");
+        let limit_frames = 64;
+        let store = SqliteStore::open_with_log_limit(&path, limit_frames).expect("open");
+        let table = store.table("t");
+        let filler = "x".repeat(3000);
+        let items: i64 = 1000;
+        for i in 0..items {
+            let mut item = Item::new();
+            item.insert(PK.into(), format!("p{}", i % 50).into());
+            item.insert(SK.into(), format!("{i:05}").into());
+            item.insert("filler".into(), filler.clone().into());
+            table.put(item, None).await.expect("put");
+        }
+        // About 1,000 pages went through a log limited to 64: it was started over on the way.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store.log_restarts() == 0 && std::time::Instant::now() < deadline {
+            table.put(Item::from_iter([(PK.into(), "tick".into()), (SK.into(), "tick".into())]), None).await.expect("put");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(store.log_restarts() >= 1, "the log was never started over");
+        let log_size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert!(log_size < items as u64 * 4096, "the log holds {log_size} bytes");
+        drop((table, store));
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        let rows = reopened.read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0))).expect("read").expect("count");
+        assert_eq!(rows, items, "every committed write is in the database");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_emptied_when_writes_pause() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("confer.sqlite3");
+        let wal = dir.path().join("confer.sqlite3-wal");
+        let store = SqliteStore::open(&path).expect("open");
+        let table = store.table("t");
+        for i in 0..50 {
+            table.put(Item::from_iter([(PK.into(), "p".into()), (SK.into(), format!("{i}").into())]), None).await.expect("put");
+        }
+        assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0, "the writes went to the log");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0, "an idle store empties its log");
+        assert!(store.log_restarts() >= 1);
+        // Writing goes on normally afterwards.
+        table.put(Item::from_iter([(PK.into(), "p".into()), (SK.into(), "after".into())]), None).await.expect("put");
+        assert!(table.get(&Key::new("p", "after")).await.expect("get").is_some());
     }
 }
