@@ -76,6 +76,9 @@ pub struct Running {
     pub stack: Arc<LocalStack>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
+    /// Webhook deliveries: told to stop, then awaited (a delivery in flight saves its position).
+    webhooks: Vec<JoinHandle<()>>,
+    stop_webhooks: tokio::sync::watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -88,6 +91,12 @@ impl Running {
         for h in &self.background {
             h.abort();
         }
+        let _ = self.stop_webhooks.send(true);
+        for mut h in self.webhooks.drain(..) {
+            if tokio::time::timeout(Duration::from_secs(12), &mut h).await.is_err() {
+                h.abort();
+            }
+        }
         let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.server).await;
     }
 }
@@ -97,10 +106,12 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
     let listener = TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let mut background = Vec::new();
+    let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
+    let mut webhooks = Vec::new();
     if !config.webhooks.is_empty() {
         let secret = webhook_secret(&config.data_dir)?;
         let hooks = config.webhooks.iter().map(|url| WebhookConfig { url: url.clone(), secret: secret.clone() }).collect();
-        background.extend(stack.event_log.spawn_webhooks(hooks, config.webhook_max_backoff));
+        webhooks = stack.event_log.spawn_webhooks(hooks, config.webhook_max_backoff, webhooks_stopped);
     }
     {
         // Expire records like DynamoDB TTL does: at start, then every minute.
@@ -131,7 +142,7 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { addr, stack, shutdown: Some(tx), server, background })
+    Ok(Running { addr, stack, shutdown: Some(tx), server, webhooks, stop_webhooks, background })
 }
 
 /// Start-up failures are messages for people (the binary prints them and exits non-zero).

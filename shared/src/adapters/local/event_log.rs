@@ -109,19 +109,34 @@ impl SqliteEventLog {
 
     /// Starts one delivery task per webhook. Each delivers in log order, one event at a time,
     /// retrying a failed delivery with exponential backoff (capped at `max_backoff`).
-    pub fn spawn_webhooks(&self, hooks: Vec<WebhookConfig>, max_backoff: Duration) -> Vec<tokio::task::JoinHandle<()>> {
+    /// The tasks end when `stop` turns true: between deliveries, or while waiting — never
+    /// between a delivery and the saving of its position, so a clean stop repeats nothing.
+    pub fn spawn_webhooks(
+        &self,
+        hooks: Vec<WebhookConfig>,
+        max_backoff: Duration,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
         hooks
             .into_iter()
             .map(|hook| {
                 let log = self.clone();
                 let http = http.clone();
-                tokio::spawn(async move { log.deliver_forever(hook, http, max_backoff).await })
+                let stop = stop.clone();
+                tokio::spawn(async move { log.deliver_until_stopped(hook, http, max_backoff, stop).await })
             })
             .collect()
     }
 
-    async fn deliver_forever(&self, hook: WebhookConfig, http: reqwest::Client, max_backoff: Duration) {
+    async fn deliver_until_stopped(
+        &self,
+        hook: WebhookConfig,
+        http: reqwest::Client,
+        max_backoff: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let stopped = |stop: &tokio::sync::watch::Receiver<bool>| *stop.borrow();
         let mut position = loop {
             match self.position(&hook.url).await {
                 Ok(p) => break p,
@@ -131,7 +146,7 @@ impl SqliteEventLog {
                 }
             }
         };
-        loop {
+        while !stopped(&stop) {
             let notified = self.appended.notified();
             let batch = self.read_all(position, 100).await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "event log unreadable");
@@ -139,14 +154,23 @@ impl SqliteEventLog {
             });
             if batch.is_empty() {
                 // Wake on the next append, or poll now and then in case another process appended.
-                let _ = tokio::time::timeout(Duration::from_secs(5), notified).await;
+                tokio::select! {
+                    _ = tokio::time::timeout(Duration::from_secs(5), notified) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
                 continue;
             }
             for logged in batch {
+                if stopped(&stop) {
+                    return;
+                }
                 let mut backoff = Duration::from_millis(200);
                 while let Err(e) = send_signed(&http, &hook, &logged.event).await {
                     tracing::warn!(url = %hook.url, seq = logged.seq, error = %e, retry_in_ms = backoff.as_millis() as u64, "webhook delivery failed");
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
                     backoff = (backoff * 2).min(max_backoff);
                 }
                 position = logged.seq;

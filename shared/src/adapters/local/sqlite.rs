@@ -33,10 +33,11 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 /// Every operation is a job sent to that thread; callers await its answer and never block a
 /// runtime worker or contend for a lock. The thread drains whatever jobs are queued and runs
 /// them as one group: first the reads, against committed data, then every write in a single
-/// transaction, and answers the writers only once that transaction has committed. Jobs that are queued together are
-/// concurrent (none has been answered yet), so this order is one their callers could have
-/// observed anyway; a write is never acknowledged before it is durable, and one WAL commit
-/// serves the whole group.
+/// transaction, and answers the writers only once that transaction has committed. Jobs queued
+/// together are concurrent (none has been answered yet), so this order is one their callers
+/// could have observed anyway; a write is never acknowledged before it is committed, and one
+/// WAL commit serves the whole group. Checkpoints run on a second connection (see
+/// [`checkpoint_in_background`]).
 pub struct SqliteStore {
     jobs: Option<std::sync::mpsc::Sender<Job>>,
     worker: Option<std::thread::JoinHandle<()>>,
@@ -351,11 +352,16 @@ fn checkpoint_in_background(conn: Connection, wal: &WalProgress) {
                 (copied_before, log_before) = (copied, log);
                 if log >= wal.reset_frames && copied >= log && this_pass <= QUICK_PASS_FRAMES {
                     // Stand aside (a pass would hold the log) until the store's thread has
-                    // copied the tail and started the log over.
+                    // copied the tail and started the log over — or writes stopped, and the
+                    // idle checkpoint empties the log instead.
                     wal.reset_due.store(true, Ordering::SeqCst);
                     let mut commits = wal.commits.lock().unwrap_or_else(|e| e.into_inner());
                     while wal.reset_due.load(Ordering::SeqCst) && !wal.closed.load(Ordering::SeqCst) {
-                        commits = wal.wake.wait(commits).unwrap_or_else(|e| e.into_inner());
+                        let (guard, waited) = wal.wake.wait_timeout(commits, IDLE_AFTER).unwrap_or_else(|e| e.into_inner());
+                        commits = guard;
+                        if waited.timed_out() {
+                            wal.reset_due.store(false, Ordering::SeqCst);
+                        }
                     }
                     continue;
                 }
