@@ -25,11 +25,11 @@ use confer::identity::bearer;
 use confer::ws::protocol::{route_key_of, ServerFrame, SUBPROTOCOL};
 
 use crate::apigw_events as events;
+use crate::stack::LocalStack;
 
 /// Read buffer of each WebSocket (frames are small; tungstenite zero-fills the buffer on every
 /// read, so its 128 KiB default costs more than the frames). Larger frames still arrive whole.
 const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
-use crate::stack::LocalStack;
 
 /// API Gateway HTTP APIs accept request bodies up to 10 MB; handlers apply their own limits.
 pub const MAX_GATEWAY_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -238,7 +238,6 @@ async fn run_socket(
     });
 
     let conn = events::WsConnection { connection_id: &connection_id, connected_at_ms, source, host: &host };
-
     let lifetime = tokio::time::sleep(Duration::from_secs(CONNECTION_TTL_SECONDS as u64));
     tokio::pin!(lifetime);
     let (mut status, mut reason) = (1005u16, String::from("Client closed"));

@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::rules::{apply_update, condition_holds, sort_matches, str_attr};
+use super::rules::{apply_update, condition_holds, into_page, sort_matches, str_attr};
 use crate::domain::now_epoch_seconds;
 use crate::ports::table::*;
 
@@ -72,6 +72,17 @@ impl Partitions {
         self.items.entry(key.pk).or_default().insert(key.sk, item);
     }
 
+    fn apply(&mut self, writes: Vec<WriteOp>) {
+        for write in writes {
+            match write {
+                WriteOp::Put(item) => self.write(item),
+                WriteOp::Delete(key) => {
+                    self.remove(&key);
+                }
+            }
+        }
+    }
+
     fn query(&self, q: &Query, now: i64) -> Result<Page, StoreError> {
         if q.limit == Some(0) {
             return Err(StoreError::Invalid("limit must be positive".into()));
@@ -120,25 +131,10 @@ impl Partitions {
         if !q.forward {
             found.reverse();
         }
-        let mut last_key = None;
         if let Some(limit) = q.limit {
-            if found.len() > limit {
-                found.truncate(limit);
-                let last = found.last().expect("limit is positive");
-                let mut key = Item::new();
-                let mut attrs = vec![PK, SK];
-                if let Some(ix) = q.index {
-                    attrs.extend([ix.pk_attr, ix.sk_attr]);
-                }
-                for a in attrs {
-                    if let Some(v) = last.get(a) {
-                        key.insert(a.to_string(), v.clone());
-                    }
-                }
-                last_key = Some(key);
-            }
+            found.truncate(limit + 1);
         }
-        Ok(Page { items: found.into_iter().cloned().collect(), last_key })
+        Ok(into_page(found.into_iter().cloned().collect(), q))
     }
 }
 
@@ -224,14 +220,7 @@ impl Table for MemoryTable {
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
         let mut inner = self.lock();
-        for op in ops {
-            match op {
-                WriteOp::Put(item) => inner.write(item),
-                WriteOp::Delete(key) => {
-                    inner.remove(&key);
-                }
-            }
-        }
+        inner.apply(ops);
         Ok(())
     }
 
@@ -264,14 +253,7 @@ impl Table for MemoryTable {
                 TransactOp::Check { .. } => {}
             }
         }
-        for write in writes {
-            match write {
-                WriteOp::Put(item) => inner.write(item),
-                WriteOp::Delete(key) => {
-                    inner.remove(&key);
-                }
-            }
-        }
+        inner.apply(writes);
         Ok(())
     }
 }

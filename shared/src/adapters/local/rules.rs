@@ -68,3 +68,27 @@ pub(crate) fn sort_matches(sk: &str, sort: &Option<SortKey>) -> bool {
         Some(SortKey::Ge(v)) => sk >= v.as_str(),
     }
 }
+
+/// A query's page: at most `limit` items, and the key to resume after the last one when more
+/// matched (`items` holds up to one more than the limit, to tell).
+pub(crate) fn into_page(mut items: Vec<Item>, q: &Query) -> Page {
+    let mut last_key = None;
+    if let Some(limit) = q.limit {
+        if items.len() > limit {
+            items.truncate(limit);
+            let last = items.last().expect("limit is positive");
+            let mut key = Item::new();
+            let mut attrs = vec![PK, SK];
+            if let Some(ix) = q.index {
+                attrs.extend([ix.pk_attr, ix.sk_attr]);
+            }
+            for a in attrs {
+                if let Some(v) = last.get(a) {
+                    key.insert(a.to_string(), v.clone());
+                }
+            }
+            last_key = Some(key);
+        }
+    }
+    Page { items, last_key }
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::domain::now_epoch_seconds;
 use crate::ports::table::*;
 use super::query_cache::QueryCache;
-use super::rules::{apply_update, condition_holds, str_attr, successor};
+use super::rules::{apply_update, condition_holds, into_page, str_attr, successor};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -698,25 +698,7 @@ impl SqliteTable {
         for row in rows {
             items.push(serde_json::from_str::<Item>(&row.map_err(backend)?).map_err(backend)?);
         }
-        let mut last_key = None;
-        if let Some(limit) = q.limit {
-            if items.len() > limit {
-                items.truncate(limit);
-                let last = items.last().expect("limit is positive");
-                let mut key = Item::new();
-                let mut attrs = vec![PK, SK];
-                if let Some(ix) = q.index {
-                    attrs.extend([ix.pk_attr, ix.sk_attr]);
-                }
-                for a in attrs {
-                    if let Some(v) = last.get(a) {
-                        key.insert(a.to_string(), v.clone());
-                    }
-                }
-                last_key = Some(key);
-            }
-        }
-        Ok(Page { items, last_key })
+        Ok(into_page(items, q))
     }
 
     fn batch_write_now(tx: &Connection, name: &str, ops: Vec<RowWrite>) -> Result<(), StoreError> {
