@@ -305,8 +305,8 @@ const QUICK_PASS_FRAMES: i64 = 256;
 
 /// Log size (4 KiB frames) past which it is started over while writes go on: 1 GiB (about eight
 /// seconds of the heaviest chat load measured). Starting over under load pauses the store's
-/// thread (the frames of the last moments, then a sync: tens of milliseconds on the machines
-/// measured), so it is kept rare; when writes pause for a second the log is emptied anyway.
+/// thread (the frames of the last moments, then the syncs: 40–160 ms on the machine measured),
+/// so it is kept rare; when writes pause for a second the log is emptied anyway.
 const WAL_RESET_FRAMES: i64 = 256 * 1024;
 
 /// Copies committed frames from the log into the database (and syncs it) while the store's
@@ -415,9 +415,10 @@ fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &Que
         }
         if !restarting && wal.reset_due.load(std::sync::atomic::Ordering::SeqCst) {
             restarting = true;
-            // Only the frames written since the background checkpoint are left to copy; once
-            // they are, the next write starts the log from the beginning.
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            // Only the frames written since the background checkpoint are left to copy. RESTART
+            // (not PASSIVE) also waits out any reader of the old log, so the next write is sure
+            // to start it from the beginning; this thread is the only writer, so it blocks none.
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
                 tracing::warn!(error = %e, "checkpoint failed");
             }
         }
