@@ -38,6 +38,9 @@ struct Args {
     /// Recipients acknowledge every delivered message (doubles the server's work per message).
     #[arg(long)]
     ack: bool,
+    /// Also print delivered messages and latency for each second of the run (by send time).
+    #[arg(long)]
+    timeline: bool,
     /// Tenant to create the sessions in (a fresh one per run keeps runs apart).
     #[arg(long)]
     tenant: Option<String>,
@@ -70,6 +73,10 @@ struct Totals {
 
 fn micros_since(origin: Instant) -> u64 {
     origin.elapsed().as_micros() as u64
+}
+
+fn micros_since_origin(origin: Instant, then: Instant) -> u64 {
+    then.saturating_duration_since(origin).as_micros() as u64
 }
 
 async fn setup_sessions(args: &Args, issuer: &LocalIssuer, tenant: &TenantId, pairs: usize) -> Result<Vec<(String, String, String)>, String> {
@@ -118,7 +125,7 @@ async fn run_client(
     measure_until: Instant,
     ack: bool,
     totals: Arc<Totals>,
-) -> Vec<u32> {
+) -> Vec<(u32, u32)> {
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let writer = tokio::spawn(async move {
@@ -172,7 +179,8 @@ async fn run_client(
                 let now = micros_since(origin);
                 let message = frame.message.unwrap_or_default();
                 if let Some(sent) = message.text.as_deref().and_then(|t| t.strip_prefix("load ")).and_then(|t| t.parse::<u64>().ok()) {
-                    latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
+                    let second = sent.saturating_sub(micros_since_origin(origin, measure_from)) / 1_000_000;
+                    latencies.push((second.min(u32::MAX as u64) as u32, now.saturating_sub(sent).min(u32::MAX as u64) as u32));
                     totals.delivered.fetch_add(1, Ordering::Relaxed);
                 }
                 if ack {
@@ -252,10 +260,27 @@ async fn main() -> Result<(), String> {
             tokio::spawn(run_client(socket, session, i, args.rate, origin, measure_from, measure_until, args.ack, totals.clone()))
         })
         .collect();
-    let mut latencies = Vec::new();
+    let mut timed = Vec::new();
     for task in tasks {
-        latencies.extend(task.await.map_err(|e| e.to_string())?);
+        timed.extend(task.await.map_err(|e| e.to_string())?);
     }
+    if args.timeline {
+        let mut by_second: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for (second, latency) in &timed {
+            by_second.entry(*second).or_default().push(*latency);
+        }
+        for (second, mut latencies) in by_second {
+            latencies.sort_unstable();
+            println!(
+                "second {second:>3} | delivered {:>5} | latency ms p50 {:.2} p99 {:.2} max {:.2}",
+                latencies.len(),
+                percentile(&latencies, 0.50),
+                percentile(&latencies, 0.99),
+                percentile(&latencies, 1.0)
+            );
+        }
+    }
+    let mut latencies: Vec<u32> = timed.into_iter().map(|(_, latency)| latency).collect();
     latencies.sort_unstable();
     let secs = args.seconds as f64;
     let sent = totals.sent.load(Ordering::Relaxed);

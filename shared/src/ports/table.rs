@@ -195,11 +195,30 @@ pub fn check_item(item: &Item) -> Result<(), StoreError> {
     if key_of(item).is_none() {
         return Err(StoreError::Invalid("item needs string pk and sk".into()));
     }
-    let size = serde_json::to_vec(item).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serialized_size(item);
     if size > MAX_ITEM_BYTES {
         return Err(StoreError::ItemTooLarge(size));
     }
     Ok(())
+}
+
+/// Bytes of `item` as JSON, counted without building the text.
+fn serialized_size(item: &Item) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, item) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 pub fn check_transaction(ops: &[TransactOp]) -> Result<(), StoreError> {

@@ -6,7 +6,7 @@
 //! updates, sort-key conditions, paging, the sparse `gsi1` index, TTL, batches and
 //! transactions. Each operation holds one lock, so each is atomic.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -24,9 +24,9 @@ pub struct MemoryTable {
 #[derive(Default)]
 struct Partitions {
     /// pk → sk → item.
-    items: BTreeMap<String, BTreeMap<String, Item>>,
+    items: HashMap<String, BTreeMap<String, Item>>,
     /// gsi1pk → (gsi1sk, pk, sk), for items holding both index attributes as strings.
-    gsi1: BTreeMap<String, BTreeSet<(String, String, String)>>,
+    gsi1: HashMap<String, BTreeSet<(String, String, String)>>,
 }
 
 fn expired(item: &Item, now: i64) -> bool {

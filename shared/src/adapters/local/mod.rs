@@ -4,6 +4,7 @@
 pub mod connections;
 pub mod event_log;
 pub mod memory;
+pub mod page_cache;
 pub mod query_cache;
 mod rules;
 pub mod sqlite;
