@@ -75,9 +75,7 @@ fn micros_since(origin: Instant) -> u64 {
     origin.elapsed().as_micros() as u64
 }
 
-fn micros_since_origin(origin: Instant, then: Instant) -> u64 {
-    then.saturating_duration_since(origin).as_micros() as u64
-}
+
 
 async fn setup_sessions(args: &Args, issuer: &LocalIssuer, tenant: &TenantId, pairs: usize) -> Result<Vec<(String, String, String)>, String> {
     let http = reqwest::Client::new();
@@ -163,6 +161,8 @@ async fn run_client(
     };
     let mut latencies = Vec::new();
     let drain_until = measure_until + Duration::from_secs(2);
+    // Send times are microseconds since `origin`; the timeline counts seconds from `measure_from`.
+    let measured_from = measure_from.saturating_duration_since(origin).as_micros() as u64;
     loop {
         let remaining = drain_until.saturating_duration_since(Instant::now());
         let next = match tokio::time::timeout(remaining, stream.next()).await {
@@ -179,7 +179,7 @@ async fn run_client(
                 let now = micros_since(origin);
                 let message = frame.message.unwrap_or_default();
                 if let Some(sent) = message.text.as_deref().and_then(|t| t.strip_prefix("load ")).and_then(|t| t.parse::<u64>().ok()) {
-                    let second = sent.saturating_sub(micros_since_origin(origin, measure_from)) / 1_000_000;
+                    let second = sent.saturating_sub(measured_from) / 1_000_000;
                     latencies.push((second.min(u32::MAX as u64) as u32, now.saturating_sub(sent).min(u32::MAX as u64) as u32));
                     totals.delivered.fetch_add(1, Ordering::Relaxed);
                 }

@@ -942,12 +942,7 @@ mod tests {
     async fn a_failed_condition_does_not_disturb_the_group() {
         let store = SqliteStore::in_memory().expect("store");
         let table = store.table("t");
-        let item = |sk: &str| {
-            let mut i = Item::new();
-            i.insert(PK.into(), "p".into());
-            i.insert(SK.into(), sk.into());
-            i
-        };
+        let item = |sk: &str| item_at("p", sk);
         table.put(item("taken"), None).await.expect("put");
         let (refused, accepted) =
             tokio::join!(table.put(item("taken"), Some(Condition::NotExists)), table.put(item("free"), Some(Condition::NotExists)));
@@ -959,12 +954,7 @@ mod tests {
     async fn cached_ranges_follow_committed_writes() {
         let store = SqliteStore::in_memory().expect("store");
         let table = store.table("t");
-        let item = |sk: &str| {
-            let mut i = Item::new();
-            i.insert(PK.into(), "S1".into());
-            i.insert(SK.into(), sk.into());
-            i
-        };
+        let item = |sk: &str| item_at("S1", sk);
         let header = Query::partition("S1").sort(SortKey::Between("META".into(), "P$".into()));
         table.put(item("META"), None).await.expect("put");
         assert_eq!(table.query(header.clone()).await.expect("query").items.len(), 1);
@@ -985,6 +975,10 @@ mod tests {
         // A failed conditional write changes nothing, and the cache agrees.
         let _ = table.put(item("P#B"), Some(Condition::Exists)).await;
         assert_eq!(sort_keys(table.query(header).await.expect("query")), ["META"]);
+    }
+
+    fn item_at(pk: &str, sk: &str) -> Item {
+        Item::from_iter([(PK.into(), pk.into()), (SK.into(), sk.into())])
     }
 
     fn sort_keys(page: Page) -> Vec<String> {
@@ -1073,7 +1067,7 @@ mod tests {
             let listed = table.query(Query::on_index(GSI1, "T#t#CUSTOMERS")).await.expect("index query");
             assert_eq!(listed.items.len(), 1, "the secondary index was rebuilt");
             // Keys stay unique after the upgrade.
-            let again = Item::from_iter([(PK.into(), "S#1".into()), (SK.into(), "M#01".into())]);
+            let again = item_at("S#1", "M#01");
             assert_eq!(table.put(again, Some(Condition::NotExists)).await, Err(StoreError::ConditionFailed));
         });
         drop((table, store));
