@@ -8,7 +8,7 @@ use super::sessions::{can_read, load};
 use super::{from_item, to_item, App};
 use crate::domain::message::{validate_text, Message, MessageKind};
 use crate::domain::session::SessionStatus;
-use crate::domain::{ids::parse_client_message_id, now_rfc3339, MessageId, Principal, SessionId};
+use crate::domain::{ids::parse_client_message_id, now_rfc3339, MessageId, Principal, SessionId, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::events::{types, EventEnvelope};
 use crate::keys;
@@ -75,6 +75,10 @@ pub async fn send(
         Ok(()) => {}
         Err(StoreError::TransactionCancelled { reasons }) if reasons.get(1) == Some(&true) => {
             let stored = stored_for_client_id(app, p, &session_id, &dedupe_key).await?;
+            // The first attempt may have stopped between its write and its event (a crash, a
+            // failed publication); publishing again completes it. Same id, same envelope:
+            // the local log keeps one copy and subscribers de-duplicate on the id.
+            app.publish(created_event(&p.tenant, &stored)).await;
             return Ok(Sent { message: stored, duplicate: true, delivered_to: 0 });
         }
         Err(e) => return Err(e.into()),
@@ -83,9 +87,15 @@ pub async fn send(
     let recipients: Vec<_> = session.participants.iter().map(|x| x.who.clone()).collect();
     let frame = ServerFrame::Message { message: message.clone() }.to_bytes();
     let delivered_to = deliver(app, &p.tenant, &recipients, &frame, from_connection).await?;
-    app.publish(EventEnvelope::new(types::MESSAGE_CREATED, &p.tenant, format!("{}:created", message.id), json!({ "message": message })))
-        .await;
+    app.publish(created_event(&p.tenant, &message)).await;
     Ok(Sent { message, duplicate: false, delivered_to })
+}
+
+/// `message.created` for a stored message: the same envelope each time it is published.
+fn created_event(tenant: &TenantId, message: &Message) -> EventEnvelope {
+    let mut event = EventEnvelope::new(types::MESSAGE_CREATED, tenant, format!("{}:created", message.id), json!({ "message": message }));
+    event.time = message.created_at.clone();
+    event
 }
 
 async fn stored_for_client_id(app: &App, p: &Principal, session: &SessionId, dedupe_key: &crate::ports::table::Key) -> AppResult<Message> {
@@ -195,4 +205,81 @@ pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, message_id:
     ))
     .await;
     Ok(true)
+}
+
+#[cfg(all(test, feature = "local"))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::adapters::local::{assemble, SqliteEventLog, SqliteStore};
+    use crate::domain::customer::NewCustomer;
+    use crate::domain::session::NewSession;
+    use crate::domain::Role;
+    use crate::ports::events::{EventLog, EventPublisher, PublishError};
+
+    /// The local event log, except that its first publications fail (as if the process had
+    /// stopped between a message's write and its event).
+    struct FailingFirst {
+        log: SqliteEventLog,
+        failures_left: AtomicUsize,
+        attempts: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl EventPublisher for FailingFirst {
+        async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
+            self.attempts.fetch_add(1, Ordering::SeqCst);
+            if self.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                return Err(PublishError("subscriber side down".into()));
+            }
+            self.log.publish(event).await
+        }
+    }
+
+    async fn created_events(log: &SqliteEventLog) -> Vec<serde_json::Value> {
+        let all = log.read("acme", 0, 100).await.expect("log readable");
+        all.into_iter()
+            .map(|e| e.event)
+            .filter(|e| e["type"] == types::MESSAGE_CREATED)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_resend_completes_an_event_the_first_attempt_lost_and_never_logs_it_twice() {
+        let store = SqliteStore::in_memory().expect("store");
+        let mut backends = assemble(&store).expect("backends");
+        let publisher = Arc::new(FailingFirst { log: backends.event_log.clone(), failures_left: AtomicUsize::new(0), attempts: AtomicUsize::new(0) });
+        backends.app.events = publisher.clone();
+        let app = backends.app;
+        let tenant = TenantId::parse("acme").unwrap();
+        let agent = Principal { tenant: tenant.clone(), role: Role::Agent, id: "agent-1".into() };
+        let customer = super::super::customers::create(&app, &agent, NewCustomer { name: "Ada".into(), ..Default::default() }).await.unwrap();
+        let session = super::super::sessions::create(&app, &agent, NewSession { customer_id: customer.id.clone(), agent_ids: vec![], subject: None })
+            .await
+            .unwrap();
+
+        publisher.failures_left.store(1, Ordering::SeqCst);
+        let first = send(&app, &agent, &session.id, "c-1", "hello", None).await.expect("stored although its event failed");
+        assert!(!first.duplicate);
+        assert!(created_events(&backends.event_log).await.is_empty(), "the failed publication left no event");
+
+        let resend = send(&app, &agent, &session.id, "c-1", "hello", None).await.expect("resend");
+        assert!(resend.duplicate);
+        assert_eq!(resend.message, first.message);
+        let events = created_events(&backends.event_log).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["id"], format!("{}:created", first.message.id));
+        assert_eq!(events[0]["time"], first.message.created_at.as_str(), "the envelope is the message's, not the resend's");
+        assert_eq!(events[0]["data"]["message"]["text"], "hello");
+
+        // Further resends publish again (same id) and the log still holds one copy.
+        let attempts = publisher.attempts.load(Ordering::SeqCst);
+        send(&app, &agent, &session.id, "c-1", "hello", None).await.expect("second resend");
+        assert_eq!(publisher.attempts.load(Ordering::SeqCst), attempts + 1);
+        assert_eq!(created_events(&backends.event_log).await.len(), 1);
+    }
 }
