@@ -371,8 +371,8 @@ const QUICK_PASS_FRAMES: i64 = 256;
 
 /// Log size (4 KiB frames) past which it is started over while writes go on: 1 GiB (about ten
 /// seconds of the heaviest chat load measured). Starting over under load pauses the store's
-/// thread while it copies and syncs the frames of the last moments (3–16 ms on the machine
-/// measured, the database having been synced after every background pass), so it is kept
+/// thread while it copies and syncs the frames of the last moments (7–16 ms on the machine
+/// measured, the database having been synced just before), so it is kept
 /// rare; when writes pause for a second the log is emptied anyway.
 const WAL_RESET_FRAMES: i64 = 256 * 1024;
 
