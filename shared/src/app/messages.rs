@@ -62,17 +62,19 @@ pub async fn send(
     dedupe.insert("sk".into(), dedupe_key.sk.clone().into());
     dedupe.insert("message_id".into(), message.id.clone().into());
     let write = app
-        .table
-        .transact_write(vec![
-            TransactOp::Put {
-                item: to_item(&message, &keys::message(&p.tenant, &session_id, id.ulid_part()), &[("entity", "message".into())])?,
-                condition: Some(Condition::NotExists),
-            },
-            TransactOp::Put { item: dedupe, condition: Some(Condition::NotExists) },
-        ])
+        .transact_with_event(
+            vec![
+                TransactOp::Put {
+                    item: to_item(&message, &keys::message(&p.tenant, &session_id, id.ulid_part()), &[("entity", "message".into())])?,
+                    condition: Some(Condition::NotExists),
+                },
+                TransactOp::Put { item: dedupe, condition: Some(Condition::NotExists) },
+            ],
+            created_event(&p.tenant, &message),
+        )
         .await;
-    match write {
-        Ok(()) => {}
+    let unpublished = match write {
+        Ok(unpublished) => unpublished,
         Err(StoreError::TransactionCancelled { reasons }) if reasons.get(1) == Some(&true) => {
             let stored = stored_for_client_id(app, p, &session_id, &dedupe_key).await?;
             // The first attempt may have stopped between its write and its event (a crash, a
@@ -82,12 +84,14 @@ pub async fn send(
             return Ok(Sent { message: stored, duplicate: true, delivered_to: 0 });
         }
         Err(e) => return Err(e.into()),
-    }
+    };
 
     let recipients: Vec<_> = session.participants.iter().map(|x| x.who.clone()).collect();
     let frame = ServerFrame::Message { message: message.clone() }.to_bytes();
     let delivered_to = deliver(app, &p.tenant, &recipients, &frame, from_connection).await?;
-    app.publish(created_event(&p.tenant, &message)).await;
+    if let Some(event) = unpublished {
+        app.publish(event).await;
+    }
     Ok(Sent { message, duplicate: false, delivered_to })
 }
 
@@ -254,6 +258,8 @@ mod tests {
         let mut backends = assemble(&store).expect("backends");
         let publisher = Arc::new(FailingFirst { log: backends.event_log.clone(), failures_left: AtomicUsize::new(0), attempts: AtomicUsize::new(0) });
         backends.app.events = publisher.clone();
+        // As in the cloud: the event is published after the write, so it can be lost in between.
+        backends.app.outbox = None;
         let app = backends.app;
         let tenant = TenantId::parse("acme").unwrap();
         let agent = Principal { tenant: tenant.clone(), role: Role::Agent, id: "agent-1".into() };

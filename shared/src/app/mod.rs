@@ -8,7 +8,7 @@ pub mod sessions;
 
 use std::sync::Arc;
 
-use crate::ports::{ConnectionGateway, EventLog, EventPublisher, Table};
+use crate::ports::{ConnectionGateway, EventLog, EventPublisher, Table, TransactWithEvents};
 
 /// The ports one deployment wires together, built once per process (Lambda init or confer-local start).
 #[derive(Clone)]
@@ -22,9 +22,25 @@ pub struct App {
     pub events: Arc<dyn EventPublisher>,
     /// Readable event log (local runtime only; integrators use SNS in the cloud).
     pub event_log: Option<Arc<dyn EventLog>>,
+    /// Writes to `table` that record their events in the same transaction (local runtime only).
+    pub outbox: Option<Arc<dyn TransactWithEvents>>,
 }
 
 impl App {
+    /// Runs a transaction on `table` and, where the backends allow, records `event` in it.
+    /// Returns the event when it is still to be published — by the caller, after whatever must
+    /// come first (a message's delivery) — and `None` once it is committed with the write.
+    pub async fn transact_with_event(
+        &self,
+        ops: Vec<crate::ports::table::TransactOp>,
+        event: crate::events::EventEnvelope,
+    ) -> Result<Option<crate::events::EventEnvelope>, crate::ports::table::StoreError> {
+        match &self.outbox {
+            Some(outbox) => outbox.transact_write_with_events(ops, vec![event]).await.map(|()| None),
+            None => self.table.transact_write(ops).await.map(|()| Some(event)),
+        }
+    }
+
     /// Publishes an event; a failure is logged and does not undo the stored change.
     pub async fn publish(&self, event: crate::events::EventEnvelope) {
         if let Err(e) = self.events.publish(&event).await {

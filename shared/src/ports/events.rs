@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::events::EventEnvelope;
+use crate::ports::table::{StoreError, TransactOp};
 
 #[derive(Debug, thiserror::Error)]
 #[error("event publication failed: {0}")]
@@ -11,6 +12,15 @@ pub struct PublishError(pub String);
 #[async_trait]
 pub trait EventPublisher: Send + Sync + 'static {
     async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError>;
+}
+
+/// Table writes committed together with the events they cause: both or neither. The local store
+/// keeps its event log in the database that holds its table, so one transaction does both; the
+/// cloud has no such port (DynamoDB and SNS cannot commit together) and publishes after writing.
+#[async_trait]
+pub trait TransactWithEvents: Send + Sync + 'static {
+    /// `Table::transact_write`, with `events` recorded in the same transaction when it succeeds.
+    async fn transact_write_with_events(&self, ops: Vec<TransactOp>, events: Vec<EventEnvelope>) -> Result<(), StoreError>;
 }
 
 /// An event as stored in the local log, with its position.

@@ -6,5 +6,5 @@ pub mod events;
 pub mod table;
 
 pub use connections::{ConnectionGateway, PostError};
-pub use events::{EventLog, EventPublisher};
+pub use events::{EventLog, EventPublisher, TransactWithEvents};
 pub use table::Table;

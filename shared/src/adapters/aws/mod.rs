@@ -41,6 +41,7 @@ pub async fn app_from_env() -> Result<App, AppError> {
         gateway: Arc::new(gateway),
         events: Arc::new(events),
         event_log: None,
+        outbox: None,
     })
 }
 

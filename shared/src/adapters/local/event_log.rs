@@ -10,10 +10,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Notify;
 
-use super::sqlite::SqliteStore;
+use super::sqlite::{SqliteStore, SqliteTable};
 use crate::events::EventEnvelope;
-use crate::ports::events::{EventLog, EventPublisher, LoggedEvent, PublishError};
-use crate::ports::table::StoreError;
+use crate::ports::events::{EventLog, EventPublisher, LoggedEvent, PublishError, TransactWithEvents};
+use crate::ports::table::{StoreError, TransactOp};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -250,18 +250,65 @@ impl EventPublisher for SqliteEventLog {
     /// Appends the event and returns once it is committed (the store commits events published
     /// at the same moment together); an event id already in the log is not appended twice.
     async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
-        let body = serde_json::to_string(event).map_err(err)?;
-        let (id, tenant, event_type) = (event.id.clone(), event.tenant.clone(), event.event_type.clone());
-        self.store
-            .write(move |conn| {
-                conn.prepare_cached("INSERT OR IGNORE INTO events (id, tenant, type, body) VALUES (?1, ?2, ?3, ?4)")
-                    .and_then(|mut s| s.execute(rusqlite::params![id, tenant, event_type, body]))
-                    .map(|_| ())
-                    .map_err(backend)
-            })
-            .await
-            .map_err(err)?;
+        let row = Appended::of(event)?;
+        self.store.write(move |conn| row.append(conn)).await.map_err(err)?;
         self.appended.notify_waiters();
+        Ok(())
+    }
+}
+
+/// An event ready to be appended to the log.
+struct Appended {
+    id: String,
+    tenant: String,
+    event_type: String,
+    body: String,
+}
+
+impl Appended {
+    fn of(event: &EventEnvelope) -> Result<Self, PublishError> {
+        Ok(Appended {
+            id: event.id.clone(),
+            tenant: event.tenant.clone(),
+            event_type: event.event_type.clone(),
+            body: serde_json::to_string(event).map_err(err)?,
+        })
+    }
+
+    /// An id already in the log is not appended again.
+    fn append(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        conn.prepare_cached("INSERT OR IGNORE INTO events (id, tenant, type, body) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut s| s.execute(rusqlite::params![self.id, self.tenant, self.event_type, self.body]))
+            .map(|_| ())
+            .map_err(backend)
+    }
+}
+
+impl SqliteEventLog {
+    /// Writes to `table` that append their events to this log in the same transaction. The
+    /// table must live in this log's database (as `assemble` builds them).
+    pub fn outbox(&self, table: SqliteTable) -> Result<LocalOutbox, PublishError> {
+        if !table.same_store(&self.store) {
+            return Err(PublishError("an outbox needs its table and the event log in one database".into()));
+        }
+        Ok(LocalOutbox { table, log: self.clone() })
+    }
+}
+
+/// A table and the event log in one SQLite database: a write and its events commit together.
+pub struct LocalOutbox {
+    table: SqliteTable,
+    log: SqliteEventLog,
+}
+
+#[async_trait]
+impl TransactWithEvents for LocalOutbox {
+    async fn transact_write_with_events(&self, ops: Vec<TransactOp>, events: Vec<EventEnvelope>) -> Result<(), StoreError> {
+        let rows = events.iter().map(Appended::of).collect::<Result<Vec<_>, _>>().map_err(|e| StoreError::Backend(e.0))?;
+        self.table
+            .transact_write_then(ops, move |conn| rows.iter().try_for_each(|row| row.append(conn)))
+            .await?;
+        self.log.appended.notify_waiters();
         Ok(())
     }
 }
@@ -280,6 +327,54 @@ impl EventLog for SqliteEventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TenantId;
+    use crate::ports::table::{Condition, Item, Key, Table};
+
+    fn item(sk: &str) -> Item {
+        let mut item = Item::new();
+        item.insert("pk".into(), "T#acme#S#s1".into());
+        item.insert("sk".into(), sk.into());
+        item
+    }
+
+    fn event(id: &str) -> EventEnvelope {
+        EventEnvelope::new("message.created", &TenantId::parse("acme").unwrap(), id.into(), serde_json::json!({ "n": 1 }))
+    }
+
+    async fn ids(log: &SqliteEventLog) -> Vec<String> {
+        log.read("acme", 0, 100).await.unwrap().into_iter().map(|e| e.event["id"].as_str().unwrap_or_default().to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn an_outbox_write_commits_its_items_and_events_together_or_neither() {
+        let store = SqliteStore::in_memory().unwrap();
+        let log = SqliteEventLog::new(store.clone()).unwrap();
+        let table = store.table("main");
+        let outbox = log.outbox(table.clone()).unwrap();
+        let put = |sk: &str| TransactOp::Put { item: item(sk), condition: Some(Condition::NotExists) };
+
+        outbox.transact_write_with_events(vec![put("M#1"), put("CMID#a")], vec![event("m1:created")]).await.unwrap();
+        assert!(table.get(&Key::new("T#acme#S#s1", "M#1")).await.unwrap().is_some());
+        assert_eq!(ids(&log).await, ["m1:created"]);
+
+        // A failing condition: no item and no event.
+        let failed = outbox.transact_write_with_events(vec![put("M#2"), put("CMID#a")], vec![event("m2:created")]).await;
+        assert!(matches!(failed, Err(StoreError::TransactionCancelled { ref reasons }) if reasons == &[false, true]), "{failed:?}");
+        assert!(table.get(&Key::new("T#acme#S#s1", "M#2")).await.unwrap().is_none());
+        assert_eq!(ids(&log).await, ["m1:created"]);
+
+        // An event id already logged is not appended twice; the items still commit.
+        outbox.transact_write_with_events(vec![put("M#3")], vec![event("m1:created")]).await.unwrap();
+        assert!(table.get(&Key::new("T#acme#S#s1", "M#3")).await.unwrap().is_some());
+        assert_eq!(ids(&log).await, ["m1:created"]);
+    }
+
+    #[test]
+    fn an_outbox_refuses_a_table_in_another_database() {
+        let log = SqliteEventLog::new(SqliteStore::in_memory().unwrap()).unwrap();
+        let elsewhere = SqliteStore::in_memory().unwrap().table("main");
+        assert!(log.outbox(elsewhere).is_err());
+    }
 
     #[test]
     fn signatures_verify_and_detect_tampering() {

@@ -10,7 +10,7 @@ mod rules;
 pub mod sqlite;
 
 pub use connections::LocalConnections;
-pub use event_log::{SqliteEventLog, WebhookConfig};
+pub use event_log::{LocalOutbox, SqliteEventLog, WebhookConfig};
 pub use memory::MemoryTable;
 pub use sqlite::{SqliteStore, SqliteTable};
 
@@ -29,12 +29,15 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
     let event_log = SqliteEventLog::new(store.clone())?;
     let connections = LocalConnections::new();
     let connection_records = Arc::new(MemoryTable::new());
+    let table = store.table("main");
+    let outbox = event_log.outbox(table.clone())?;
     let app = crate::App {
-        table: Arc::new(store.table("main")),
+        table: Arc::new(table.clone()),
         connections_table: connection_records.clone(),
         gateway: Arc::new(connections.clone()),
         events: Arc::new(event_log.clone()),
         event_log: Some(Arc::new(event_log.clone())),
+        outbox: Some(Arc::new(outbox)),
     };
     Ok(LocalBackends { app, connections, connection_records, event_log })
 }

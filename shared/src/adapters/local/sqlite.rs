@@ -905,6 +905,18 @@ impl Table for SqliteTable {
         self.store.write_touching(touches, move |conn| Self::batch_write_now(conn, name, rows)).await
     }
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
+        self.transact_write_then(ops, |_| Ok(())).await
+    }
+}
+
+impl SqliteTable {
+    /// `transact_write`, and `then` in the same transaction once the items are written (it is
+    /// not run when a condition fails). Should `then` fail, nothing of either is committed.
+    pub(crate) async fn transact_write_then(
+        &self,
+        ops: Vec<TransactOp>,
+        then: impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<(), StoreError> {
         check_transaction(&ops)?;
         let name = self.name;
         let prepared = ops
@@ -924,7 +936,16 @@ impl Table for SqliteTable {
                 Prepared::Check(..) => None,
             })
             .collect();
-        self.store.write_touching(touches, move |conn| Self::transact_write_now(conn, name, prepared)).await
+        self.store
+            .write_touching(touches, move |conn| {
+                Self::transact_write_now(conn, name, prepared)?;
+                then(conn)
+            })
+            .await
+    }
+
+    pub(crate) fn same_store(&self, store: &Arc<SqliteStore>) -> bool {
+        Arc::ptr_eq(&self.store, store)
     }
 }
 
