@@ -41,6 +41,19 @@ impl App {
         }
     }
 
+    /// [`transact_with_event`](Self::transact_with_event) for a write with nothing to do between
+    /// it and its event: an event not committed with the write is published at once.
+    pub async fn transact_and_publish(
+        &self,
+        ops: Vec<crate::ports::table::TransactOp>,
+        event: crate::events::EventEnvelope,
+    ) -> Result<(), crate::ports::table::StoreError> {
+        if let Some(event) = self.transact_with_event(ops, event).await? {
+            self.publish(event).await;
+        }
+        Ok(())
+    }
+
     /// Publishes an event; a failure is logged and does not undo the stored change.
     pub async fn publish(&self, event: crate::events::EventEnvelope) {
         if let Err(e) = self.events.publish(&event).await {

@@ -79,16 +79,13 @@ pub async fn create(app: &App, p: &Principal, input: NewSession) -> AppResult<Se
             condition: None,
         });
     }
-    match app.table.transact_write(ops).await {
-        Ok(()) => {}
-        Err(StoreError::TransactionCancelled { reasons }) if reasons.get(2) == Some(&true) => {
-            return Err(AppError::NotFound("customer"))
-        }
-        Err(e) => return Err(e.into()),
-    }
     let session = Session { participants, ..session };
-    app.publish(EventEnvelope::new(types::SESSION_CREATED, &p.tenant, format!("{}:created", session.id), json!({ "session": session }))).await;
-    Ok(session)
+    let created = EventEnvelope::new(types::SESSION_CREATED, &p.tenant, format!("{}:created", session.id), json!({ "session": session }));
+    match app.transact_and_publish(ops, created).await {
+        Ok(()) => Ok(session),
+        Err(StoreError::TransactionCancelled { reasons }) if reasons.get(2) == Some(&true) => Err(AppError::NotFound("customer")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reads the session with its participants in one query (`META` .. `P$`).
@@ -166,31 +163,35 @@ pub async fn close(app: &App, p: &Principal, id: &SessionId) -> AppResult<Sessio
     let customer = CustomerId::parse(&session.customer_id)?;
     let now = now_rfc3339();
     let set = |u: Update| u.set("status", SessionStatus::Closed.as_str()).set("closed_at", now.clone());
-    let result = app
-        .table
-        .transact_write(vec![
-            TransactOp::Update {
-                key: keys::session(&p.tenant, id),
-                update: set(Update::default()),
-                condition: Some(Condition::Equals("status".into(), SessionStatus::Open.as_str().into())),
-            },
-            TransactOp::Update { key: keys::customer_session_edge(&p.tenant, &customer, id), update: set(Update::default()), condition: Some(Condition::Exists) },
-        ])
-        .await;
-    match result {
-        Ok(()) => {}
-        // Closed concurrently: the other close won and published.
-        Err(StoreError::TransactionCancelled { .. }) => return get(app, p, id).await,
-        Err(e) => return Err(e.into()),
-    }
-    let closed = Session { status: SessionStatus::Closed, closed_at: Some(now), ..session };
-    app.publish(EventEnvelope::new(
+    let closed = Session { status: SessionStatus::Closed, closed_at: Some(now.clone()), ..session };
+    let event = EventEnvelope::new(
         types::SESSION_CLOSED,
         &p.tenant,
         format!("{}:closed", closed.id),
         json!({ "session": SessionSummary::from(&closed), "closed_by": p.participant() }),
-    ))
-    .await;
-    Ok(closed)
+    );
+    let result = app
+        .transact_and_publish(
+            vec![
+                TransactOp::Update {
+                    key: keys::session(&p.tenant, id),
+                    update: set(Update::default()),
+                    condition: Some(Condition::Equals("status".into(), SessionStatus::Open.as_str().into())),
+                },
+                TransactOp::Update {
+                    key: keys::customer_session_edge(&p.tenant, &customer, id),
+                    update: set(Update::default()),
+                    condition: Some(Condition::Exists),
+                },
+            ],
+            event,
+        )
+        .await;
+    match result {
+        Ok(()) => Ok(closed),
+        // Closed concurrently: the other close won and published.
+        Err(StoreError::TransactionCancelled { .. }) => get(app, p, id).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
