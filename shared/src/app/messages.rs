@@ -77,9 +77,10 @@ pub async fn send(
         Ok(unpublished) => unpublished,
         Err(StoreError::TransactionCancelled { reasons }) if reasons.get(1) == Some(&true) => {
             let stored = stored_for_client_id(app, p, &session_id, &dedupe_key).await?;
-            // The first attempt may have stopped between its write and its event (a crash, a
-            // failed publication); publishing again completes it. Same id, same envelope:
-            // the local log keeps one copy and subscribers de-duplicate on the id.
+            // Where the event is published after the write (the cloud; locally, a message stored
+            // before the outbox), the first attempt may have stopped in between (a crash, a failed
+            // publication); publishing again completes it. Same id, same envelope: the local log
+            // keeps one copy and subscribers de-duplicate on the id.
             app.publish(created_event(&p.tenant, &stored)).await;
             return Ok(Sent { message: stored, duplicate: true, delivered_to: 0 });
         }

@@ -22,7 +22,8 @@ pub struct App {
     pub events: Arc<dyn EventPublisher>,
     /// Readable event log (local runtime only; integrators use SNS in the cloud).
     pub event_log: Option<Arc<dyn EventLog>>,
-    /// Writes to `table` that record their events in the same transaction (local runtime only).
+    /// Writes to `table` that record their events in the same transaction (local runtime only;
+    /// it must write to the same table as `table`, as `adapters::local::assemble` wires it).
     pub outbox: Option<Arc<dyn TransactWithEvents>>,
 }
 
