@@ -8,6 +8,7 @@ pub mod page_cache;
 pub mod query_cache;
 mod rules;
 pub mod sqlite;
+mod wal_writes;
 
 pub use connections::LocalConnections;
 pub use event_log::{LocalOutbox, SqliteEventLog, WebhookConfig};

@@ -38,6 +38,15 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 /// `PRAGMA user_version` of the current layout. Version 0 kept items in a `WITHOUT ROWID` table.
 const SCHEMA_VERSION: i64 = 1;
 
+/// A connection through the VFS that gathers each commit's log writes (see `wal_writes`).
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    match super::wal_writes::vfs_name() {
+        Some(vfs) => Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), vfs),
+        None => Connection::open(path),
+    }
+    .map_err(backend)
+}
+
 /// Creates the tables, or brings a database written by an earlier version up to date (in one
 /// transaction: a failure leaves it as it was).
 fn prepare_schema(conn: &Connection) -> Result<(), StoreError> {
@@ -159,9 +168,9 @@ impl SqliteStore {
             }
         }
         super::page_cache::install();
-        let conn = Connection::open(path).map_err(backend)?;
+        let conn = open_connection(path)?;
         // Checkpoints run on a connection of their own (see `checkpoint_in_background`).
-        let checkpoints = Connection::open(path).map_err(backend)?;
+        let checkpoints = open_connection(path)?;
         Self::init(conn, Some(checkpoints), Some(owner), frames)
     }
 
