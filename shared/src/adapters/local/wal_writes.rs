@@ -1,12 +1,12 @@
 //! The platform's own SQLite VFS, except that a commit's writes to the write-ahead log reach the
-//! file in one system call instead of two per page.
+//! file in one system call (per 124 KiB) instead of two per page.
 //!
 //! SQLite writes each log frame as two calls: its 24-byte header, then the page. A chat message
 //! changes four or five pages, and on the virtual machines measured each call costs several
 //! microseconds of kernel entry and exit: those calls were over half of the store thread's time
 //! at 5,000 messages/s (docs/performance.md). This VFS passes every call through, except that
-//! writes appending to a log file are gathered in memory and written with one call once the
-//! commit's last frame is complete. That is before SQLite publishes the commit to other
+//! writes appending to a log file are gathered in memory and written with one call (per 124 KiB)
+//! once the commit's last frame is complete. That is before SQLite publishes the commit to other
 //! connections (the checkpointer reads the frames from the file) and before the commit returns,
 //! and a failed write fails the commit exactly as it would have. Any other call on the log file
 //! (read, size, sync, truncate, lock, close) writes what is gathered first, and a write that
