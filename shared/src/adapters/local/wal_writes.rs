@@ -35,8 +35,15 @@ const FRAME_HEADER: usize = 24;
 /// connections then use it directly).
 pub(crate) fn vfs_name() -> Option<&'static CStr> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    // SAFETY: registration runs once; the VFS it registers lives for the rest of the process.
-    REGISTERED.get_or_init(|| unsafe { register() }).then_some(NAME)
+    REGISTERED
+        .get_or_init(|| {
+            // Finding the platform VFS initialises SQLite, after which its page cache can no
+            // longer be configured: that comes first.
+            super::page_cache::install();
+            // SAFETY: registration runs once; the VFS it registers lives for the rest of the process.
+            unsafe { register() }
+        })
+        .then_some(NAME)
 }
 
 /// The VFS wrapped, set once before ours is registered.
