@@ -332,6 +332,11 @@ mod tests {
         conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).expect("count")
     }
 
+    fn assert_intact(conn: &Connection) {
+        let checked: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
+        assert_eq!(checked, "ok");
+    }
+
     #[test]
     fn a_commit_is_one_gathered_write_and_another_connection_reads_it_at_once() {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -352,8 +357,7 @@ mod tests {
             assert_eq!(LOG_WRITES.with(Cell::get) - before, 1, "one gathered write for commit {round}");
             assert_eq!(count(&reader), round * 20);
         }
-        let checked: String = reader.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
-        assert_eq!(checked, "ok");
+        assert_intact(&reader);
     }
 
     #[test]
@@ -377,8 +381,7 @@ mod tests {
         drop((writer, reader));
         let reopened = Connection::open(&path).expect("reopen");
         assert_eq!(count(&reopened), 100);
-        let checked: String = reopened.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
-        assert_eq!(checked, "ok");
+        assert_intact(&reopened);
     }
 
     /// Set in the child process of the crash test: the database it writes to, then dies.
@@ -409,7 +412,6 @@ mod tests {
         assert_eq!(status.code(), Some(CHILD_EXIT), "the child ran its commits and stopped");
         let reopened = Connection::open(&path).expect("reopen");
         assert_eq!(count(&reopened), CRASH_COMMITS, "every commit is in the log");
-        let checked: String = reopened.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
-        assert_eq!(checked, "ok");
+        assert_intact(&reopened);
     }
 }
