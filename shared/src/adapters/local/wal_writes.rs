@@ -328,6 +328,13 @@ mod tests {
         conn
     }
 
+    /// A gathering connection to a new database holding the tests' table `t`.
+    fn open_with_table(path: &std::path::Path) -> Connection {
+        let conn = open_gathering(path);
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)").expect("create");
+        conn
+    }
+
     fn count(conn: &Connection) -> i64 {
         conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).expect("count")
     }
@@ -341,8 +348,7 @@ mod tests {
     fn a_commit_is_one_gathered_write_and_another_connection_reads_it_at_once() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("db.sqlite3");
-        let writer = open_gathering(&path);
-        writer.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)").expect("create");
+        let writer = open_with_table(&path);
         // A plain connection: it finds the commits through the shared index, then reads the frames
         // from the file — which must hold them by then.
         let reader = Connection::open(&path).expect("open reader");
@@ -364,8 +370,7 @@ mod tests {
     fn a_commit_larger_than_what_is_gathered_and_than_a_platform_write_is_stored_whole() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("db.sqlite3");
-        let writer = open_gathering(&path);
-        writer.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)").expect("create");
+        let writer = open_with_table(&path);
         let body = "y".repeat(100_000);
         let tx = writer.unchecked_transaction().expect("begin");
         for _ in 0..100 {
@@ -392,8 +397,7 @@ mod tests {
     #[test]
     fn every_commit_survives_the_process_dying_right_after_it() {
         if let Some(path) = std::env::var_os(CRASH_CHILD) {
-            let writer = open_gathering(std::path::Path::new(&path));
-            writer.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)").expect("create");
+            let writer = open_with_table(std::path::Path::new(&path));
             for i in 0..CRASH_COMMITS {
                 writer.execute("INSERT INTO t (body) VALUES (?1)", [format!("{i}-{}", "z".repeat(3000))]).expect("insert");
             }
