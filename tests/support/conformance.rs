@@ -33,6 +33,7 @@ macro_rules! table_conformance_tests {
             query_with_every_sort_key_condition,
             query_pages_cover_the_partition_in_order,
             gsi1_is_sparse_ordered_and_paged,
+            query_returns_only_the_attributes_asked_for,
             batch_write_applies_up_to_25_writes,
             transaction_is_all_or_nothing_with_reasons,
             transaction_rejects_one_key_twice,
@@ -62,6 +63,7 @@ pub async fn run_all(table: SharedTable) {
     query_with_every_sort_key_condition(table.clone()).await;
     query_pages_cover_the_partition_in_order(table.clone()).await;
     gsi1_is_sparse_ordered_and_paged(table.clone()).await;
+    query_returns_only_the_attributes_asked_for(table.clone()).await;
     batch_write_applies_up_to_25_writes(table.clone()).await;
     transaction_is_all_or_nothing_with_reasons(table.clone()).await;
     transaction_rejects_one_key_twice(table.clone()).await;
@@ -364,6 +366,57 @@ pub async fn gsi1_is_sparse_ordered_and_paged(table: SharedTable) {
     let ranged = Query::on_index(GSI1, &index_pk).sort(SortKey::Between("t#2".into(), "t#4".into()));
     let page = table.query(ranged).await.expect("ranged index query");
     assert_eq!(index_keys(&page.items), ascending[1..4].to_vec());
+}
+
+/// Named attributes only, where the item has them; paging, sort conditions and expiry work as
+/// on whole items, and the cursor holds the key even when the key was not asked for.
+pub async fn query_returns_only_the_attributes_asked_for(table: SharedTable) {
+    let pk = unique_pk("attrs");
+    let index_pk = unique_pk("attrs-index");
+    let now = now_epoch_seconds();
+    for i in 0..5 {
+        let mut stored = item(json!({
+            "pk": pk, "sk": format!("m#{i}"), GSI1.pk_attr: index_pk, GSI1.sk_attr: format!("g#{i}"),
+            "id": format!("id-{i}"), "nested": { "deep": [i, "x"] }, "big": "x".repeat(1000), TTL: now + 3600,
+        }));
+        if i == 3 {
+            stored.remove("id");
+        }
+        table.put(stored, None).await.expect("put");
+    }
+    let expired = item(json!({ "pk": pk, "sk": "m#9", GSI1.pk_attr: index_pk, GSI1.sk_attr: "g#9", "id": "gone", TTL: now - 60 }));
+    table.put(expired, None).await.expect("put expired");
+
+    let expected: Vec<Item> = [0, 1, 2, 4].iter().map(|i| item(json!({ "id": format!("id-{i}") }))).collect();
+    let mut with_gap = expected.clone();
+    with_gap.insert(3, Item::new());
+
+    let whole = table.query(Query::partition(&pk).attributes(&["id"])).await.expect("query");
+    assert_eq!(whole.items, with_gap, "only `id`; an item without it comes back empty; expired items stay hidden");
+
+    let index = table.query(Query::on_index(GSI1, &index_pk).backward().attributes(&["id"])).await.expect("index query");
+    let mut backward = with_gap.clone();
+    backward.reverse();
+    assert_eq!(index.items, backward);
+
+    // Pages of two, cursors carry the key though only `id` was asked for.
+    for query in [Query::partition(&pk), Query::on_index(GSI1, &index_pk)] {
+        let (items, sizes) = all_pages(&table, query.limit(2).attributes(&["id"])).await;
+        assert_eq!(items, with_gap);
+        assert_eq!(sizes, [2, 2, 1]);
+    }
+
+    let ranged = Query::partition(&pk).sort(SortKey::Between("m#1".into(), "m#2".into())).attributes(&["sk", "nested", "absent"]);
+    let page = table.query(ranged).await.expect("ranged query");
+    assert_eq!(
+        page.items,
+        [item(json!({ "sk": "m#1", "nested": { "deep": [1, "x"] } })), item(json!({ "sk": "m#2", "nested": { "deep": [2, "x"] } }))]
+    );
+
+    // The same range asked for whole still comes back whole: nothing was cut from what is kept.
+    let again = table.query(Query::partition(&pk)).await.expect("whole query");
+    assert_eq!(again.items.len(), 5);
+    assert!(again.items.iter().all(|i| i["big"] == json!("x".repeat(1000)) && i.contains_key(TTL) && i.contains_key(PK)));
 }
 
 pub async fn batch_write_applies_up_to_25_writes(table: SharedTable) {

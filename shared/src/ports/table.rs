@@ -78,6 +78,10 @@ pub struct Query {
     pub limit: Option<usize>,
     /// Resume after this key (the `last_key` of a previous page).
     pub start_after: Option<Item>,
+    /// Only these attributes come back, where the item has them (DynamoDB's
+    /// `ProjectionExpression`); every attribute when `None`. Paging is unaffected: `last_key`
+    /// holds the key of the last item whether or not its key attributes were asked for.
+    pub attributes: Option<Vec<String>>,
 }
 
 impl Query {
@@ -106,6 +110,19 @@ impl Query {
     pub fn start_after(mut self, key: Option<Item>) -> Self {
         self.start_after = key;
         self
+    }
+    /// Returns only the named attributes of each item.
+    pub fn attributes(mut self, names: &[&str]) -> Self {
+        self.attributes = Some(names.iter().map(|n| n.to_string()).collect());
+        self
+    }
+
+    /// The part of `item` this query returns.
+    pub fn shape(&self, item: &Item) -> Item {
+        match &self.attributes {
+            None => item.clone(),
+            Some(names) => names.iter().filter_map(|n| item.get(n).map(|v| (n.clone(), v.clone()))).collect(),
+        }
     }
 }
 

@@ -427,6 +427,15 @@ impl Table for DynamoTable {
         }
         let mut expr = Expression::default();
         let key_condition = expr.key_condition(pk_attr, sk_attr, &q.pk, q.sort.as_ref());
+        // Beyond the attributes asked for, the keys (for the next page's cursor) and the TTL
+        // (to hide expired items) are read, and cut out below.
+        let projection = q.attributes.as_ref().map(|asked| {
+            let mut read: Vec<&str> = vec![PK, SK, pk_attr, sk_attr, TTL];
+            read.extend(asked.iter().map(String::as_str));
+            read.sort_unstable();
+            read.dedup();
+            read.into_iter().map(|a| expr.name(a)).collect::<Vec<_>>().join(", ")
+        });
         let now = now_epoch_seconds();
         // One item beyond the limit tells whether another page follows, as in the SQLite adapter.
         let wanted = q.limit.map(|l| l + 1);
@@ -442,6 +451,7 @@ impl Table for DynamoTable {
                 // Index reads cannot be strongly consistent; table reads are, like the SQLite adapter.
                 .set_consistent_read(q.index.is_none().then_some(true))
                 .key_condition_expression(&key_condition)
+                .set_projection_expression(projection.clone())
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
                 .scan_index_forward(q.forward)
@@ -467,6 +477,9 @@ impl Table for DynamoTable {
                 items.truncate(limit);
                 last_key = items.last().map(|last| Self::cursor_of(last, q.index));
             }
+        }
+        if q.attributes.is_some() {
+            items = items.iter().map(|item| q.shape(item)).collect();
         }
         Ok(Page { items, last_key })
     }

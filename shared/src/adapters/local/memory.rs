@@ -134,7 +134,7 @@ impl Partitions {
         if let Some(limit) = q.limit {
             found.truncate(limit + 1);
         }
-        Ok(into_page(found.into_iter().cloned().collect(), q))
+        Ok(into_page(found, q))
     }
 }
 

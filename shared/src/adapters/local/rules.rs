@@ -69,26 +69,60 @@ pub(crate) fn sort_matches(sk: &str, sort: &Option<SortKey>) -> bool {
     }
 }
 
-/// A query's page: at most `limit` items, and the key to resume after the last one when more
-/// matched (`items` holds up to one more than the limit, to tell).
-pub(crate) fn into_page(mut items: Vec<Item>, q: &Query) -> Page {
+/// A query's page: at most `limit` items, shaped by the query's attributes, and the key to
+/// resume after the last one when more matched (`items` holds up to one more than the limit,
+/// to tell). Takes the items owned or borrowed, so that a borrowed item is copied only as far
+/// as the query asks.
+pub(crate) fn into_page<I: Shaped>(mut items: Vec<I>, q: &Query) -> Page {
     let mut last_key = None;
     if let Some(limit) = q.limit {
         if items.len() > limit {
             items.truncate(limit);
-            let last = items.last().expect("limit is positive");
-            let mut key = Item::new();
+            let last = items.last().expect("limit is positive").item();
             let mut attrs = vec![PK, SK];
             if let Some(ix) = q.index {
                 attrs.extend([ix.pk_attr, ix.sk_attr]);
             }
-            for a in attrs {
-                if let Some(v) = last.get(a) {
-                    key.insert(a.to_string(), v.clone());
-                }
-            }
-            last_key = Some(key);
+            last_key = Some(attrs.into_iter().filter_map(|a| last.get(a).map(|v| (a.to_string(), v.clone()))).collect());
         }
     }
-    Page { items, last_key }
+    Page { items: items.into_iter().map(|item| item.shaped(q)).collect(), last_key }
+}
+
+/// Cuts a page of whole items down to the attributes asked for.
+pub(crate) fn shape_page(page: Page, attributes: Option<Vec<String>>) -> Page {
+    if attributes.is_none() {
+        return page;
+    }
+    let q = Query { attributes, ..Query::default() };
+    Page { items: page.items.iter().map(|item| q.shape(item)).collect(), last_key: page.last_key }
+}
+
+/// An item a query returns, owned (moved out whole when no attributes are asked for) or
+/// borrowed from a table (copied only as far as asked).
+pub(crate) trait Shaped {
+    fn item(&self) -> &Item;
+    fn shaped(self, q: &Query) -> Item;
+}
+
+impl Shaped for Item {
+    fn item(&self) -> &Item {
+        self
+    }
+    fn shaped(self, q: &Query) -> Item {
+        if q.attributes.is_none() {
+            self
+        } else {
+            q.shape(&self)
+        }
+    }
+}
+
+impl Shaped for &Item {
+    fn item(&self) -> &Item {
+        self
+    }
+    fn shaped(self, q: &Query) -> Item {
+        q.shape(self)
+    }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::domain::now_epoch_seconds;
 use crate::ports::table::*;
 use super::query_cache::QueryCache;
-use super::rules::{apply_update, condition_holds, into_page, str_attr, successor};
+use super::rules::{apply_update, condition_holds, into_page, shape_page, str_attr, successor};
 
 /// Items live in a rowid table with the key in its own index: their rows (JSON, a few hundred
 /// bytes) would otherwise sit in every interior page of a key-ordered tree, which then holds
@@ -880,19 +880,23 @@ impl Table for SqliteTable {
         let touches = vec![(name, key.clone())];
         self.store.write_touching(touches, move |conn| Self::delete_now(conn, name, &key, condition)).await
     }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+    async fn query(&self, mut query: Query) -> Result<Page, StoreError> {
         let name = self.name;
+        // Whole items are read and cached; the attributes asked for are cut out last.
+        let attributes = query.attributes.take();
         if let Some(page) = self.store.cache.lookup(name, &query) {
-            return Ok(page);
+            return Ok(shape_page(page, attributes));
         }
         let cache = self.store.cache.clone();
-        self.store
+        let page = self
+            .store
             .read(move |conn| {
                 let page = Self::query_now(conn, name, &query)?;
                 cache.insert(name, &query, &page.items);
                 Ok(page)
             })
-            .await?
+            .await??;
+        Ok(shape_page(page, attributes))
     }
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
