@@ -150,7 +150,8 @@ async fn a_stale_connection_record_is_removed_when_its_socket_is_gone() {
     let s = &chat.server;
     let stack = s.running.as_ref().unwrap().stack.clone();
     // A record whose socket no longer exists (a crashed client, before $disconnect ran).
-    let agent = confer::domain::Principal { tenant: confer::domain::TenantId::parse("acme").unwrap(), role: Role::Agent, id: "agent-ann".into() };
+    let agent =
+        confer::domain::Principal { tenant: confer::domain::TenantId::parse("acme").unwrap(), role: Role::Agent, id: "agent-ann".into() };
     confer::app::connections::connect(&stack.app, &agent, "ghost-connection").await.unwrap();
     let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &chat.customer_id)).await;
 
@@ -198,7 +199,8 @@ async fn history_pages_both_ways_with_cursors_and_anchors() {
         ids.push(ws.expect("ack").await["message"]["id"].as_str().unwrap().to_string());
     }
     let api = s.customer("acme", &chat.customer_id);
-    let collect = |v: &Value| -> Vec<String> { v["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect() };
+    let collect =
+        |v: &Value| -> Vec<String> { v["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect() };
 
     // Forward, 3 at a time.
     let mut seen = Vec::new();
@@ -264,7 +266,10 @@ async fn customers_and_sessions_lifecycle() {
 
     // Update: set, clear, keep.
     let id = &created[0];
-    let updated = agent.patch(&format!("/v1/customers/{id}"), json!({ "email": "c0@example.com", "attributes": { "plan": "gold" } })).await.expect(200);
+    let updated = agent
+        .patch(&format!("/v1/customers/{id}"), json!({ "email": "c0@example.com", "attributes": { "plan": "gold" } }))
+        .await
+        .expect(200);
     assert_eq!(updated["email"], "c0@example.com");
     assert_eq!(updated["name"], "Customer 0");
     let cleared = agent.patch(&format!("/v1/customers/{id}"), json!({ "email": null })).await.expect(200);

@@ -79,9 +79,7 @@ async fn stub_delete(Path(id): Path<String>) -> (StatusCode, HeaderMap, &'static
 #[tokio::test]
 async fn errors_map_to_post_errors_http_stub() {
     let received: Received = Arc::default();
-    let app = Router::new()
-        .route("/prod/@connections/{id}", post(stub_post).delete(stub_delete))
-        .with_state(received.clone());
+    let app = Router::new().route("/prod/@connections/{id}", post(stub_post).delete(stub_delete)).with_state(received.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("stub server") });

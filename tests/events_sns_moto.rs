@@ -19,8 +19,10 @@ struct Subscription {
 async fn topic_with_message_created_subscriber(config: &aws_config::SdkConfig) -> (String, Subscription) {
     let sns = aws_sdk_sns::Client::new(config);
     let sqs = aws_sdk_sqs::Client::new(config);
-    let topic_arn = sns.create_topic().name(moto::unique_name("confer-events")).send().await.expect("create topic").topic_arn.expect("topic arn");
-    let queue_url = sqs.create_queue().queue_name(moto::unique_name("integrator")).send().await.expect("create queue").queue_url.expect("queue url");
+    let topic_arn =
+        sns.create_topic().name(moto::unique_name("confer-events")).send().await.expect("create topic").topic_arn.expect("topic arn");
+    let queue_url =
+        sqs.create_queue().queue_name(moto::unique_name("integrator")).send().await.expect("create queue").queue_url.expect("queue url");
     let queue_arn = sqs
         .get_queue_attributes()
         .queue_url(&queue_url)

@@ -42,7 +42,13 @@ async fn another_tenant_can_neither_see_nor_join() {
     for intruder in [s.agent("globex", "agent-ann"), s.admin("globex", "root"), s.customer("globex", &w.customer_id)] {
         intruder.get(&format!("/v1/sessions/{}", w.session_id)).await.expect_error(404, "not_found");
         intruder.messages(&w.session_id, "").await.expect_error(404, "not_found");
-        intruder.get(&format!("/v1/customers/{}/sessions", w.customer_id)).await.expect(200).get("items").map(|i| assert_eq!(i, &json!([]))).unwrap_or(());
+        intruder
+            .get(&format!("/v1/customers/{}/sessions", w.customer_id))
+            .await
+            .expect(200)
+            .get("items")
+            .map(|i| assert_eq!(i, &json!([])))
+            .unwrap_or(());
         intruder.get(&format!("/v1/customers/{}", w.customer_id)).await.expect_error(404, "not_found");
         intruder.patch(&format!("/v1/customers/{}", w.customer_id), json!({ "name": "Hijacked" })).await;
         intruder.post(&format!("/v1/sessions/{}/close", w.session_id), json!({})).await;
@@ -138,7 +144,10 @@ async fn malformed_rest_input_gets_stable_codes_and_changes_nothing() {
     agent.post("/v1/customers", huge).await.expect_error(413, "payload_too_large");
     agent.patch(&format!("/v1/customers/{}", w.customer_id), json!({})).await.expect_error(400, "validation_failed");
     agent.post("/v1/sessions", json!({ "customer_id": "cus_#T#globex" })).await.expect_error(400, "validation_failed");
-    agent.post("/v1/sessions", json!({ "customer_id": w.customer_id, "agent_ids": ["bad#agent"] })).await.expect_error(400, "validation_failed");
+    agent
+        .post("/v1/sessions", json!({ "customer_id": w.customer_id, "agent_ids": ["bad#agent"] }))
+        .await
+        .expect_error(400, "validation_failed");
     agent.get("/v1/sessions/ses_not-an-id").await.expect_error(404, "not_found");
     agent.get("/v1/nowhere").await.expect_error(404, "route_not_found");
     let put = agent.send(reqwest::Method::DELETE, "/v1/customers", None).await;
@@ -176,7 +185,10 @@ async fn malformed_websocket_frames_get_error_frames_and_change_nothing() {
     assert_eq!(snapshot(&w).await, before);
 
     // A frame over API Gateway's 128 KB message limit closes the socket with 1009, as AWS does.
-    ws.send_text(json!({ "action": "send", "session_id": w.session_id, "client_message_id": "big", "text": "y".repeat(130 * 1024) }).to_string()).await;
+    ws.send_text(
+        json!({ "action": "send", "session_id": w.session_id, "client_message_id": "big", "text": "y".repeat(130 * 1024) }).to_string(),
+    )
+    .await;
     assert_eq!(ws.closed_with().await, Some(1009));
     assert_eq!(snapshot(&w).await, before);
 }

@@ -51,7 +51,10 @@ fn local() -> Local {
 
 async fn event_types(log: &SqliteEventLog) -> Vec<String> {
     let events = log.read("acme", 0, 100).await.expect("event log readable");
-    events.into_iter().map(|e| serde_json::to_value(&e).expect("event serialises")["event"]["type"].as_str().unwrap_or_default().to_string()).collect()
+    events
+        .into_iter()
+        .map(|e| serde_json::to_value(&e).expect("event serialises")["event"]["type"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 fn body_json(body: &Body) -> Value {
@@ -279,7 +282,10 @@ async fn events_chain_into_a_conversation() {
     // The same frame again is a resend: acknowledged as a duplicate, nothing new stored.
     assert_eq!(run_ws(&l.app, "ws-send", s).await.status_code, 200);
     let again = next_frame(&mut rx).await;
-    assert_eq!((again["type"].as_str(), again["duplicate"].as_bool(), again["message"]["id"].as_str()), (Some("ack"), Some(true), Some(msg.as_str())));
+    assert_eq!(
+        (again["type"].as_str(), again["duplicate"].as_bool(), again["message"]["id"].as_str()),
+        (Some("ack"), Some(true), Some(msg.as_str()))
+    );
 
     let (status, history) = run_http(&l.app, "messages-list", s).await;
     assert_eq!(status, 200, "{history}");

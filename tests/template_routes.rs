@@ -139,7 +139,10 @@ fn http_api_events_equal_the_cloud_routes() {
             let method = p.get("Method").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: HttpApi event without Method"));
             let path = p.get("Path").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: HttpApi event without Path"));
             assert_eq!(p.get("ApiId").and_then(ref_target).as_deref(), Some("HttpApi"), "{id}: event must attach to the HttpApi resource");
-            assert!(declared.insert((method.to_ascii_uppercase(), path.to_string(), binary.clone())), "{id}: duplicate event {method} {path}");
+            assert!(
+                declared.insert((method.to_ascii_uppercase(), path.to_string(), binary.clone())),
+                "{id}: duplicate event {method} {path}"
+            );
         }
     }
     let expected: BTreeSet<_> =
@@ -155,9 +158,10 @@ fn websocket_routes_equal_ws_routes() {
     for (id, r) in of_type(&t, "AWS::ApiGatewayV2::Route") {
         let key = prop(r, "RouteKey").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: no RouteKey")).to_string();
         let target = prop(r, "Target").and_then(sub_text).unwrap_or_else(|| panic!("{id}: Target is not a Sub string"));
-        let integration = target.strip_prefix("integrations/${").and_then(|s| s.strip_suffix('}')).unwrap_or_else(|| {
-            panic!("{id}: Target {target} is not integrations/${{Integration}}")
-        });
+        let integration = target
+            .strip_prefix("integrations/${")
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("{id}: Target {target} is not integrations/${{Integration}}"));
         let i = resources(&t).get(integration).unwrap_or_else(|| panic!("{id}: integration {integration} does not exist"));
         assert_eq!(i.get("Type").and_then(Value::as_str), Some("AWS::ApiGatewayV2::Integration"), "{integration}");
         assert_eq!(prop(i, "IntegrationType").and_then(Value::as_str), Some("AWS_PROXY"), "{integration}");
@@ -198,12 +202,16 @@ fn every_function_is_a_route_function_and_every_binary_is_deployed() {
         assert_eq!(prop(f, "Runtime").and_then(Value::as_str), Some("provided.al2023"), "{id}");
         assert_eq!(prop(f, "Handler").and_then(Value::as_str), Some("bootstrap"), "{id}");
         assert_eq!(prop(f, "CodeUri").and_then(Value::as_str), Some("."), "{id}: built from the workspace root");
-        let arch: Vec<_> = prop(f, "Architectures").and_then(Value::as_sequence).expect("Architectures").iter().filter_map(Value::as_str).collect();
+        let arch: Vec<_> =
+            prop(f, "Architectures").and_then(Value::as_sequence).expect("Architectures").iter().filter_map(Value::as_str).collect();
         assert_eq!(arch, ["x86_64"], "{id}");
         let bin = repo_root().join("functions/src/bin").join(format!("{binary}.rs"));
         assert!(bin.is_file(), "{id}: binary {binary} has no {}", bin.display());
         // Its own log group, with retention, is where it logs.
-        let group = prop(f, "LoggingConfig").and_then(|l| l.get("LogGroup")).and_then(ref_target).unwrap_or_else(|| panic!("{id}: no LoggingConfig.LogGroup"));
+        let group = prop(f, "LoggingConfig")
+            .and_then(|l| l.get("LogGroup"))
+            .and_then(ref_target)
+            .unwrap_or_else(|| panic!("{id}: no LoggingConfig.LogGroup"));
         let group = &resources(&t)[group.as_str()];
         assert_eq!(group.get("Type").and_then(Value::as_str), Some("AWS::Logs::LogGroup"), "{id}");
         assert!(prop(group, "RetentionInDays").is_some(), "{id}: log group without retention");

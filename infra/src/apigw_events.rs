@@ -179,7 +179,11 @@ pub fn ws_method_arn(route_key: &str) -> String {
 }
 
 /// The REQUEST authorizer input API Gateway sends on `$connect`.
-pub fn ws_authorizer_event(c: &WsConnection<'_>, headers: &HeaderMap, raw_query: &str) -> Result<ApiGatewayCustomAuthorizerRequestTypeRequest, serde_json::Error> {
+pub fn ws_authorizer_event(
+    c: &WsConnection<'_>,
+    headers: &HeaderMap,
+    raw_query: &str,
+) -> Result<ApiGatewayCustomAuthorizerRequestTypeRequest, serde_json::Error> {
     let (single, multi) = multi_headers(headers);
     let (q, mq) = query_maps(raw_query);
     let mut ctx = ws_request_context(c, "$connect", "CONNECT", None);
@@ -226,7 +230,12 @@ pub fn ws_connect_event(
     serde_json::from_value(event)
 }
 
-pub fn ws_message_event(c: &WsConnection<'_>, route_key: &str, body: &str, authorizer: &Map<String, Value>) -> Result<ApiGatewayWebsocketProxyRequest, serde_json::Error> {
+pub fn ws_message_event(
+    c: &WsConnection<'_>,
+    route_key: &str,
+    body: &str,
+    authorizer: &Map<String, Value>,
+) -> Result<ApiGatewayWebsocketProxyRequest, serde_json::Error> {
     serde_json::from_value(json!({
         "requestContext": ws_request_context(c, route_key, "MESSAGE", Some(authorizer)),
         "body": body,
@@ -261,7 +270,12 @@ impl WsMessageEvents {
     }
 }
 
-pub fn ws_disconnect_event(c: &WsConnection<'_>, authorizer: &Map<String, Value>, status: u16, reason: &str) -> Result<ApiGatewayWebsocketProxyRequest, serde_json::Error> {
+pub fn ws_disconnect_event(
+    c: &WsConnection<'_>,
+    authorizer: &Map<String, Value>,
+    status: u16,
+    reason: &str,
+) -> Result<ApiGatewayWebsocketProxyRequest, serde_json::Error> {
     let mut ctx = ws_request_context(c, "$disconnect", "DISCONNECT", Some(authorizer));
     ctx["disconnectStatusCode"] = Value::from(status);
     ctx["disconnectReason"] = Value::String(reason.to_string());
@@ -279,7 +293,12 @@ mod tests {
 
     #[test]
     fn per_frame_events_match_the_full_construction_but_for_ids_and_time() {
-        let c = WsConnection { connection_id: "abc=", connected_at_ms: 1_700_000_000_000, source: "10.0.0.7:5000".parse().unwrap(), host: "localhost:8080" };
+        let c = WsConnection {
+            connection_id: "abc=",
+            connected_at_ms: 1_700_000_000_000,
+            source: "10.0.0.7:5000".parse().unwrap(),
+            host: "localhost:8080",
+        };
         let mut authorizer = Map::new();
         authorizer.insert("tenant".into(), "acme".into());
         authorizer.insert("principalId".into(), "agent-ann".into());

@@ -179,12 +179,9 @@ async fn websocket(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<So
     }
     let upgrade = if answer.headers.get("sec-websocket-protocol").is_some() { upgrade.protocols([SUBPROTOCOL]) } else { upgrade };
     let host = g.host.clone();
-    upgrade
-        .max_message_size(MAX_WS_MESSAGE_BYTES * 2)
-        .read_buffer_size(WS_READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            run_socket(g.clone(), socket, outbound, message_events, connection_id, connected_at_ms, source, host, authorizer).await
-        })
+    upgrade.max_message_size(MAX_WS_MESSAGE_BYTES * 2).read_buffer_size(WS_READ_BUFFER_BYTES).on_upgrade(move |socket| async move {
+        run_socket(g.clone(), socket, outbound, message_events, connection_id, connected_at_ms, source, host, authorizer).await
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

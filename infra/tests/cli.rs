@@ -43,14 +43,23 @@ async fn serve_token_and_call_the_api() {
     let jwks: serde_json::Value = http.get(format!("{base}/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks["keys"][0]["alg"], "RS256");
 
-    let out = Command::new(bin()).args(["token", "--tenant", "acme", "--role", "agent", "--sub", "agent-1", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out = Command::new(bin())
+        .args(["token", "--tenant", "acme", "--role", "agent", "--sub", "agent-1", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let created = http.post(format!("{base}/v1/customers")).bearer_auth(&token).json(&serde_json::json!({ "name": "Ada" })).send().await.unwrap();
+    let created =
+        http.post(format!("{base}/v1/customers")).bearer_auth(&token).json(&serde_json::json!({ "name": "Ada" })).send().await.unwrap();
     assert_eq!(created.status(), 201);
 
     // A customer token needs a customer id.
-    let bad = Command::new(bin()).args(["token", "--tenant", "acme", "--role", "customer", "--sub", "bob", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let bad = Command::new(bin())
+        .args(["token", "--tenant", "acme", "--role", "customer", "--sub", "bob", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("customer id"));
 }

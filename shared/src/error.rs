@@ -38,9 +38,7 @@ pub enum AppError {
 impl AppError {
     pub fn status_code(&self) -> StatusCode {
         match self {
-            AppError::InvalidJson(_) | AppError::Validation(_) | AppError::UnknownAction(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            AppError::InvalidJson(_) | AppError::Validation(_) | AppError::UnknownAction(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::NotAParticipant => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
@@ -87,13 +85,7 @@ impl AppError {
     }
 
     pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.public_message(),
-                request_id: request_id.map(str::to_string),
-            },
-        }
+        ErrorBody { error: ErrorDetail { code: self.code(), message: self.public_message(), request_id: request_id.map(str::to_string) } }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {

@@ -16,8 +16,7 @@ pub mod types {
     pub const MESSAGE_CREATED: &str = "message.created";
     pub const MESSAGE_DELIVERED: &str = "message.delivered";
     /// Every type Confer publishes today.
-    pub const ALL: &[&str] =
-        &[CUSTOMER_CREATED, CUSTOMER_UPDATED, SESSION_CREATED, SESSION_CLOSED, MESSAGE_CREATED, MESSAGE_DELIVERED];
+    pub const ALL: &[&str] = &[CUSTOMER_CREATED, CUSTOMER_UPDATED, SESSION_CREATED, SESSION_CLOSED, MESSAGE_CREATED, MESSAGE_DELIVERED];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

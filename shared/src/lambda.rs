@@ -44,9 +44,7 @@ pub async fn run_authorizer() -> Result<(), Error> {
     }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| {
         let verifier = verifier.clone();
-        async move {
-            crate::ws::authorizer::authorize(&verifier, event.payload).await.map_err(|_| Error::from("Unauthorized"))
-        }
+        async move { crate::ws::authorizer::authorize(&verifier, event.payload).await.map_err(|_| Error::from("Unauthorized")) }
     }))
     .await
 }

@@ -218,10 +218,7 @@ pub async fn conditions_on_delete(table: SharedTable) {
 pub async fn update_sets_removes_and_adds(table: SharedTable) {
     let pk = unique_pk("update");
     let key = Key::new(&pk, "k");
-    table
-        .put(item(json!({ "pk": pk, "sk": "k", "name": "a", "obsolete": true, "count": 5, "tags": ["x"] })), None)
-        .await
-        .expect("put");
+    table.put(item(json!({ "pk": pk, "sk": "k", "name": "a", "obsolete": true, "count": 5, "tags": ["x"] })), None).await.expect("put");
 
     let update = Update::default()
         .set("name", "b")
@@ -338,10 +335,7 @@ pub async fn gsi1_is_sparse_ordered_and_paged(table: SharedTable) {
     let mut ascending: Vec<(String, String)> = indexed.clone();
     ascending.sort_by(|a, b| a.1.cmp(&b.1));
     let index_keys = |items: &[Item]| -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|i| (i[PK].as_str().expect("pk").to_string(), i[GSI1.sk_attr].as_str().expect("gsi1sk").to_string()))
-            .collect()
+        items.iter().map(|i| (i[PK].as_str().expect("pk").to_string(), i[GSI1.sk_attr].as_str().expect("gsi1sk").to_string())).collect()
     };
 
     let page = table.query(Query::on_index(GSI1, &index_pk)).await.expect("index query");
@@ -421,7 +415,8 @@ pub async fn query_returns_only_the_attributes_asked_for(table: SharedTable) {
 
 pub async fn batch_write_applies_up_to_25_writes(table: SharedTable) {
     let pk = unique_pk("batch");
-    let puts: Vec<WriteOp> = (0..MAX_BATCH_WRITE).map(|i| WriteOp::Put(item(json!({ "pk": pk, "sk": format!("{i:02}"), "i": i })))).collect();
+    let puts: Vec<WriteOp> =
+        (0..MAX_BATCH_WRITE).map(|i| WriteOp::Put(item(json!({ "pk": pk, "sk": format!("{i:02}"), "i": i })))).collect();
     table.batch_write(puts).await.expect("batch of 25");
     let all = table.query(Query::partition(&pk)).await.expect("query").items;
     assert_eq!(all.len(), MAX_BATCH_WRITE);

@@ -1,5 +1,5 @@
 //! Shared test support: the confer-local harness, and helpers for AWS emulator tests.
 
-pub mod harness;
 pub mod conformance;
+pub mod harness;
 pub mod moto;

@@ -238,9 +238,7 @@ async fn main() {
     let mut functions = args.functions.clone();
     if functions.is_empty() {
         let entries = std::fs::read_dir(&args.events).unwrap_or_else(|e| panic!("cannot read {}: {e}", args.events.display()));
-        functions = entries
-            .filter_map(|e| e.ok()?.path().file_name()?.to_str()?.strip_suffix(".json").map(str::to_string))
-            .collect();
+        functions = entries.filter_map(|e| e.ok()?.path().file_name()?.to_str()?.strip_suffix(".json").map(str::to_string)).collect();
         functions.sort();
     }
     let runs = args.runs.max(1);

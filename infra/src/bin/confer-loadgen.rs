@@ -75,9 +75,12 @@ fn micros_since(origin: Instant) -> u64 {
     origin.elapsed().as_micros() as u64
 }
 
-
-
-async fn setup_sessions(args: &Args, issuer: &LocalIssuer, tenant: &TenantId, pairs: usize) -> Result<Vec<(String, String, String)>, String> {
+async fn setup_sessions(
+    args: &Args,
+    issuer: &LocalIssuer,
+    tenant: &TenantId,
+    pairs: usize,
+) -> Result<Vec<(String, String, String)>, String> {
     let http = reqwest::Client::new();
     let results = futures::stream::iter(0..pairs)
         .map(|i| {
@@ -86,11 +89,27 @@ async fn setup_sessions(args: &Args, issuer: &LocalIssuer, tenant: &TenantId, pa
             let token = issuer.mint(&agent, Duration::from_secs(3600)).expect("token");
             let base = args.url.clone();
             async move {
-                let c: Value = http.post(format!("{base}/v1/customers")).bearer_auth(&token).json(&json!({ "name": format!("Load customer {i}") }))
-                    .send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+                let c: Value = http
+                    .post(format!("{base}/v1/customers"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "name": format!("Load customer {i}") }))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let customer_id = c["id"].as_str().ok_or(format!("customer not created: {c}"))?.to_string();
-                let s: Value = http.post(format!("{base}/v1/sessions")).bearer_auth(&token).json(&json!({ "customer_id": customer_id }))
-                    .send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+                let s: Value = http
+                    .post(format!("{base}/v1/sessions"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "customer_id": customer_id }))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let session_id = s["id"].as_str().ok_or(format!("session not created: {s}"))?.to_string();
                 Ok::<_, String>((agent.id, customer_id, session_id))
             }
@@ -234,8 +253,12 @@ async fn main() -> Result<(), String> {
     let t = Instant::now();
     let mut sockets = Vec::with_capacity(args.clients);
     let opened = futures::stream::iter(sessions.iter().enumerate().flat_map(|(i, (agent, customer, session))| {
-        let agent_token = issuer.mint(&Principal { tenant: tenant.clone(), role: Role::Agent, id: agent.clone() }, Duration::from_secs(3600)).expect("token");
-        let customer_token = issuer.mint(&Principal { tenant: tenant.clone(), role: Role::Customer, id: customer.clone() }, Duration::from_secs(3600)).expect("token");
+        let agent_token = issuer
+            .mint(&Principal { tenant: tenant.clone(), role: Role::Agent, id: agent.clone() }, Duration::from_secs(3600))
+            .expect("token");
+        let customer_token = issuer
+            .mint(&Principal { tenant: tenant.clone(), role: Role::Customer, id: customer.clone() }, Duration::from_secs(3600))
+            .expect("token");
         [(2 * i, agent_token, session.clone()), (2 * i + 1, customer_token, session.clone())]
     }))
     .map(|(i, token, session)| {

@@ -107,7 +107,8 @@ async fn stored_for_client_id(app: &App, p: &Principal, session: &SessionId, ded
     let record = app.table.get(dedupe_key).await?.ok_or_else(|| AppError::internal("idempotency record vanished"))?;
     let id = record.get("message_id").and_then(|v| v.as_str()).ok_or_else(|| AppError::internal("idempotency record without message"))?;
     let id = MessageId::parse(id)?;
-    let item = app.table.get(&keys::message(&p.tenant, session, id.ulid_part())).await?.ok_or_else(|| AppError::internal("message vanished"))?;
+    let item =
+        app.table.get(&keys::message(&p.tenant, session, id.ulid_part())).await?.ok_or_else(|| AppError::internal("message vanished"))?;
     from_item(item)
 }
 
@@ -148,9 +149,8 @@ pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery
         (None, Some(_), Some(_)) => return Err(AppError::validation("use at most one of cursor, after and before")),
     };
     let partition = keys::session_partition(&p.tenant, &session_id);
-    let mut query = Query::partition(partition.clone())
-        .sort(SortKey::BeginsWith(keys::MESSAGE_PREFIX.into()))
-        .forward(direction == Direction::Forward);
+    let mut query =
+        Query::partition(partition.clone()).sort(SortKey::BeginsWith(keys::MESSAGE_PREFIX.into())).forward(direction == Direction::Forward);
     let anchor = q.after.or(q.before);
     if let Some(anchor) = anchor {
         let anchor = MessageId::parse(anchor)?;
@@ -183,10 +183,7 @@ pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, message_id:
     }
     let message: Message = from_item(message?.ok_or(AppError::NotFound("message"))?)?;
     let update = Update::default().set("delivered_up_to", message.id.clone());
-    match app
-        .table
-        .update(&participant_key, update, Some(Condition::AbsentOrLessThan("delivered_up_to".into(), message.id.clone())))
-        .await
+    match app.table.update(&participant_key, update, Some(Condition::AbsentOrLessThan("delivered_up_to".into(), message.id.clone()))).await
     {
         Ok(_) => {}
         Err(StoreError::ConditionFailed) => return Ok(false),
@@ -247,27 +244,27 @@ mod tests {
 
     async fn created_events(log: &SqliteEventLog) -> Vec<serde_json::Value> {
         let all = log.read("acme", 0, 100).await.expect("log readable");
-        all.into_iter()
-            .map(|e| e.event)
-            .filter(|e| e["type"] == types::MESSAGE_CREATED)
-            .collect()
+        all.into_iter().map(|e| e.event).filter(|e| e["type"] == types::MESSAGE_CREATED).collect()
     }
 
     #[tokio::test]
     async fn a_resend_completes_an_event_the_first_attempt_lost_and_never_logs_it_twice() {
         let store = SqliteStore::in_memory().expect("store");
         let mut backends = assemble(&store).expect("backends");
-        let publisher = Arc::new(FailingFirst { log: backends.event_log.clone(), failures_left: AtomicUsize::new(0), attempts: AtomicUsize::new(0) });
+        let publisher =
+            Arc::new(FailingFirst { log: backends.event_log.clone(), failures_left: AtomicUsize::new(0), attempts: AtomicUsize::new(0) });
         backends.app.events = publisher.clone();
         // As in the cloud: the event is published after the write, so it can be lost in between.
         backends.app.outbox = None;
         let app = backends.app;
         let tenant = TenantId::parse("acme").unwrap();
         let agent = Principal { tenant: tenant.clone(), role: Role::Agent, id: "agent-1".into() };
-        let customer = super::super::customers::create(&app, &agent, NewCustomer { name: "Ada".into(), ..Default::default() }).await.unwrap();
-        let session = super::super::sessions::create(&app, &agent, NewSession { customer_id: customer.id.clone(), agent_ids: vec![], subject: None })
-            .await
-            .unwrap();
+        let customer =
+            super::super::customers::create(&app, &agent, NewCustomer { name: "Ada".into(), ..Default::default() }).await.unwrap();
+        let session =
+            super::super::sessions::create(&app, &agent, NewSession { customer_id: customer.id.clone(), agent_ids: vec![], subject: None })
+                .await
+                .unwrap();
 
         publisher.failures_left.store(1, Ordering::SeqCst);
         let first = send(&app, &agent, &session.id, "c-1", "hello", None).await.expect("stored although its event failed");

@@ -49,12 +49,13 @@ pub async fn create(app: &App, p: &Principal, input: NewSession) -> AppResult<Se
     }
     let id = SessionId::generate();
     let now = now_rfc3339();
-    let mut participants = vec![Participant {
-        who: ParticipantRef::Customer(customer_id.to_string()),
+    let mut participants =
+        vec![Participant { who: ParticipantRef::Customer(customer_id.to_string()), joined_at: now.clone(), delivered_up_to: None }];
+    participants.extend(agents.into_iter().map(|a| Participant {
+        who: ParticipantRef::Agent(a),
         joined_at: now.clone(),
         delivered_up_to: None,
-    }];
-    participants.extend(agents.into_iter().map(|a| Participant { who: ParticipantRef::Agent(a), joined_at: now.clone(), delivered_up_to: None }));
+    }));
     let session = Session {
         id: id.to_string(),
         customer_id: customer_id.to_string(),
@@ -66,9 +67,16 @@ pub async fn create(app: &App, p: &Principal, input: NewSession) -> AppResult<Se
         participants: vec![],
     };
     let mut ops = vec![
-        TransactOp::Put { item: to_item(&session, &keys::session(&p.tenant, &id), &[("entity", "session".into())])?, condition: Some(Condition::NotExists) },
         TransactOp::Put {
-            item: to_item(&SessionSummary::from(&session), &keys::customer_session_edge(&p.tenant, &customer_id, &id), &[("entity", "customer_session".into())])?,
+            item: to_item(&session, &keys::session(&p.tenant, &id), &[("entity", "session".into())])?,
+            condition: Some(Condition::NotExists),
+        },
+        TransactOp::Put {
+            item: to_item(
+                &SessionSummary::from(&session),
+                &keys::customer_session_edge(&p.tenant, &customer_id, &id),
+                &[("entity", "customer_session".into())],
+            )?,
             condition: None,
         },
         TransactOp::Check { key: keys::customer(&p.tenant, &customer_id), condition: Condition::Exists },
@@ -90,8 +98,8 @@ pub async fn create(app: &App, p: &Principal, input: NewSession) -> AppResult<Se
 
 /// Reads the session with its participants in one query (`META` .. `P$`).
 pub async fn load(app: &App, tenant: &crate::domain::TenantId, id: &SessionId) -> AppResult<Option<Session>> {
-    let query = Query::partition(keys::session_partition(tenant, id))
-        .sort(SortKey::Between(keys::META.into(), keys::PARTICIPANTS_END.into()));
+    let query =
+        Query::partition(keys::session_partition(tenant, id)).sort(SortKey::Between(keys::META.into(), keys::PARTICIPANTS_END.into()));
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -194,4 +202,3 @@ pub async fn close(app: &App, p: &Principal, id: &SessionId) -> AppResult<Sessio
         Err(e) => Err(e.into()),
     }
 }
-

@@ -90,7 +90,10 @@ pub fn validate_email(email: &str) -> Result<String, AppError> {
     check_len("email", email, MAX_EMAIL_CHARS)?;
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
                 && !email.chars().any(|c| c.is_whitespace() || c.is_control())
                 && !domain.contains('@')
         }
@@ -182,9 +185,8 @@ mod tests {
 
     #[test]
     fn new_customer_is_normalised_and_checked() {
-        let c = NewCustomer { name: "  Ada Lovelace ".into(), email: Some("ada@example.com".into()), ..Default::default() }
-            .validate()
-            .unwrap();
+        let c =
+            NewCustomer { name: "  Ada Lovelace ".into(), email: Some("ada@example.com".into()), ..Default::default() }.validate().unwrap();
         assert_eq!(c.name, "Ada Lovelace");
         assert!(NewCustomer { name: " ".into(), ..Default::default() }.validate().is_err());
         assert!(NewCustomer { name: "x".repeat(201), ..Default::default() }.validate().is_err());

@@ -46,9 +46,7 @@ pub fn parse_subject(s: &str, what: &str) -> Result<String, AppError> {
     if valid_token(s, crate::domain::limits::MAX_ID_CHARS) {
         Ok(s.to_string())
     } else {
-        Err(AppError::validation(format!(
-            "{what} must be 1-128 characters of letters, digits and - _ . @ : +"
-        )))
+        Err(AppError::validation(format!("{what} must be 1-128 characters of letters, digits and - _ . @ : +")))
     }
 }
 

@@ -44,13 +44,8 @@ pub static ROUTES: &[Route] = &[
 ];
 
 /// WebSocket routes (route selection expression `$request.body.action`) and their functions.
-pub static WS_ROUTES: &[(&str, &str)] = &[
-    ("$connect", "ws-connect"),
-    ("$disconnect", "ws-disconnect"),
-    ("$default", "ws-default"),
-    ("send", "ws-send"),
-    ("ack", "ws-ack"),
-];
+pub static WS_ROUTES: &[(&str, &str)] =
+    &[("$connect", "ws-connect"), ("$disconnect", "ws-disconnect"), ("$default", "ws-default"), ("send", "ws-send"), ("ack", "ws-ack")];
 
 /// The Lambda REQUEST authorizer on `$connect`.
 pub const WS_AUTHORIZER_FUNCTION: &str = "ws-authorizer";

@@ -149,8 +149,7 @@ mod tests {
         let wrong_aud = issuer.mint_with(&agent(), DEFAULT_TOKEN_TTL, "someone-else").unwrap();
         assert!(verifier.verify(&wrong_aud).await.is_err());
 
-        let mut claims: serde_json::Map<String, serde_json::Value> =
-            agent().to_claims().into_iter().map(|(k, v)| (k, v.into())).collect();
+        let mut claims: serde_json::Map<String, serde_json::Value> = agent().to_claims().into_iter().map(|(k, v)| (k, v.into())).collect();
         claims.insert("iss".into(), LOCAL_ISSUER.into());
         claims.insert("aud".into(), LOCAL_AUDIENCE.into());
         claims.insert("exp".into(), (now_epoch_seconds() - 3600).into());

@@ -21,7 +21,12 @@ enum Keys {
     Static(JwkSet),
     /// Fetched once, cached; refetched (at most every `min_refresh`) when an unknown `kid` shows up,
     /// which is how key rotation reaches a warm Lambda.
-    Remote { url: String, http: reqwest::Client, cache: RwLock<Option<(Arc<JwkSet>, Instant)>>, min_refresh: Duration },
+    Remote {
+        url: String,
+        http: reqwest::Client,
+        cache: RwLock<Option<(Arc<JwkSet>, Instant)>>,
+        min_refresh: Duration,
+    },
 }
 
 pub struct TokenVerifier {

@@ -43,7 +43,10 @@ pub fn token_of(event: &ApiGatewayCustomAuthorizerRequestTypeRequest) -> Option<
 
 /// Allows the connection with the principal as context, or fails with `Unauthorized`
 /// (API Gateway then answers the handshake with 401).
-pub async fn authorize(verifier: &TokenVerifier, event: ApiGatewayCustomAuthorizerRequestTypeRequest) -> Result<AuthorizerResponse, AppError> {
+pub async fn authorize(
+    verifier: &TokenVerifier,
+    event: ApiGatewayCustomAuthorizerRequestTypeRequest,
+) -> Result<AuthorizerResponse, AppError> {
     let token = token_of(&event).ok_or(AppError::Unauthorized)?;
     let verified = verifier.verify(&token).await?;
     let p = verified.principal;

@@ -126,7 +126,11 @@ pub async fn on_send(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> A
     .await;
     match result {
         Ok(sent) => {
-            let frame = ServerFrame::Ack { client_message_id: sent.message.client_message_id.clone(), message: sent.message, duplicate: sent.duplicate };
+            let frame = ServerFrame::Ack {
+                client_message_id: sent.message.client_message_id.clone(),
+                message: sent.message,
+                duplicate: sent.duplicate,
+            };
             connections::post(&app, &conn, &frame.to_bytes()).await;
             response(200)
         }
@@ -151,4 +155,3 @@ pub async fn on_ack(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> Ap
         Err(e) => reply_error(&app, &conn, &e, None).await,
     }
 }
-

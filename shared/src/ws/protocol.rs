@@ -31,11 +31,22 @@ pub struct AckAction {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// A new message in one of the recipient's sessions.
-    Message { message: Message },
+    Message {
+        message: Message,
+    },
     /// The sender's message is stored; `duplicate` when this was a resend of a stored message.
-    Ack { client_message_id: String, message: Message, duplicate: bool },
+    Ack {
+        client_message_id: String,
+        message: Message,
+        duplicate: bool,
+    },
     /// A participant acknowledged delivery of messages up to `message_id`.
-    Receipt { session_id: String, message_id: String, participant: ParticipantRef, status: String },
+    Receipt {
+        session_id: String,
+        message_id: String,
+        participant: ParticipantRef,
+        status: String,
+    },
     Pong,
     Error {
         code: String,

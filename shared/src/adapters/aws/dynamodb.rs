@@ -69,9 +69,9 @@ fn from_attribute(value: &AttributeValue) -> Result<Value, StoreError> {
     Ok(match value {
         AttributeValue::Null(_) => Value::Null,
         AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::N(n) => Value::Number(
-            serde_json::from_str::<Number>(n).map_err(|_| StoreError::Backend(format!("unreadable number {n}")))?,
-        ),
+        AttributeValue::N(n) => {
+            Value::Number(serde_json::from_str::<Number>(n).map_err(|_| StoreError::Backend(format!("unreadable number {n}")))?)
+        }
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::L(values) => Value::Array(values.iter().map(from_attribute).collect::<Result<_, _>>()?),
         AttributeValue::M(map) => Value::Object(from_attributes(map)?),
@@ -499,19 +499,12 @@ impl Table for DynamoTable {
         if last_by_key.is_empty() {
             return Ok(());
         }
-        let mut pending: Vec<WriteRequest> =
-            last_by_key.into_iter().map(|(_, op)| Self::write_request(op)).collect::<Result<_, _>>()?;
+        let mut pending: Vec<WriteRequest> = last_by_key.into_iter().map(|(_, op)| Self::write_request(op)).collect::<Result<_, _>>()?;
         for attempt in 0..BATCH_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
             }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(self.table_name.clone(), pending)
-                .send()
-                .await
-                .map_err(store_error)?;
+            let out = self.client.batch_write_item().request_items(self.table_name.clone(), pending).send().await.map_err(store_error)?;
             pending = out.unprocessed_items().and_then(|u| u.get(&self.table_name)).cloned().unwrap_or_default();
             if pending.is_empty() {
                 return Ok(());

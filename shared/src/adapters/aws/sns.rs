@@ -39,11 +39,7 @@ impl SnsPublisher {
 }
 
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, PublishError> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .map_err(|e| PublishError(e.to_string()))
+    MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|e| PublishError(e.to_string()))
 }
 
 #[async_trait]

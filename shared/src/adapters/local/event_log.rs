@@ -64,15 +64,14 @@ impl SqliteEventLog {
             .store
             .read(move |conn| -> Result<Vec<(i64, String)>, rusqlite::Error> {
                 let mut stmt = conn.prepare_cached(sql)?;
-                let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+                let rows =
+                    stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
                 rows.collect()
             })
             .await
             .map_err(err)?
             .map_err(err)?;
-        rows.into_iter()
-            .map(|(seq, body)| Ok(LoggedEvent { seq: seq as u64, event: serde_json::from_str(&body).map_err(err)? }))
-            .collect()
+        rows.into_iter().map(|(seq, body)| Ok(LoggedEvent { seq: seq as u64, event: serde_json::from_str(&body).map_err(err)? })).collect()
     }
 
     async fn position(&self, url: &str) -> Result<u64, PublishError> {
@@ -305,9 +304,7 @@ pub struct LocalOutbox {
 impl TransactWithEvents for LocalOutbox {
     async fn transact_write_with_events(&self, ops: Vec<TransactOp>, events: Vec<EventEnvelope>) -> Result<(), StoreError> {
         let rows = events.iter().map(Appended::of).collect::<Result<Vec<_>, _>>().map_err(|e| StoreError::Backend(e.0))?;
-        self.table
-            .transact_write_then(ops, move |conn| rows.iter().try_for_each(|row| row.append(conn)))
-            .await?;
+        self.table.transact_write_then(ops, move |conn| rows.iter().try_for_each(|row| row.append(conn))).await?;
         self.log.appended.notify_waiters();
         Ok(())
     }

@@ -151,13 +151,7 @@ impl MemoryTable {
     pub fn purge_expired(&self) -> usize {
         let now = now_epoch_seconds();
         let mut inner = self.lock();
-        let dead: Vec<Key> = inner
-            .items
-            .values()
-            .flat_map(|p| p.values())
-            .filter(|item| expired(item, now))
-            .filter_map(key_of)
-            .collect();
+        let dead: Vec<Key> = inner.items.values().flat_map(|p| p.values()).filter(|item| expired(item, now)).filter_map(key_of).collect();
         for key in &dead {
             inner.remove(key);
         }

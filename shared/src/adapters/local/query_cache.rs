@@ -51,11 +51,8 @@ impl QueryCache {
             return None;
         }
         let inner = self.lock();
-        let range = inner
-            .by_partition
-            .get(&(table, query.pk.clone()))?
-            .iter()
-            .find(|r| r.sort == query.sort && r.forward == query.forward)?;
+        let range =
+            inner.by_partition.get(&(table, query.pk.clone()))?.iter().find(|r| r.sort == query.sort && r.forward == query.forward)?;
         Some(Page { items: range.items.as_ref().clone(), last_key: None })
     }
 

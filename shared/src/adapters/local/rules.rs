@@ -54,7 +54,6 @@ pub(crate) fn apply_update(current: Option<Item>, key: &Key, update: &Update) ->
     Ok(item)
 }
 
-
 /// Whether a sort key satisfies a query's sort-key condition.
 pub(crate) fn sort_matches(sk: &str, sort: &Option<SortKey>) -> bool {
     match sort {

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
-use crate::domain::now_epoch_seconds;
-use crate::ports::table::*;
 use super::query_cache::QueryCache;
 use super::rules::{apply_update, condition_holds, into_page, shape_page, str_attr, successor};
+use crate::domain::now_epoch_seconds;
+use crate::ports::table::*;
 
 /// Items live in a rowid table with the key in its own index: their rows (JSON, a few hundred
 /// bytes) would otherwise sit in every interior page of a key-ordered tree, which then holds
@@ -56,9 +56,7 @@ fn prepare_schema(conn: &Connection) -> Result<(), StoreError> {
         .optional()
         .map_err(backend)?;
     if version >= SCHEMA_VERSION || old_items.is_none() {
-        return conn
-            .execute_batch(&format!("{ITEMS}{ITEM_INDEXES}PRAGMA user_version = {SCHEMA_VERSION};"))
-            .map_err(backend);
+        return conn.execute_batch(&format!("{ITEMS}{ITEM_INDEXES}PRAGMA user_version = {SCHEMA_VERSION};")).map_err(backend);
     }
     let started = std::time::Instant::now();
     conn.execute_batch(&format!(
@@ -179,7 +177,12 @@ impl SqliteStore {
         Self::init(Connection::open_in_memory().map_err(backend)?, None, None, WAL_RESET_FRAMES)
     }
 
-    fn init(conn: Connection, checkpoints: Option<Connection>, owner: Option<std::fs::File>, reset_frames: i64) -> Result<Arc<Self>, StoreError> {
+    fn init(
+        conn: Connection,
+        checkpoints: Option<Connection>,
+        owner: Option<std::fs::File>,
+        reset_frames: i64,
+    ) -> Result<Arc<Self>, StoreError> {
         // WAL + NORMAL: a committed transaction survives a crash of the process (not of the OS);
         // checkpoints sync. SQLite's own checkpoints would run inside a commit and hold up every
         // writer of that group, so they are off: a second thread checkpoints instead.
@@ -729,9 +732,7 @@ impl SqliteTable {
     fn query_now(conn: &Connection, name: &str, q: &Query) -> Result<Page, StoreError> {
         let (pk_col, sk_col, order) = match q.index {
             None => ("pk", "sk", if q.forward { "sk ASC" } else { "sk DESC" }),
-            Some(ix) if ix == GSI1 => {
-                ("g1pk", "g1sk", if q.forward { "g1sk ASC, pk ASC, sk ASC" } else { "g1sk DESC, pk DESC, sk DESC" })
-            }
+            Some(ix) if ix == GSI1 => ("g1pk", "g1sk", if q.forward { "g1sk ASC, pk ASC, sk ASC" } else { "g1sk DESC, pk DESC, sk DESC" }),
             Some(ix) => return Err(StoreError::Invalid(format!("unknown index {}", ix.name))),
         };
         let mut sql = format!("SELECT data FROM items WHERE tbl = ? AND {pk_col} = ?");
@@ -778,9 +779,7 @@ impl SqliteTable {
         }
         if let Some(start) = &q.start_after {
             let cmp = if q.forward { ">" } else { "<" };
-            let get = |a: &str| {
-                str_attr(start, a).map(str::to_string).ok_or_else(|| StoreError::Invalid(format!("start key lacks {a}")))
-            };
+            let get = |a: &str| str_attr(start, a).map(str::to_string).ok_or_else(|| StoreError::Invalid(format!("start key lacks {a}")));
             match q.index {
                 None => {
                     sql.push_str(&format!(" AND sk {cmp} ?"));
@@ -832,9 +831,13 @@ impl SqliteTable {
                     let current = Self::read(tx, name, key)?;
                     (condition.as_ref().is_some_and(|c| !condition_holds(current.as_ref(), c)), current)
                 }
-                Prepared::Put(Row { key, .. }, condition) | Prepared::Delete(key, condition) => {
-                    (match condition { Some(c) => !Self::holds(tx, name, key, c)?, None => false }, None)
-                }
+                Prepared::Put(Row { key, .. }, condition) | Prepared::Delete(key, condition) => (
+                    match condition {
+                        Some(c) => !Self::holds(tx, name, key, c)?,
+                        None => false,
+                    },
+                    None,
+                ),
                 Prepared::Check(key, condition) => (!Self::holds(tx, name, key, condition)?, None),
             };
             reasons.push(failed);
@@ -1083,7 +1086,10 @@ mod tests {
         assert!(log_size < items as u64 * 4096, "the log holds {log_size} bytes");
         drop((table, store));
         let reopened = SqliteStore::open(&path).expect("reopen");
-        let rows = reopened.read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0))).expect("read").expect("count");
+        let rows = reopened
+            .read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0)))
+            .expect("read")
+            .expect("count");
         assert_eq!(rows, items, "every committed write is in the database");
     }
 
@@ -1132,7 +1138,8 @@ mod tests {
         drop((table, store));
         // Opening again leaves an upgraded database as it is.
         let store = SqliteStore::open(&path).expect("reopen");
-        let rows = store.read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0))).expect("read").expect("count");
+        let rows =
+            store.read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0))).expect("read").expect("count");
         assert_eq!(rows, 3);
     }
 

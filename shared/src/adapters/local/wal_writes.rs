@@ -276,10 +276,17 @@ unsafe extern "C" fn shm_unmap(file: *mut ffi::sqlite3_file, delete: c_int) -> c
 }
 
 unsafe extern "C" fn fetch(file: *mut ffi::sqlite3_file, offset: i64, amount: c_int, out: *mut *mut c_void) -> c_int {
-    after_flush!(file, xFetch, {
-        unsafe { *out = null_mut() };
-        ffi::SQLITE_OK
-    }, offset, amount, out)
+    after_flush!(
+        file,
+        xFetch,
+        {
+            unsafe { *out = null_mut() };
+            ffi::SQLITE_OK
+        },
+        offset,
+        amount,
+        out
+    )
 }
 
 unsafe extern "C" fn unfetch(file: *mut ffi::sqlite3_file, offset: i64, page: *mut c_void) -> c_int {
