@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Confer's whole test suite: template lint, then every Rust test with a moto server
+# Confer's whole test suite: template lint, format check, then every Rust test with a moto server
 # (DynamoDB, SNS, SQS, API Gateway Management API) started for the run and stopped after.
 # Python tools go into ${CONFER_VENV:-.venv}; nothing else needs installing beyond Rust.
 set -euo pipefail
@@ -8,6 +8,9 @@ export CONFER_VENV="${CONFER_VENV:-.venv}"
 
 echo "== cfn-lint template.yaml"
 infra/scripts/lint-template.sh
+
+echo "== cargo fmt --check (rustfmt.toml)"
+cargo fmt --all -- --check
 
 echo "== cargo test (with moto)"
 log="$(mktemp -t confer-test.XXXXXX.log)"
