@@ -209,10 +209,16 @@ pub fn key_of(item: &Item) -> Option<Key> {
 
 /// Validation shared by every adapter so that both reject the same requests.
 pub fn check_item(item: &Item) -> Result<(), StoreError> {
+    check_item_of_size(item, || serialized_size(item))
+}
+
+/// [`check_item`] with the item's size in bytes of JSON supplied, for an adapter that
+/// serialises the item anyway.
+pub fn check_item_of_size(item: &Item, size: impl FnOnce() -> usize) -> Result<(), StoreError> {
     if key_of(item).is_none() {
         return Err(StoreError::Invalid("item needs string pk and sk".into()));
     }
-    let size = serialized_size(item);
+    let size = size();
     if size > MAX_ITEM_BYTES {
         return Err(StoreError::ItemTooLarge(size));
     }
@@ -239,14 +245,19 @@ fn serialized_size(item: &Item) -> usize {
 }
 
 pub fn check_transaction(ops: &[TransactOp]) -> Result<(), StoreError> {
+    check_transaction_sized(ops, |_, item| serialized_size(item))
+}
+
+/// [`check_transaction`] with the size of the item put by operation `i` supplied.
+pub fn check_transaction_sized(ops: &[TransactOp], mut size_of: impl FnMut(usize, &Item) -> usize) -> Result<(), StoreError> {
     if ops.is_empty() || ops.len() > MAX_TRANSACT_WRITE {
         return Err(StoreError::Invalid(format!("a transaction takes 1 to {MAX_TRANSACT_WRITE} operations")));
     }
     let mut keys = std::collections::HashSet::new();
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         let key = match op {
             TransactOp::Put { item, .. } => {
-                check_item(item)?;
+                check_item_of_size(item, || size_of(i, item))?;
                 key_of(item).expect("checked")
             }
             TransactOp::Update { key, .. } | TransactOp::Delete { key, .. } | TransactOp::Check { key, .. } => key.clone(),

@@ -7,7 +7,7 @@
 //! transactions. Each operation holds one lock, so each is atomic.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -18,7 +18,9 @@ use crate::ports::table::*;
 
 #[derive(Default)]
 pub struct MemoryTable {
-    inner: Mutex<Partitions>,
+    /// Reads (every message looks up its recipients' connections) share the lock; writes
+    /// (connects, disconnects) hold it alone, so each operation stays atomic.
+    inner: RwLock<Partitions>,
 }
 
 #[derive(Default)]
@@ -143,8 +145,12 @@ impl MemoryTable {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Partitions> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> RwLockWriteGuard<'_, Partitions> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Partitions> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Drops expired items (they are already invisible; this frees their memory).
@@ -160,11 +166,11 @@ impl MemoryTable {
 
     /// Number of stored items, expired ones included until purged.
     pub fn len(&self) -> usize {
-        self.lock().items.values().map(BTreeMap::len).sum()
+        self.read().items.values().map(BTreeMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lock().items.is_empty()
+        self.read().items.is_empty()
     }
 }
 
@@ -178,7 +184,7 @@ fn check(current: Option<&Item>, condition: Option<&Condition>) -> Result<(), St
 #[async_trait]
 impl Table for MemoryTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        Ok(self.lock().visible(key, now_epoch_seconds()).cloned())
+        Ok(self.read().visible(key, now_epoch_seconds()).cloned())
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
@@ -208,7 +214,7 @@ impl Table for MemoryTable {
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.lock().query(&query, now_epoch_seconds())
+        self.read().query(&query, now_epoch_seconds())
     }
 
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {

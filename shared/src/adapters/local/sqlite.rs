@@ -620,12 +620,17 @@ struct Row {
 
 impl Row {
     fn of(item: &Item) -> Result<Row, StoreError> {
+        Self::with_data(item, serde_json::to_string(item).map_err(backend)?)
+    }
+
+    /// The row of `item`, given as JSON in `data`.
+    fn with_data(item: &Item, data: String) -> Result<Row, StoreError> {
         Ok(Row {
             key: key_of(item).ok_or_else(|| StoreError::Invalid("item needs pk and sk".into()))?,
             g1pk: str_attr(item, GSI1.pk_attr).map(str::to_string),
             g1sk: str_attr(item, GSI1.sk_attr).map(str::to_string),
             ttl: item.get(TTL).and_then(Value::as_i64),
-            data: serde_json::to_string(item).map_err(backend)?,
+            data,
         })
     }
 }
@@ -867,9 +872,11 @@ impl Table for SqliteTable {
         self.store.read(move |conn| Self::read(conn, name, &key)).await?
     }
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        check_item(&item)?;
+        // Serialised once: for the size check and for the row.
+        let data = serde_json::to_string(&item).map_err(backend)?;
+        check_item_of_size(&item, || data.len())?;
         let name = self.name;
-        let row = Row::of(&item)?;
+        let row = Row::with_data(&item, data)?;
         let touches = vec![(name, row.key.clone())];
         self.store.write_touching(touches, move |conn| Self::put_now(conn, name, row, condition)).await
     }
@@ -933,12 +940,23 @@ impl SqliteTable {
         ops: Vec<TransactOp>,
         then: impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
     ) -> Result<(), StoreError> {
-        check_transaction(&ops)?;
+        // Each put is serialised once: for the size check and for its row.
+        let mut data = ops
+            .iter()
+            .map(|op| match op {
+                TransactOp::Put { item, .. } => serde_json::to_string(item).map(Some).map_err(backend),
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        check_transaction_sized(&ops, |i, _| data[i].as_ref().map_or(0, String::len))?;
         let name = self.name;
         let prepared = ops
             .into_iter()
-            .map(|op| match op {
-                TransactOp::Put { item, condition } => Row::of(&item).map(|row| Prepared::Put(row, condition)),
+            .zip(data.iter_mut())
+            .map(|(op, data)| match op {
+                TransactOp::Put { item, condition } => {
+                    Row::with_data(&item, data.take().unwrap_or_default()).map(|row| Prepared::Put(row, condition))
+                }
                 TransactOp::Update { key, update, condition } => Ok(Prepared::Update(key, update, condition)),
                 TransactOp::Delete { key, condition } => Ok(Prepared::Delete(key, condition)),
                 TransactOp::Check { key, condition } => Ok(Prepared::Check(key, condition)),
