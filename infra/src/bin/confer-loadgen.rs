@@ -75,6 +75,12 @@ fn micros_since(origin: Instant) -> u64 {
     origin.elapsed().as_micros() as u64
 }
 
+/// POSTs a JSON body with a bearer token and returns the JSON answer.
+async fn post_json(http: &reqwest::Client, url: &str, token: &str, body: Value) -> Result<Value, String> {
+    let answer = http.post(url).bearer_auth(token).json(&body).send().await.map_err(|e| e.to_string())?;
+    answer.json().await.map_err(|e| e.to_string())
+}
+
 async fn setup_sessions(
     args: &Args,
     issuer: &LocalIssuer,
@@ -89,27 +95,9 @@ async fn setup_sessions(
             let token = issuer.mint(&agent, Duration::from_secs(3600)).expect("token");
             let base = args.url.clone();
             async move {
-                let c: Value = http
-                    .post(format!("{base}/v1/customers"))
-                    .bearer_auth(&token)
-                    .json(&json!({ "name": format!("Load customer {i}") }))
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .json()
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let c = post_json(&http, &format!("{base}/v1/customers"), &token, json!({ "name": format!("Load customer {i}") })).await?;
                 let customer_id = c["id"].as_str().ok_or(format!("customer not created: {c}"))?.to_string();
-                let s: Value = http
-                    .post(format!("{base}/v1/sessions"))
-                    .bearer_auth(&token)
-                    .json(&json!({ "customer_id": customer_id }))
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .json()
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let s = post_json(&http, &format!("{base}/v1/sessions"), &token, json!({ "customer_id": customer_id })).await?;
                 let session_id = s["id"].as_str().ok_or(format!("session not created: {s}"))?.to_string();
                 Ok::<_, String>((agent.id, customer_id, session_id))
             }
