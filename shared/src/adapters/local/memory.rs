@@ -145,7 +145,7 @@ impl MemoryTable {
         Self::default()
     }
 
-    fn lock(&self) -> RwLockWriteGuard<'_, Partitions> {
+    fn write(&self) -> RwLockWriteGuard<'_, Partitions> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -156,7 +156,7 @@ impl MemoryTable {
     /// Drops expired items (they are already invisible; this frees their memory).
     pub fn purge_expired(&self) -> usize {
         let now = now_epoch_seconds();
-        let mut inner = self.lock();
+        let mut inner = self.write();
         let dead: Vec<Key> = inner.items.values().flat_map(|p| p.values()).filter(|item| expired(item, now)).filter_map(key_of).collect();
         for key in &dead {
             inner.remove(key);
@@ -190,14 +190,14 @@ impl Table for MemoryTable {
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         check_item(&item)?;
         let key = key_of(&item).expect("checked");
-        let mut inner = self.lock();
+        let mut inner = self.write();
         check(inner.visible(&key, now_epoch_seconds()), condition.as_ref())?;
         inner.write(item);
         Ok(())
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         let current = inner.visible(key, now_epoch_seconds()).cloned();
         check(current.as_ref(), condition.as_ref())?;
         let item = apply_update(current, key, &update)?;
@@ -206,7 +206,7 @@ impl Table for MemoryTable {
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         let current = inner.visible(key, now_epoch_seconds()).cloned();
         check(current.as_ref(), condition.as_ref())?;
         inner.remove(key);
@@ -219,7 +219,7 @@ impl Table for MemoryTable {
 
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
-        let mut inner = self.lock();
+        let mut inner = self.write();
         inner.apply(ops);
         Ok(())
     }
@@ -227,7 +227,7 @@ impl Table for MemoryTable {
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {
         check_transaction(&ops)?;
         let now = now_epoch_seconds();
-        let mut inner = self.lock();
+        let mut inner = self.write();
         let mut reasons = Vec::with_capacity(ops.len());
         let mut currents = Vec::with_capacity(ops.len());
         for op in &ops {
