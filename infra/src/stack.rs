@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::{ListenerExt, TapIo};
 use confer::adapters::local::{assemble, LocalBackends, LocalConnections, MemoryTable, SqliteEventLog, SqliteStore, WebhookConfig};
 use confer::identity::{LocalIssuer, TokenVerifier};
 use confer::App;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -132,7 +133,7 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
     let router = crate::gateway::router(stack.clone(), addr);
     let shutdown_stack = stack.clone();
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        let result = axum::serve(without_nagle(listener), router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
                 crate::gateway::close_all(&shutdown_stack);
@@ -145,5 +146,35 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
     Ok(Running { addr, stack, shutdown: Some(tx), server, webhooks, stop_webhooks, background })
 }
 
+/// Accepted sockets send each write at once (`TCP_NODELAY`). With Nagle's algorithm a frame
+/// written while the connection's previous one is still unacknowledged waits for the peer's
+/// delayed ACK, up to 40 ms on Linux — and a chat connection often gets two frames in a row
+/// (the answer to its own message, then the other side's message).
+fn without_nagle(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    listener.tap_io(|stream: &mut TcpStream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY on an accepted connection");
+        }
+    })
+}
+
 /// Start-up failures are messages for people (the binary prints them and exits non-zero).
 pub type StackResult<T> = Result<T, String>;
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_write_without_nagle_delay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = without_nagle(listener);
+        let (accepted, client) = tokio::join!(listener.accept(), TcpStream::connect(addr));
+        assert!(accepted.0.nodelay().unwrap(), "accepted socket must have TCP_NODELAY");
+        // The platform's default is Nagle on: the option above is ours, not given.
+        assert!(!client.unwrap().nodelay().unwrap());
+    }
+}

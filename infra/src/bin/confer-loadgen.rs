@@ -71,6 +71,42 @@ struct Totals {
     errors: AtomicU64,
 }
 
+/// The whole machine's CPU time so far, from `/proc/stat` (Linux; elsewhere `None`). Each run's
+/// figures carry the host's steal beside them: on a shared virtual machine it moves the tail.
+#[derive(Clone, Copy)]
+struct CpuTimes {
+    steal: u64,
+    idle: u64,
+    total: u64,
+}
+
+fn cpu_times() -> Option<CpuTimes> {
+    parse_cpu_times(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+/// The machine-wide `cpu` line of `/proc/stat`.
+fn parse_cpu_times(stat: &str) -> Option<CpuTimes> {
+    let fields: Vec<u64> = stat.lines().next()?.strip_prefix("cpu ")?.split_whitespace().map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is counted inside user)
+    let first = fields.get(..8)?;
+    Some(CpuTimes { idle: first[3] + first[4], steal: first[7], total: first.iter().sum() })
+}
+
+/// Steal and idle between two readings, as shares of all CPU time: "host steal 1.2% idle 40%".
+fn host_share(from: Option<CpuTimes>, to: Option<CpuTimes>) -> String {
+    match (from, to) {
+        (Some(a), Some(b)) if b.total > a.total => {
+            let total = (b.total - a.total) as f64;
+            format!(
+                " | host steal {:.1}% idle {:.0}%",
+                100.0 * (b.steal - a.steal) as f64 / total,
+                100.0 * (b.idle - a.idle) as f64 / total
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 fn micros_since(origin: Instant) -> u64 {
     origin.elapsed().as_micros() as u64
 }
@@ -113,7 +149,9 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 async fn open(ws_url: &str, token: &str) -> Result<Socket, String> {
     // A small read buffer: tungstenite zero-fills it on every read, and frames here are small.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(format!("{ws_url}?token={token}"), Some(config), false)
+    // Nagle off, as browsers have it: a frame is sent at once, not held for the previous one's ACK.
+    let disable_nagle = true;
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(format!("{ws_url}?token={token}"), Some(config), disable_nagle)
         .await
         .map_err(|e| e.to_string())?;
     Ok(socket)
@@ -147,8 +185,9 @@ async fn run_client(
         let session_id = session_id.clone();
         tokio::spawn(async move {
             let period = Duration::from_secs_f64(1.0 / rate);
-            // Spread clients over the first period so they do not send in lockstep.
-            let offset = period.mul_f64((me % 97) as f64 / 97.0);
+            // Each client starts at its own random point of the first period, as independent
+            // people would: no two groups of clients send in lockstep.
+            let offset = period.mul_f64(rand::random::<f64>());
             let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(measure_from) + offset, period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut n = 0u64;
@@ -265,6 +304,23 @@ async fn main() -> Result<(), String> {
     let origin = Instant::now();
     let measure_from = origin + Duration::from_millis(500);
     let measure_until = measure_from + Duration::from_secs(args.seconds);
+    if args.timeline {
+        // Wall-clock start of second 0, to line the timeline up with other monitors (perf, vmstat).
+        let start = std::time::SystemTime::now() + Duration::from_millis(500);
+        let unix = start.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        println!("second 0 starts at unix time {:.3}", unix.as_secs_f64());
+    }
+    // The machine's CPU times at the start of every second of the measured phase, and at its end.
+    let seconds = args.seconds;
+    let host = tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(measure_from), Duration::from_secs(1));
+        let mut readings = Vec::with_capacity(seconds as usize + 1);
+        for _ in 0..=seconds {
+            tick.tick().await;
+            readings.push(cpu_times());
+        }
+        readings
+    });
     let tasks: Vec<_> = sockets
         .into_iter()
         .map(|(i, socket, session)| {
@@ -275,6 +331,8 @@ async fn main() -> Result<(), String> {
     for task in tasks {
         timed.extend(task.await.map_err(|e| e.to_string())?);
     }
+    let host = host.await.map_err(|e| e.to_string())?;
+    let host_between = |from: usize, to: usize| host_share(host.get(from).copied().flatten(), host.get(to).copied().flatten());
     if args.timeline {
         let mut by_second: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
         for (second, latency) in &timed {
@@ -283,11 +341,12 @@ async fn main() -> Result<(), String> {
         for (second, mut latencies) in by_second {
             latencies.sort_unstable();
             println!(
-                "second {second:>3} | delivered {:>5} | latency ms p50 {:.2} p99 {:.2} max {:.2}",
+                "second {second:>3} | delivered {:>5} | latency ms p50 {:.2} p99 {:.2} max {:.2}{}",
                 latencies.len(),
                 percentile(&latencies, 0.50),
                 percentile(&latencies, 0.99),
-                percentile(&latencies, 1.0)
+                percentile(&latencies, 1.0),
+                host_between(second as usize, second as usize + 1)
             );
         }
     }
@@ -297,7 +356,7 @@ async fn main() -> Result<(), String> {
     let sent = totals.sent.load(Ordering::Relaxed);
     let delivered = totals.delivered.load(Ordering::Relaxed);
     println!(
-        "clients {} | sessions {} | target {:.0} msg/s | sent {} ({:.0}/s) | acked {} | delivered {} ({:.0}/s) | errors {} | latency ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}{}",
+        "clients {} | sessions {} | target {:.0} msg/s | sent {} ({:.0}/s) | acked {} | delivered {} ({:.0}/s) | errors {} | latency ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}{}{}",
         args.clients,
         pairs,
         args.clients as f64 * args.rate,
@@ -311,7 +370,30 @@ async fn main() -> Result<(), String> {
         percentile(&latencies, 0.90),
         percentile(&latencies, 0.99),
         percentile(&latencies, 1.0),
+        host_between(0, seconds as usize),
         if args.ack { " | with delivery acks" } else { "" }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_share_is_steal_and_idle_between_two_readings() {
+        let before = parse_cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n");
+        let after = parse_cpu_times("cpu  200 0 100 1060 90 0 0 50 0 0\ncpu0 100 0 50 530 45 0 0 25 0 0\n");
+        // 500 ticks in between: 50 stolen, 300 idle (260 idle + 40 waiting for I/O).
+        assert_eq!(host_share(before, after), " | host steal 10.0% idle 60%");
+    }
+
+    #[test]
+    fn host_share_is_left_out_without_readings() {
+        assert_eq!(parse_cpu_times("intr 1 2 3\n").map(|_| ()), None);
+        assert_eq!(parse_cpu_times("cpu  1 2 3\n").map(|_| ()), None);
+        let reading = parse_cpu_times("cpu  1 0 1 1 0 0 0 0 0 0\n");
+        assert_eq!(host_share(None, reading), "");
+        assert_eq!(host_share(reading, reading), "");
+    }
 }
