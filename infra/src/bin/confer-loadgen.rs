@@ -188,8 +188,7 @@ async fn run_client(
             // Each client starts at its own random point of the first period, as independent
             // people would: no two groups of clients send in lockstep.
             let offset = period.mul_f64(rand::random::<f64>());
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(measure_from) + offset, period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut tick = send_schedule(tokio::time::Instant::from_std(measure_from) + offset, period);
             let mut n = 0u64;
             loop {
                 tick.tick().await;
@@ -247,6 +246,18 @@ async fn run_client(
     drop(out_tx);
     writer.abort();
     latencies
+}
+
+/// One client's send times: `first`, then every `period` after it, whatever happens meanwhile.
+/// Sends missed while this process was held up (a busy or stolen CPU) go out at once, then the
+/// client keeps its own schedule. Delaying them instead would restart every late client's
+/// schedule at the same moment: after one stall the clients would send in lockstep for the rest
+/// of the run, as independent people never do, and the server would see bursts that its latency
+/// then carries long after the stall.
+fn send_schedule(first: tokio::time::Instant, period: Duration) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval_at(first, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    tick
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -386,6 +397,24 @@ mod tests {
         let after = parse_cpu_times("cpu  200 0 100 1060 90 0 0 50 0 0\ncpu0 100 0 50 530 45 0 0 25 0 0\n");
         // 500 ticks in between: 50 stolen, 300 idle (260 idle + 40 waiting for I/O).
         assert_eq!(host_share(before, after), " | host steal 10.0% idle 60%");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_keeps_its_schedule_after_a_stall() {
+        let period = Duration::from_millis(200);
+        let first = tokio::time::Instant::now() + Duration::from_millis(30);
+        let mut schedule = send_schedule(first, period);
+        schedule.tick().await;
+        // Held up for three and a half periods: the three sends missed go out at once...
+        tokio::time::advance(Duration::from_millis(700)).await;
+        let stalled_until = tokio::time::Instant::now();
+        for _ in 0..3 {
+            schedule.tick().await;
+            assert_eq!(tokio::time::Instant::now(), stalled_until);
+        }
+        // ...and the next one falls on the client's own grid, not a period after the stall.
+        schedule.tick().await;
+        assert_eq!(tokio::time::Instant::now(), first + 4 * period);
     }
 
     #[test]
