@@ -142,6 +142,10 @@ impl SqliteStore {
 
     /// [`open`](Self::open), starting the write-ahead log over once it holds `frames` pages.
     pub fn open_with_log_limit(path: &Path, frames: i64) -> Result<Arc<Self>, StoreError> {
+        Self::open_with(path, frames, true)
+    }
+
+    fn open_with(path: &Path, frames: i64, background_checkpoints: bool) -> Result<Arc<Self>, StoreError> {
         let lock_path = path.with_extension("lock");
         let owner = std::fs::OpenOptions::new()
             .create(true)
@@ -168,8 +172,8 @@ impl SqliteStore {
         super::page_cache::install();
         let conn = open_connection(path)?;
         // Checkpoints run on a connection of their own (see `checkpoint_in_background`).
-        let checkpoints = open_connection(path)?;
-        Self::init(conn, Some(checkpoints), Some(owner), frames)
+        let checkpoints = if background_checkpoints { Some(open_connection(path)?) } else { None };
+        Self::init(conn, checkpoints, Some(owner), frames)
     }
 
     pub fn in_memory() -> Result<Arc<Self>, StoreError> {
@@ -335,7 +339,7 @@ struct WalProgress {
     wake: std::sync::Condvar,
     /// Log size (frames) past which it is started over.
     reset_frames: i64,
-    /// Times the checkpointer found the log started over.
+    /// Times the log was started over (store's thread) or emptied (checkpointer, when idle).
     restarts: std::sync::atomic::AtomicU64,
     /// The log has grown past `reset_frames` and the checkpointer has just copied every
     /// frame it saw: the few written meanwhile are the store thread's to finish, after which
@@ -388,6 +392,22 @@ const QUICK_PASS_FRAMES: i64 = 256;
 /// rare; when writes pause for a second the log is emptied anyway.
 const WAL_RESET_FRAMES: i64 = 256 * 1024;
 
+/// The log's hard bound, in multiples of its restart size. Should the checkpointer fall behind
+/// (its thread starved of CPU, a disk slower than the writes), the log would otherwise grow
+/// without end; at this size the store's thread copies what is left and starts it over itself,
+/// holding writers up meanwhile, so disk use stays bounded whatever the machine's pace.
+const WAL_HARD_LIMIT_FACTOR: i64 = 2;
+
+thread_local! {
+    /// Pages in the write-ahead log after the store thread's last commit (SQLite's WAL hook).
+    static LOG_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+fn record_log_frames(_wal: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+    LOG_FRAMES.set(i64::from(frames));
+    Ok(())
+}
+
 /// Copies committed frames from the log into the database (and syncs it) while the store's
 /// thread goes on writing: a PASSIVE checkpoint never blocks a writer.
 fn checkpoint_in_background(conn: Connection, wal: &WalProgress) {
@@ -432,9 +452,6 @@ fn checkpoint_in_background(conn: Connection, wal: &WalProgress) {
                 // Frames copied by this pass (the count starts again when the log does).
                 let this_pass = if copied >= copied_before { copied - copied_before } else { copied };
                 let restart_next = log >= wal.reset_frames && copied >= log && this_pass <= QUICK_PASS_FRAMES;
-                if log < log_before {
-                    wal.restarts.fetch_add(1, Ordering::Relaxed);
-                }
                 (copied_before, log_before) = (copied, log);
                 let sync_database = || {
                     if let Some(file) = &database_file {
@@ -489,6 +506,9 @@ fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &Que
         }
     }
     let _close = CloseOnExit(wal);
+    // Set here, after the pragmas: `wal_autocheckpoint` replaces the hook.
+    conn.wal_hook(Some(record_log_frames));
+    let hard_limit = wal.reset_frames.saturating_mul(WAL_HARD_LIMIT_FACTOR);
     let mut restarting = false;
     let mut reads = Vec::new();
     let mut writes = Vec::new();
@@ -524,14 +544,23 @@ fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &Que
             }
             wal.committed();
         }
-        if !restarting && wal.reset_due.load(std::sync::atomic::Ordering::SeqCst) {
+        let over_limit = LOG_FRAMES.get() >= hard_limit;
+        if !restarting && (over_limit || wal.reset_due.load(std::sync::atomic::Ordering::SeqCst)) {
             restarting = true;
-            // Only the frames written since the background checkpoint are left to copy. RESTART
-            // (not PASSIVE) also waits out any reader of the old log, so the next write is sure
-            // to start it from the beginning; this thread is the only writer, so it blocks none.
+            if over_limit {
+                tracing::warn!(frames = LOG_FRAMES.get(), "the background checkpoint fell behind: the log is started over now");
+            }
+            // Only the frames written since the background checkpoint are left to copy (unless it
+            // fell behind). RESTART (not PASSIVE) also waits out any reader of the old log, so the
+            // next write is sure to start it from the beginning; this thread is the only writer.
             let started = std::time::Instant::now();
-            match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
-                Ok(()) => tracing::debug!(pause_ms = started.elapsed().as_secs_f64() * 1e3, "log restarted"),
+            match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+                Ok(0) => {
+                    wal.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    LOG_FRAMES.set(0);
+                    tracing::debug!(pause_ms = started.elapsed().as_secs_f64() * 1e3, "log restarted");
+                }
+                Ok(_) => tracing::warn!("checkpoint could not finish: a reader held the log"),
                 Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
             }
         }
@@ -1100,8 +1129,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         assert!(store.log_restarts() >= 1, "the log was never started over");
-        let log_size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        assert!(log_size < items as u64 * 4096, "the log holds {log_size} bytes");
+        assert_log_within_hard_limit(&wal, limit_frames);
         drop((table, store));
         let reopened = SqliteStore::open(&path).expect("reopen");
         let rows = reopened
@@ -1201,6 +1229,53 @@ mod tests {
         assert_eq!(rows, written);
         let one = table.query(Query::partition("S#005").sort(SortKey::BeginsWith("M#".into()))).await.expect("query");
         assert!(!one.items.is_empty());
+    }
+
+    /// The log file never outgrows its hard limit plus one commit (these tests commit a few pages
+    /// at a time) — however far behind the background checkpoint is.
+    fn log_bound_bytes(limit_frames: i64) -> u64 {
+        let frame_bytes = 4096 + 24;
+        32 + (limit_frames * WAL_HARD_LIMIT_FACTOR + 16) as u64 * frame_bytes
+    }
+
+    fn assert_log_within_hard_limit(wal: &Path, limit_frames: i64) {
+        let bound = log_bound_bytes(limit_frames);
+        let log_size = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+        assert!(log_size <= bound, "the log holds {log_size} bytes, more than {bound}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_bounded_when_the_background_checkpoint_falls_behind() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("confer.sqlite3");
+        let wal = dir.path().join("confer.sqlite3-wal");
+        let limit_frames = 64;
+        // No checkpointer at all: the slowest it can be.
+        let store = SqliteStore::open_with(&path, limit_frames, false).expect("open");
+        let table = store.table("t");
+        let filler = "x".repeat(3000);
+        let items: i64 = 600;
+        let mut largest = 0;
+        for i in 0..items {
+            let mut item = Item::new();
+            item.insert(PK.into(), format!("p{}", i % 50).into());
+            item.insert(SK.into(), format!("{i:05}").into());
+            item.insert("filler".into(), filler.clone().into());
+            table.put(item, None).await.expect("put");
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        }
+        // Some 1,200 pages written, the log bounded at 128: started over several times.
+        assert!(store.log_restarts() >= 3, "the log was started over {} times", store.log_restarts());
+        let bound = log_bound_bytes(limit_frames);
+        assert!(largest <= bound, "the log reached {largest} bytes, more than {bound}");
+        assert_log_within_hard_limit(&wal, limit_frames);
+        drop((table, store));
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        let rows = reopened
+            .read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0)))
+            .expect("read")
+            .expect("count");
+        assert_eq!(rows, items, "every committed write is in the database");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
