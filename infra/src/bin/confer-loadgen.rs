@@ -71,17 +71,24 @@ struct Totals {
     errors: AtomicU64,
 }
 
-/// The whole machine's CPU time so far, from `/proc/stat` (Linux; elsewhere `None`). Each run's
-/// figures carry the host's steal beside them: on a shared virtual machine it moves the tail.
+/// The whole machine's CPU time so far, from `/proc/stat`, and this process's own, from
+/// `/proc/self/stat` (Linux; elsewhere `None`). Each run's figures carry the host's steal beside
+/// them: on a shared virtual machine it moves the tail. So does a neighbour that slows the host
+/// without taking its cores (shared caches, memory bandwidth): that shows as the load generator's
+/// own CPU share rising while its work — the same messages every second — stays the same.
 #[derive(Clone, Copy)]
 struct CpuTimes {
     steal: u64,
     idle: u64,
     total: u64,
+    /// This process (user + system), in the same clock ticks as the others.
+    client: u64,
 }
 
 fn cpu_times() -> Option<CpuTimes> {
-    parse_cpu_times(&std::fs::read_to_string("/proc/stat").ok()?)
+    let machine = parse_cpu_times(&std::fs::read_to_string("/proc/stat").ok()?)?;
+    let client = parse_process_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)?;
+    Some(CpuTimes { client, ..machine })
 }
 
 /// The machine-wide `cpu` line of `/proc/stat`.
@@ -89,18 +96,28 @@ fn parse_cpu_times(stat: &str) -> Option<CpuTimes> {
     let fields: Vec<u64> = stat.lines().next()?.strip_prefix("cpu ")?.split_whitespace().map(|x| x.parse().ok()).collect::<Option<_>>()?;
     // user nice system idle iowait irq softirq steal (guest time is counted inside user)
     let first = fields.get(..8)?;
-    Some(CpuTimes { idle: first[3] + first[4], steal: first[7], total: first.iter().sum() })
+    Some(CpuTimes { idle: first[3] + first[4], steal: first[7], total: first.iter().sum(), client: 0 })
 }
 
-/// Steal and idle between two readings, as shares of all CPU time: "host steal 1.2% idle 40%".
+/// User + system time of a `/proc/<pid>/stat` line (fields 14 and 15; the name before them,
+/// in parentheses, may hold spaces).
+fn parse_process_cpu(stat: &str) -> Option<u64> {
+    let after_name = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = after_name.split_whitespace().skip(11);
+    Some(fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?)
+}
+
+/// Steal, idle and this client's share between two readings, as shares of all CPU time:
+/// "host steal 1.2% idle 40% | client cpu 13.0%".
 fn host_share(from: Option<CpuTimes>, to: Option<CpuTimes>) -> String {
     match (from, to) {
         (Some(a), Some(b)) if b.total > a.total => {
             let total = (b.total - a.total) as f64;
             format!(
-                " | host steal {:.1}% idle {:.0}%",
+                " | host steal {:.1}% idle {:.0}% | client cpu {:.1}%",
                 100.0 * (b.steal - a.steal) as f64 / total,
-                100.0 * (b.idle - a.idle) as f64 / total
+                100.0 * (b.idle - a.idle) as f64 / total,
+                100.0 * b.client.saturating_sub(a.client) as f64 / total
             )
         }
         _ => String::new(),
@@ -393,10 +410,22 @@ mod tests {
 
     #[test]
     fn host_share_is_steal_and_idle_between_two_readings() {
-        let before = parse_cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n");
-        let after = parse_cpu_times("cpu  200 0 100 1060 90 0 0 50 0 0\ncpu0 100 0 50 530 45 0 0 25 0 0\n");
-        // 500 ticks in between: 50 stolen, 300 idle (260 idle + 40 waiting for I/O).
-        assert_eq!(host_share(before, after), " | host steal 10.0% idle 60%");
+        let before =
+            parse_cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n").map(|t| CpuTimes { client: 40, ..t });
+        let after =
+            parse_cpu_times("cpu  200 0 100 1060 90 0 0 50 0 0\ncpu0 100 0 50 530 45 0 0 25 0 0\n").map(|t| CpuTimes { client: 105, ..t });
+        // 500 ticks in between: 50 stolen, 300 idle (260 idle + 40 waiting for I/O), 65 this client's.
+        assert_eq!(host_share(before, after), " | host steal 10.0% idle 60% | client cpu 13.0%");
+    }
+
+    #[test]
+    fn the_client_cpu_is_user_plus_system_time_of_its_stat_line() {
+        // A name with spaces and parentheses; utime 2601 and stime 1999 are fields 14 and 15.
+        let line = "4242 (confer (load) gen) S 1 4242 4242 0 -1 4194560 9 0 0 0 2601 1999 0 0 20 0 3 0 12 1 2\n";
+        assert_eq!(parse_process_cpu(line), Some(4600));
+        assert_eq!(parse_process_cpu("4242 (short) S 1 2"), None);
+        let own = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| parse_process_cpu(&s));
+        assert!(cfg!(not(target_os = "linux")) || own.is_some(), "this process's own line parses");
     }
 
     #[tokio::test(start_paused = true)]
