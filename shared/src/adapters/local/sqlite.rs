@@ -137,15 +137,10 @@ impl SqliteStore {
     /// the same data directory would split live connections between two gateways, so it is
     /// refused (a lock on `<path>.lock`, released when the store closes or the process dies).
     pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
-        Self::open_with_log_limit(path, WAL_RESET_FRAMES)
+        Self::open_with(path, LogSettings::default())
     }
 
-    /// [`open`](Self::open), starting the write-ahead log over once it holds `frames` pages.
-    pub fn open_with_log_limit(path: &Path, frames: i64) -> Result<Arc<Self>, StoreError> {
-        Self::open_with(path, frames, true)
-    }
-
-    fn open_with(path: &Path, frames: i64, background_checkpoints: bool) -> Result<Arc<Self>, StoreError> {
+    fn open_with(path: &Path, log: LogSettings) -> Result<Arc<Self>, StoreError> {
         let lock_path = path.with_extension("lock");
         let owner = std::fs::OpenOptions::new()
             .create(true)
@@ -172,20 +167,20 @@ impl SqliteStore {
         super::page_cache::install();
         let conn = open_connection(path)?;
         // Checkpoints run on a connection of their own (see `checkpoint_in_background`).
-        let checkpoints = if background_checkpoints { Some(open_connection(path)?) } else { None };
-        Self::init(conn, checkpoints, Some(owner), frames)
+        let checkpoints = if log.background_checkpoints { Some(open_connection(path)?) } else { None };
+        Self::init(conn, checkpoints, Some(owner), log)
     }
 
     pub fn in_memory() -> Result<Arc<Self>, StoreError> {
         super::page_cache::install();
-        Self::init(Connection::open_in_memory().map_err(backend)?, None, None, WAL_RESET_FRAMES)
+        Self::init(Connection::open_in_memory().map_err(backend)?, None, None, LogSettings::default())
     }
 
     fn init(
         conn: Connection,
         checkpoints: Option<Connection>,
         owner: Option<std::fs::File>,
-        reset_frames: i64,
+        log: LogSettings,
     ) -> Result<Arc<Self>, StoreError> {
         // WAL + NORMAL: a committed transaction survives a crash of the process (not of the OS);
         // checkpoints sync. SQLite's own checkpoints would run inside a commit and hold up every
@@ -193,7 +188,7 @@ impl SqliteStore {
         // No journal_size_limit: cutting the log file back when it is started over took the store's
         // thread 4–13 ms (ext4 freeing the blocks) inside the next commit, and the blocks would be
         // written again within seconds. The log file's size is bounded by the hard limit (see
-        // `WAL_HARD_LIMIT_FACTOR`), and an idle store empties it.
+        // `WAL_HARD_LIMIT_FACTOR`), and a store idle for `EMPTY_AFTER` empties it.
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;
              PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=-1; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
@@ -203,7 +198,8 @@ impl SqliteStore {
         let wal = Arc::new(WalProgress {
             commits: Default::default(),
             wake: Default::default(),
-            reset_frames,
+            reset_frames: log.reset_frames,
+            empty_after: log.empty_after,
             restarts: Default::default(),
             reset_due: Default::default(),
             closed: Default::default(),
@@ -342,7 +338,9 @@ struct WalProgress {
     wake: std::sync::Condvar,
     /// Log size (frames) past which it is started over.
     reset_frames: i64,
-    /// Times the log was started over (store's thread) or emptied (checkpointer, when idle).
+    /// With no commit for this long the log file is emptied.
+    empty_after: std::time::Duration,
+    /// Times the log was started over (under load by the store's thread, when idle by the checkpointer).
     restarts: std::sync::atomic::AtomicU64,
     /// The log has grown past `reset_frames` and the checkpointer has just copied every
     /// frame it saw: the few written meanwhile are the store thread's to finish, after which
@@ -370,8 +368,31 @@ impl WalProgress {
     }
 }
 
-/// With no commit for this long the log is emptied.
+/// With no commit for this long the log is started over: copied into the database, its file
+/// kept to be overwritten by the next writes. Growing a file costs the kernel about twice the
+/// CPU of overwriting one (docs/performance.md), and chat comes in bursts with pauses between.
 const IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// With no commit for this long the log file is emptied too, giving its disk space back — as
+/// PostgreSQL recycles its log segments while busy and removes the spare ones later.
+const EMPTY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How the write-ahead log is kept (tests shrink these).
+#[derive(Clone, Copy)]
+struct LogSettings {
+    /// Log size (4 KiB frames) past which it is started over while writes go on.
+    reset_frames: i64,
+    empty_after: std::time::Duration,
+    /// Copy the log into the database on a thread of its own (tests turn it off to show what
+    /// happens when it falls behind).
+    background_checkpoints: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { reset_frames: WAL_RESET_FRAMES, empty_after: EMPTY_AFTER, background_checkpoints: true }
+    }
+}
 
 /// Pause between background checkpoints while writes go on.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -390,9 +411,9 @@ const QUICK_PASS_FRAMES: i64 = 256;
 
 /// Log size (4 KiB frames) past which it is started over while writes go on: 1 GiB (about ten
 /// seconds of the heaviest chat load measured). Starting over under load pauses the store's
-/// thread while it copies and syncs the frames of the last moments (7–16 ms on the machine
+/// thread while it copies and syncs the frames of the last moments (7–8 ms on the machine
 /// measured, the database having been synced just before), so it is kept
-/// rare; when writes pause for a second the log is emptied anyway.
+/// rare; when writes pause for a second the log is started over anyway.
 const WAL_RESET_FRAMES: i64 = 256 * 1024;
 
 /// The log's hard bound, in multiples of its restart size. Should the checkpointer fall behind
@@ -422,33 +443,76 @@ fn checkpoint_in_background(conn: Connection, wal: &WalProgress) {
     let database_file = conn.path().and_then(|p| std::fs::File::open(p).ok());
     let mut synced_at = std::time::Instant::now();
     let (mut copied_before, mut log_before) = (0, 0);
+    let mut last_commit = std::time::Instant::now();
+    // The log was started over while idle and its file not emptied yet.
+    let mut file_kept = false;
+    enum Next {
+        Pass,
+        StartOver,
+        Empty,
+    }
     loop {
-        let idle = {
+        let next = {
             let mut commits = wal.commits.lock().unwrap_or_else(|e| e.into_inner());
-            let mut idle = false;
-            while *commits == 0 && !wal.closed.load(Ordering::SeqCst) && !(idle && log_before > 0) {
-                let (guard, waited) = wal.wake.wait_timeout(commits, IDLE_AFTER).unwrap_or_else(|e| e.into_inner());
-                commits = guard;
-                idle = waited.timed_out() && *commits == 0;
-            }
-            if wal.closed.load(Ordering::SeqCst) {
-                return;
-            }
-            *commits = 0;
-            idle
-        };
-        if idle {
-            // Nobody is writing: copy what is left and empty the log file. Brief, and a writer
-            // arriving meanwhile waits for it (busy timeout) rather than failing.
-            match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
-                Ok(0) => {
-                    wal.restarts.fetch_add(1, Ordering::Relaxed);
-                    (copied_before, log_before) = (0, 0);
+            loop {
+                if wal.closed.load(Ordering::SeqCst) {
+                    return;
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "idle checkpoint failed"),
+                if *commits > 0 {
+                    *commits = 0;
+                    last_commit = std::time::Instant::now();
+                    break Next::Pass;
+                }
+                let idle_for = last_commit.elapsed();
+                let wait = if log_before > 0 {
+                    match IDLE_AFTER.checked_sub(idle_for) {
+                        Some(left) if !left.is_zero() => left,
+                        _ => break Next::StartOver,
+                    }
+                } else if file_kept {
+                    match wal.empty_after.checked_sub(idle_for) {
+                        Some(left) if !left.is_zero() => left,
+                        _ => break Next::Empty,
+                    }
+                } else {
+                    // Nothing to do until the next commit wakes this thread.
+                    IDLE_AFTER
+                };
+                commits = wal.wake.wait_timeout(commits, wait).unwrap_or_else(|e| e.into_inner()).0;
             }
-            continue;
+        };
+        match next {
+            Next::Pass => {}
+            Next::StartOver => {
+                // Nobody is writing: copy what is left; the next write starts the log from the
+                // beginning of its file. Brief, and a writer arriving meanwhile waits for it (busy
+                // timeout) rather than failing.
+                match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+                    Ok(0) => {
+                        wal.restarts.fetch_add(1, Ordering::Relaxed);
+                        (copied_before, log_before) = (0, 0);
+                        file_kept = true;
+                    }
+                    // A reader held the log, or the checkpoint failed: try again a while later.
+                    Ok(_) => last_commit = std::time::Instant::now(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "idle checkpoint failed");
+                        last_commit = std::time::Instant::now();
+                    }
+                }
+                continue;
+            }
+            Next::Empty => {
+                match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+                    Ok(0) => file_kept = false,
+                    Ok(_) => last_commit = std::time::Instant::now(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "idle checkpoint failed");
+                        last_commit = std::time::Instant::now();
+                    }
+                }
+                continue;
+            }
         }
         match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))) {
             Ok((log, copied)) => {
@@ -1114,7 +1178,7 @@ mod tests {
         let path = dir.path().join("confer.sqlite3");
         let wal = dir.path().join("confer.sqlite3-wal");
         let limit_frames = 64;
-        let store = SqliteStore::open_with_log_limit(&path, limit_frames).expect("open");
+        let store = SqliteStore::open_with(&path, LogSettings { reset_frames: limit_frames, ..Default::default() }).expect("open");
         let table = store.table("t");
         let filler = "x".repeat(3000);
         let items: i64 = 1000;
@@ -1254,7 +1318,9 @@ mod tests {
         let wal = dir.path().join("confer.sqlite3-wal");
         let limit_frames = 64;
         // No checkpointer at all: the slowest it can be.
-        let store = SqliteStore::open_with(&path, limit_frames, false).expect("open");
+        let store =
+            SqliteStore::open_with(&path, LogSettings { reset_frames: limit_frames, background_checkpoints: false, ..Default::default() })
+                .expect("open");
         let table = store.table("t");
         let filler = "x".repeat(3000);
         let items: i64 = 600;
@@ -1282,24 +1348,42 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_log_is_emptied_when_writes_pause() {
+    async fn a_pause_starts_the_log_over_in_its_file_and_a_long_one_empties_the_file() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("confer.sqlite3");
         let wal = dir.path().join("confer.sqlite3-wal");
-        let store = SqliteStore::open(&path).expect("open");
+        let log_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        let empty_after = std::time::Duration::from_secs(2);
+        let store = SqliteStore::open_with(&path, LogSettings { empty_after, ..Default::default() }).expect("open");
         let table = store.table("t");
+        let put = |sk: String| table.put(Item::from_iter([(PK.into(), "p".into()), (SK.into(), sk.into())]), None);
         for i in 0..50 {
-            table.put(Item::from_iter([(PK.into(), "p".into()), (SK.into(), format!("{i}").into())]), None).await.expect("put");
+            put(format!("{i}")).await.expect("put");
         }
-        assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0, "the writes went to the log");
+        let grown = log_size();
+        assert!(grown > 0, "the writes went to the log");
+        // A second without writes: the log is copied into the database and started over, its
+        // file kept.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0 && std::time::Instant::now() < deadline {
+        while store.log_restarts() == 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(store.log_restarts() >= 1, "an idle store starts its log over");
+        assert_eq!(log_size(), grown, "the log file is kept");
+        // The next writes overwrite it from its start instead of growing it.
+        for i in 0..5 {
+            put(format!("again {i}")).await.expect("put");
+        }
+        assert_eq!(log_size(), grown, "the log was started over at the beginning of its file");
+        // A longer pause gives the disk space back.
+        let deadline = std::time::Instant::now() + empty_after + std::time::Duration::from_secs(10);
+        while log_size() > 0 && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0, "an idle store empties its log");
-        assert!(store.log_restarts() >= 1);
-        // Writing goes on normally afterwards.
-        table.put(Item::from_iter([(PK.into(), "p".into()), (SK.into(), "after".into())]), None).await.expect("put");
-        assert!(table.get(&Key::new("p", "after")).await.expect("get").is_some());
+        assert_eq!(log_size(), 0, "a store idle for long empties its log file");
+        // Writing goes on normally afterwards, and nothing written was lost on the way.
+        put("after".into()).await.expect("put");
+        let all = table.query(Query::partition("p")).await.expect("query");
+        assert_eq!(all.items.len(), 56);
     }
 }
