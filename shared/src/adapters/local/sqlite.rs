@@ -1353,7 +1353,7 @@ mod tests {
         let path = dir.path().join("confer.sqlite3");
         let wal = dir.path().join("confer.sqlite3-wal");
         let log_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        let empty_after = std::time::Duration::from_secs(2);
+        let empty_after = std::time::Duration::from_secs(4);
         let store = SqliteStore::open_with(&path, LogSettings { empty_after, ..Default::default() }).expect("open");
         let table = store.table("t");
         let put = |sk: String| table.put(Item::from_iter([(PK.into(), "p".into()), (SK.into(), sk.into())]), None);
