@@ -422,6 +422,10 @@ const WAL_RESET_FRAMES: i64 = 256 * 1024;
 /// holding writers up meanwhile, so disk use stays bounded whatever the machine's pace.
 const WAL_HARD_LIMIT_FACTOR: i64 = 2;
 
+/// How long the store's thread, with the log at its hard limit, waits for a background pass in
+/// progress to end so that it can start the log over.
+const LOG_LIMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 thread_local! {
     /// Pages in the write-ahead log after the store thread's last commit (SQLite's WAL hook).
     static LOG_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
@@ -621,14 +625,23 @@ fn run_jobs(conn: Connection, queue: std::sync::mpsc::Receiver<Job>, cache: &Que
             // fell behind). RESTART (not PASSIVE) also waits out any reader of the old log, so the
             // next write is sure to start it from the beginning; this thread is the only writer.
             let started = std::time::Instant::now();
-            match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
-                Ok(0) => {
-                    wal.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    LOG_FRAMES.set(0);
-                    tracing::debug!(pause_ms = started.elapsed().as_secs_f64() * 1e3, "log restarted");
+            loop {
+                match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+                    Ok(0) => {
+                        wal.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        LOG_FRAMES.set(0);
+                        tracing::debug!(pause_ms = started.elapsed().as_secs_f64() * 1e3, "log restarted");
+                    }
+                    // Over the hard limit, a background pass in progress (SQLite refuses a second
+                    // checkpoint at once, without waiting) is waited out, writers held back.
+                    _ if over_limit && started.elapsed() < LOG_LIMIT_WAIT => {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        continue;
+                    }
+                    Ok(_) => tracing::warn!("checkpoint could not finish: the log was in use"),
+                    Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
                 }
-                Ok(_) => tracing::warn!("checkpoint could not finish: a reader held the log"),
-                Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
+                break;
             }
         }
     }
@@ -1180,14 +1193,9 @@ mod tests {
         let limit_frames = 64;
         let store = SqliteStore::open_with(&path, LogSettings { reset_frames: limit_frames, ..Default::default() }).expect("open");
         let table = store.table("t");
-        let filler = "x".repeat(3000);
         let items: i64 = 1000;
         for i in 0..items {
-            let mut item = Item::new();
-            item.insert(PK.into(), format!("p{}", i % 50).into());
-            item.insert(SK.into(), format!("{i:05}").into());
-            item.insert("filler".into(), filler.clone().into());
-            table.put(item, None).await.expect("put");
+            table.put(page_sized_item(i), None).await.expect("put");
         }
         // About 1,000 pages went through a log limited to 64: it was started over on the way.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -1198,12 +1206,7 @@ mod tests {
         assert!(store.log_restarts() >= 1, "the log was never started over");
         assert_log_within_hard_limit(&wal, limit_frames);
         drop((table, store));
-        let reopened = SqliteStore::open(&path).expect("reopen");
-        let rows = reopened
-            .read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0)))
-            .expect("read")
-            .expect("count");
-        assert_eq!(rows, items, "every committed write is in the database");
+        assert_rows_after_reopening(&path, items);
     }
 
     #[test]
@@ -1300,6 +1303,24 @@ mod tests {
 
     /// The log file never outgrows its hard limit plus one commit (these tests commit a few pages
     /// at a time) — however far behind the background checkpoint is.
+    /// An item of about one page, in one of 50 partitions.
+    fn page_sized_item(i: i64) -> Item {
+        Item::from_iter([
+            (PK.into(), format!("p{}", i % 50).into()),
+            (SK.into(), format!("{i:05}").into()),
+            ("filler".into(), "x".repeat(3000).into()),
+        ])
+    }
+
+    fn assert_rows_after_reopening(path: &Path, expected: i64) {
+        let reopened = SqliteStore::open(path).expect("reopen");
+        let rows = reopened
+            .read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0)))
+            .expect("read")
+            .expect("count");
+        assert_eq!(rows, expected, "every committed write is in the database");
+    }
+
     fn log_bound_bytes(limit_frames: i64) -> u64 {
         let frame_bytes = 4096 + 24;
         32 + (limit_frames * WAL_HARD_LIMIT_FACTOR + 16) as u64 * frame_bytes
@@ -1322,15 +1343,10 @@ mod tests {
             SqliteStore::open_with(&path, LogSettings { reset_frames: limit_frames, background_checkpoints: false, ..Default::default() })
                 .expect("open");
         let table = store.table("t");
-        let filler = "x".repeat(3000);
         let items: i64 = 600;
         let mut largest = 0;
         for i in 0..items {
-            let mut item = Item::new();
-            item.insert(PK.into(), format!("p{}", i % 50).into());
-            item.insert(SK.into(), format!("{i:05}").into());
-            item.insert("filler".into(), filler.clone().into());
-            table.put(item, None).await.expect("put");
+            table.put(page_sized_item(i), None).await.expect("put");
             largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
         }
         // Some 1,200 pages written, the log bounded at 128: started over several times.
@@ -1339,12 +1355,7 @@ mod tests {
         assert!(largest <= bound, "the log reached {largest} bytes, more than {bound}");
         assert_log_within_hard_limit(&wal, limit_frames);
         drop((table, store));
-        let reopened = SqliteStore::open(&path).expect("reopen");
-        let rows = reopened
-            .read_blocking(|c| c.query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0)))
-            .expect("read")
-            .expect("count");
-        assert_eq!(rows, items, "every committed write is in the database");
+        assert_rows_after_reopening(&path, items);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
