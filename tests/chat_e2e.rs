@@ -33,6 +33,7 @@ async fn agent_and_customer_chat_in_real_time_with_receipts_and_history() {
     assert_eq!(ack["client_message_id"], "c-1");
     assert_eq!(ack["duplicate"], false);
     let message_id = ack["message"]["id"].as_str().unwrap().to_string();
+    assert_eq!(ack["message"]["seq"], 1, "the session's first message");
 
     let delivered = agent_ws.expect("message").await;
     assert_eq!(delivered["message"]["id"], message_id.as_str());
@@ -40,9 +41,11 @@ async fn agent_and_customer_chat_in_real_time_with_receipts_and_history() {
     assert_eq!(delivered["message"]["sender"], json!({ "kind": "customer", "id": chat.customer_id }));
 
     // The agent acknowledges delivery; the customer sees a receipt.
-    agent_ws.send_json(json!({ "action": "ack", "session_id": chat.session_id, "message_id": message_id })).await;
+    assert_eq!(delivered["message"]["seq"], 1);
+    agent_ws.send_json(json!({ "action": "ack", "session_id": chat.session_id, "up_to_seq": 1 })).await;
     let receipt = customer_ws.expect("receipt").await;
-    assert_eq!(receipt["message_id"], message_id.as_str());
+    assert_eq!(receipt["up_to_seq"], 1);
+    assert_eq!(receipt["session_id"], chat.session_id.as_str());
     assert_eq!(receipt["participant"], json!({ "kind": "agent", "id": "agent-ann" }));
     assert_eq!(receipt["status"], "delivered");
 
@@ -50,11 +53,19 @@ async fn agent_and_customer_chat_in_real_time_with_receipts_and_history() {
     agent_ws.expect("ack").await;
     let reply = customer_ws.expect("message").await;
     assert_eq!(reply["message"]["sender"]["kind"], "agent");
+    assert_eq!(reply["message"]["seq"], 2);
+    // An acknowledgement beyond the latest message is refused; one at or below the watermark
+    // changes nothing and sends no receipt.
+    customer_ws.send_json(json!({ "action": "ack", "session_id": chat.session_id, "up_to_seq": 3 })).await;
+    assert_eq!(customer_ws.expect("error").await["code"], "validation_failed");
+    agent_ws.send_json(json!({ "action": "ack", "session_id": chat.session_id, "up_to_seq": 1 })).await;
+    assert!(customer_ws.next_within(Duration::from_millis(200)).await.is_none(), "a repeated ack sends no receipt");
 
     // The recorded watermark is visible on the session.
     let session = s.agent("acme", "agent-ann").get(&format!("/v1/sessions/{}", chat.session_id)).await.expect(200);
     let agent_part = session["participants"].as_array().unwrap().iter().find(|p| p["kind"] == "agent").unwrap().clone();
-    assert_eq!(agent_part["delivered_up_to"], message_id.as_str());
+    assert_eq!(agent_part["delivered_seq"], 1);
+    assert_eq!(session["last_seq"], 2);
 
     // Both can read the history, newest first by default.
     for api in [s.agent("acme", "agent-ann"), s.customer("acme", &chat.customer_id)] {
@@ -230,18 +241,26 @@ async fn history_pages_both_ways_with_cursors_and_anchors() {
     reversed.reverse();
     assert_eq!(seen, reversed);
 
-    // Catch-up after a reconnect: everything after a known message; and older than one.
-    let after = api.messages(&chat.session_id, &format!("?after={}", ids[4])).await.expect(200);
+    // Catch-up after a reconnect: everything after a sequence number; and older than one.
+    let after = api.messages(&chat.session_id, "?after_seq=5").await.expect(200);
     assert_eq!(collect(&after), ids[5..].to_vec());
-    let before = api.messages(&chat.session_id, &format!("?before={}&limit=2", ids[4])).await.expect(200);
+    let seqs: Vec<u64> = after["items"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, vec![6, 7]);
+    let from_start = api.messages(&chat.session_id, "?after_seq=0").await.expect(200);
+    assert_eq!(collect(&from_start), ids);
+    let before = api.messages(&chat.session_id, "?before_seq=5&limit=2").await.expect(200);
     assert_eq!(collect(&before), vec![ids[3].clone(), ids[2].clone()]);
+    assert!(api.messages(&chat.session_id, "?after_seq=7").await.expect(200)["items"].as_array().unwrap().is_empty());
 
     // Bad paging input is refused.
     api.messages(&chat.session_id, "?limit=0").await.expect_error(400, "validation_failed");
     api.messages(&chat.session_id, "?limit=101").await.expect_error(400, "validation_failed");
     api.messages(&chat.session_id, "?cursor=not-a-cursor").await.expect_error(400, "validation_failed");
     api.messages(&chat.session_id, "?direction=sideways").await.expect_error(400, "validation_failed");
-    api.messages(&chat.session_id, &format!("?after={}&before={}", ids[1], ids[2])).await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=1&before_seq=3").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=-1").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=two").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=1000000000000").await.expect_error(400, "validation_failed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,4 +330,52 @@ async fn customers_and_sessions_lifecycle() {
 
     // Sessions need a customer of this tenant.
     agent.post("/v1/sessions", json!({ "customer_id": "cus_01HZZZZZZZZZZZZZZZZZZZZZZZ" })).await.expect_error(404, "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_into_a_session_closed_since_returns_the_stored_message() {
+    let chat = chat_between_agent_and_customer().await;
+    let s = &chat.server;
+    let mut ws = s.ws(&s.token("acme", Role::Customer, &chat.customer_id)).await;
+    ws.send_message(&chat.session_id, "c-1", "before the close").await;
+    let first = ws.expect("ack").await;
+    s.agent("acme", "agent-ann").post(&format!("/v1/sessions/{}/close", chat.session_id), json!({})).await.expect(200);
+
+    // The client never saw its ack (say) and resends: it gets the stored message back.
+    ws.send_message(&chat.session_id, "c-1", "before the close").await;
+    let resent = ws.expect("ack").await;
+    assert_eq!(resent["duplicate"], true);
+    assert_eq!(resent["message"], first["message"]);
+    // A new message is refused.
+    ws.send_message(&chat.session_id, "c-2", "after the close").await;
+    let err = ws.expect("error").await;
+    assert_eq!((err["code"].as_str(), err["client_message_id"].as_str()), (Some("session_closed"), Some("c-2")));
+    let page = s.agent("acme", "agent-ann").messages(&chat.session_id, "").await.expect(200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_have_one_shape_with_three_fraction_digits() {
+    let chat = chat_between_agent_and_customer().await;
+    let s = &chat.server;
+    let mut ws = s.ws(&s.token("acme", Role::Customer, &chat.customer_id)).await;
+    for i in 0..20 {
+        ws.send_message(&chat.session_id, &format!("t{i}"), "tick").await;
+        ws.expect("ack").await;
+    }
+    let agent = s.agent("acme", "agent-ann");
+    let page = agent.messages(&chat.session_id, "?direction=forward&limit=100").await.expect(200);
+    let session = agent.get(&format!("/v1/sessions/{}", chat.session_id)).await.expect(200);
+    let customer = agent.get(&format!("/v1/customers/{}", chat.customer_id)).await.expect(200);
+    let mut stamps: Vec<String> = page["items"].as_array().unwrap().iter().map(|m| m["created_at"].as_str().unwrap().to_string()).collect();
+    stamps.push(session["created_at"].as_str().unwrap().to_string());
+    stamps.push(customer["created_at"].as_str().unwrap().to_string());
+    for stamp in &stamps {
+        let b = stamp.as_bytes();
+        let shaped =
+            b.len() == 24 && b[4] == b'-' && b[10] == b'T' && b[19] == b'.' && b[20..23].iter().all(u8::is_ascii_digit) && b[23] == b'Z';
+        assert!(shaped, "{stamp} is not YYYY-MM-DDTHH:MM:SS.mmmZ");
+    }
+    let messages = &stamps[..20];
+    assert!(messages.windows(2).all(|w| w[0] <= w[1]), "message stamps sort as strings in send order: {messages:?}");
 }

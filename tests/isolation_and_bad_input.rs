@@ -63,9 +63,9 @@ async fn another_tenant_can_neither_see_nor_join() {
     ws.send_message(&w.session_id, "x1", "let me in").await;
     let err = ws.expect("error").await;
     assert_eq!((err["code"].as_str(), err["client_message_id"].as_str()), (Some("not_found"), Some("x1")));
-    let msg_id = before.2["items"][0]["id"].as_str().unwrap();
-    ws.send_json(json!({ "action": "ack", "session_id": w.session_id, "message_id": msg_id })).await;
-    assert_eq!(ws.expect("error").await["code"], "not_a_participant");
+    let seq = before.2["items"][0]["seq"].as_u64().unwrap();
+    ws.send_json(json!({ "action": "ack", "session_id": w.session_id, "up_to_seq": seq })).await;
+    assert_eq!(ws.expect("error").await["code"], "not_found", "another tenant's session does not exist for this caller");
 
     // acme's live participants never see globex traffic, and acme's data is unchanged.
     let mut acme_ws = s.ws(&s.token("acme", Role::Customer, &w.customer_id)).await;
@@ -180,8 +180,12 @@ async fn malformed_websocket_frames_get_error_frames_and_change_nothing() {
     assert_eq!(ws.expect("error").await["code"], "validation_failed");
     ws.send_message("ses_nope", "m12", "hello").await;
     assert_eq!(ws.expect("error").await["code"], "validation_failed");
+    ws.send_json(json!({ "action": "ack", "session_id": w.session_id, "up_to_seq": 99 })).await;
+    assert_eq!(ws.expect("error").await["code"], "validation_failed", "beyond the latest message");
+    ws.send_json(json!({ "action": "ack", "session_id": w.session_id, "up_to_seq": 0 })).await;
+    assert_eq!(ws.expect("error").await["code"], "validation_failed");
     ws.send_json(json!({ "action": "ack", "session_id": w.session_id, "message_id": "msg_01HZZZZZZZZZZZZZZZZZZZZZZZ" })).await;
-    assert_eq!(ws.expect("error").await["code"], "not_found");
+    assert_eq!(ws.expect("error").await["code"], "validation_failed", "acknowledgements name a sequence number");
     assert_eq!(snapshot(&w).await, before);
 
     // A frame over API Gateway's 128 KB message limit closes the socket with 1009, as AWS does.

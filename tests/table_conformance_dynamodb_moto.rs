@@ -2,10 +2,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-};
 use confer::adapters::aws::dynamodb::DynamoTable;
 use confer_tests::conformance::SharedTable;
 use confer_tests::moto;
@@ -16,47 +12,9 @@ fn table_name() -> &'static str {
     NAME.get_or_init(|| moto::unique_name("confer-conformance"))
 }
 
-fn attribute(name: &str) -> AttributeDefinition {
-    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute")
-}
-
-fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().expect("key schema")
-}
-
-/// Creates the table as template.yaml declares it, unless a concurrent test already did.
-async fn create_table(config: &aws_config::SdkConfig, name: &str) {
-    let client = aws_sdk_dynamodb::Client::new(config);
-    let gsi1 = GlobalSecondaryIndex::builder()
-        .index_name("gsi1")
-        .key_schema(key("gsi1pk", KeyType::Hash))
-        .key_schema(key("gsi1sk", KeyType::Range))
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
-        .build()
-        .expect("gsi1");
-    let created = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .attribute_definitions(attribute("gsi1pk"))
-        .attribute_definitions(attribute("gsi1sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .global_secondary_indexes(gsi1)
-        .send()
-        .await;
-    match created {
-        Ok(_) => {}
-        Err(e) if e.code() == Some("ResourceInUseException") => {}
-        Err(e) => panic!("creating table {name} in moto failed: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)),
-    }
-}
-
 async fn dynamo_table() -> SharedTable {
     let config = moto::sdk_config().await;
-    create_table(&config, table_name()).await;
+    moto::create_table(&config, table_name()).await;
     let table = DynamoTable::new(&config, table_name().to_string());
     table.warm().await;
     Arc::new(table)

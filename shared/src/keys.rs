@@ -5,14 +5,15 @@
 //! - customer's session  `T#t#C#<cus>` / `S#<ses>`
 //! - session             `T#t#S#<ses>` / `META`
 //! - participant         `T#t#S#<ses>` / `P#A#<sub>` or `P#C#<cus>`
-//! - message             `T#t#S#<ses>` / `M#<ulid>`
+//! - message             `T#t#S#<ses>` / `M#<seq, 12 digits>` (the session's order)
 //! - idempotency record  `T#t#S#<ses>` / `CMID#<participant>#<client message id>`
 //!
 //! Connections table (TTL on `ttl`):
 //! - connection          `CONN#<id>` / `CONN`             gsi1: `T#t#U#<participant>` / `CONN#<id>`
 //!
 //! Sort-key order inside a session partition is `CMID#… < M#… < META < P#…`, so one query from
-//! `META` to `P$` reads the session and its participants, and `begins_with M#` reads messages.
+//! `META` to `P$` reads the session and its participants, and `begins_with M#` reads messages in
+//! sequence order. `META` holds the session's `last_seq`, the counter every message advances.
 
 use crate::domain::{CustomerId, ParticipantRef, SessionId, TenantId};
 use crate::ports::table::Key;
@@ -53,8 +54,16 @@ pub fn participant(t: &TenantId, s: &SessionId, p: &ParticipantRef) -> Key {
     Key::new(session_partition(t, s), format!("{PARTICIPANT_PREFIX}{}", p.key_segment()))
 }
 
-pub fn message(t: &TenantId, s: &SessionId, message_ulid: &str) -> Key {
-    Key::new(session_partition(t, s), format!("{MESSAGE_PREFIX}{message_ulid}"))
+/// Sequence numbers are written with this many digits, so sort keys order as numbers do.
+pub const SEQ_DIGITS: usize = 12;
+
+/// Sort key of the message with sequence number `seq` (zero-padded: keys sort as numbers).
+pub fn message_sort(seq: u64) -> String {
+    format!("{MESSAGE_PREFIX}{seq:0width$}", width = SEQ_DIGITS)
+}
+
+pub fn message(t: &TenantId, s: &SessionId, seq: u64) -> Key {
+    Key::new(session_partition(t, s), message_sort(seq))
 }
 
 pub fn client_message(t: &TenantId, s: &SessionId, sender: &ParticipantRef, client_message_id: &str) -> Key {
@@ -81,7 +90,7 @@ mod tests {
     fn session_partition_orders_meta_and_participants_after_messages() {
         let t = TenantId::parse("acme").unwrap();
         let s = SessionId::generate();
-        let m = message(&t, &s, &crate::domain::ids::next_ulid().to_string()).sk;
+        let m = message(&t, &s, 1).sk;
         let cmid = client_message(&t, &s, &ParticipantRef::Agent("a".into()), "c1").sk;
         let meta = session(&t, &s).sk;
         let p = participant(&t, &s, &ParticipantRef::Customer("cus_x".into())).sk;
@@ -89,5 +98,7 @@ mod tests {
         assert!(cmid < m && m < meta.clone() && meta < p);
         assert!(meta.as_str() >= META && p.as_str() <= PARTICIPANTS_END && pa.as_str() <= PARTICIPANTS_END);
         assert!(!m.starts_with("META") && !meta.starts_with(MESSAGE_PREFIX));
+        assert!(message_sort(9) < message_sort(10) && message_sort(999_999_999_999) > message_sort(1));
+        assert!(message(&t, &s, 999_999_999_999).sk < meta);
     }
 }

@@ -168,9 +168,16 @@ pub async fn conditions_on_put(table: SharedTable) {
     table.put(fresh, below("a")).await.expect("absent item");
     let numeric = Some(Condition::AbsentOrLessThan("version".into(), "9".into()));
     assert_eq!(table.put(version(7, "d"), numeric).await, Err(StoreError::ConditionFailed), "a number is not a lower string");
+    let number_below = |n: i64| Some(Condition::AbsentOrLessThan("version".into(), json!(n)));
+    assert_eq!(table.put(version(7, "d"), number_below(6)).await, Err(StoreError::ConditionFailed), "equal is not less");
+    assert_eq!(table.put(version(7, "d"), number_below(5)).await, Err(StoreError::ConditionFailed), "greater is not less");
+    table.put(version(7, "d"), number_below(7)).await.expect("stored 6 < 7");
+    assert_eq!(table.put(version(8, "d"), number_below(10)).await, Ok(()), "numbers compare as numbers, not as text");
+    let string_vs_number = Some(Condition::AbsentOrLessThan("stamp".into(), json!(100)));
+    assert_eq!(table.put(version(9, "d"), string_vs_number).await, Err(StoreError::ConditionFailed), "a string is not a lower number");
 
     let read = table.get(&Key::new(&pk, "k")).await.expect("get").expect("present");
-    assert_eq!(read, version(6, "d"));
+    assert_eq!(read, version(8, "d"));
 }
 
 pub async fn conditions_on_update(table: SharedTable) {

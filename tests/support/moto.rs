@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+};
+
 pub const ENV_MOTO_ENDPOINT: &str = "CONFER_MOTO_ENDPOINT";
 
 /// The moto endpoint; panics when the tests were not started through `with-moto.sh`.
@@ -35,4 +40,42 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// A name unique to this run, for tables, topics and queues.
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+fn attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute")
+}
+
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().expect("key schema")
+}
+
+/// Creates the table as template.yaml declares it, unless a concurrent test already did.
+pub async fn create_table(config: &aws_config::SdkConfig, name: &str) {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let gsi1 = GlobalSecondaryIndex::builder()
+        .index_name("gsi1")
+        .key_schema(key("gsi1pk", KeyType::Hash))
+        .key_schema(key("gsi1sk", KeyType::Range))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .expect("gsi1");
+    let created = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute("gsi1pk"))
+        .attribute_definitions(attribute("gsi1sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(gsi1)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceInUseException") => {}
+        Err(e) => panic!("creating table {name} in moto failed: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)),
+    }
 }

@@ -57,8 +57,7 @@ struct Incoming<'a> {
 
 #[derive(serde::Deserialize, Default)]
 struct IncomingMessage<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    seq: Option<u64>,
     #[serde(borrow)]
     text: Option<Cow<'a, str>>,
 }
@@ -246,8 +245,11 @@ async fn run_client(
                     totals.delivered.fetch_add(1, Ordering::Relaxed);
                 }
                 if ack {
-                    let id = message.id.as_deref().unwrap_or_default();
-                    let _ = out_tx.send(json!({ "action": "ack", "session_id": session_id, "message_id": id }).to_string());
+                    // Acknowledges up to this message; one that arrives after a later one (concurrent
+                    // senders) is below the watermark already and changes nothing.
+                    if let Some(seq) = message.seq {
+                        let _ = out_tx.send(json!({ "action": "ack", "session_id": session_id, "up_to_seq": seq }).to_string());
+                    }
                 }
             }
             Some("ack") => {

@@ -6,6 +6,7 @@ use super::connections::deliver;
 use super::paging::{decode_cursor, read_page, PageOf};
 use super::sessions::{can_read, load};
 use super::{from_item, to_item, App};
+use crate::domain::limits::MAX_SEQ;
 use crate::domain::message::{validate_text, Message, MessageKind};
 use crate::domain::session::SessionStatus;
 use crate::domain::{ids::parse_client_message_id, now_rfc3339, MessageId, Principal, SessionId, TenantId};
@@ -24,7 +25,18 @@ pub struct Sent {
     pub delivered_to: usize,
 }
 
-/// Stores a text message and pushes it to the live connections of the session's participants.
+/// Attempts at taking the session's next sequence number before a send gives up with
+/// `conflict` (safe to resend with the same client message id). Each lost attempt means another
+/// message of the same session committed in between, so this bounds a burst, not a wait.
+pub const MAX_SEQUENCE_ATTEMPTS: usize = 32;
+
+/// Stores a text message as the session's next in order and pushes it to the live connections
+/// of the session's participants.
+///
+/// The message, its idempotency record and the session's advanced `last_seq` are one
+/// transaction, conditional on `last_seq` still being what was read: a number is taken only by a
+/// committed message, so a session's numbers have no gaps. A concurrent send to the same session
+/// makes the condition fail; the send reads the session again and takes the next number.
 pub async fn send(
     app: &App,
     p: &Principal,
@@ -37,63 +49,86 @@ pub async fn send(
     let client_message_id = parse_client_message_id(client_message_id)?;
     let text = validate_text(text)?;
     let me = p.participant();
-
-    let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
-    if !session.participants.iter().any(|x| x.who == me) {
-        return Err(if can_read(p, &session) { AppError::NotAParticipant } else { AppError::NotFound("session") });
-    }
-    if session.status == SessionStatus::Closed {
-        return Err(AppError::SessionClosed);
-    }
-
-    let id = MessageId::generate();
-    let message = Message {
-        id: id.to_string(),
-        session_id: session_id.to_string(),
-        sender: me.clone(),
-        client_message_id: client_message_id.clone(),
-        kind: MessageKind::Text,
-        text,
-        created_at: now_rfc3339(),
-    };
     let dedupe_key = keys::client_message(&p.tenant, &session_id, &me, &client_message_id);
-    let mut dedupe = crate::ports::table::Item::new();
-    dedupe.insert("pk".into(), dedupe_key.pk.clone().into());
-    dedupe.insert("sk".into(), dedupe_key.sk.clone().into());
-    dedupe.insert("message_id".into(), message.id.clone().into());
-    let write = app
-        .transact_with_event(
-            vec![
-                TransactOp::Put {
-                    item: to_item(&message, &keys::message(&p.tenant, &session_id, id.ulid_part()), &[("entity", "message".into())])?,
-                    condition: Some(Condition::NotExists),
-                },
-                TransactOp::Put { item: dedupe, condition: Some(Condition::NotExists) },
-            ],
-            created_event(&p.tenant, &message),
-        )
-        .await;
-    let unpublished = match write {
-        Ok(unpublished) => unpublished,
-        Err(StoreError::TransactionCancelled { reasons }) if reasons.get(1) == Some(&true) => {
-            let stored = stored_for_client_id(app, p, &session_id, &dedupe_key).await?;
-            // Where the event is published after the write (the cloud; locally, a message stored
-            // before the outbox), the first attempt may have stopped in between (a crash, a failed
-            // publication); publishing again completes it. Same id, same envelope: the local log
-            // keeps one copy and subscribers de-duplicate on the id.
-            app.publish(created_event(&p.tenant, &stored)).await;
-            return Ok(Sent { message: stored, duplicate: true, delivered_to: 0 });
-        }
-        Err(e) => return Err(e.into()),
-    };
 
-    let recipients: Vec<_> = session.participants.iter().map(|x| x.who.clone()).collect();
-    let frame = ServerFrame::Message { message: message.clone() }.to_bytes();
-    let delivered_to = deliver(app, &p.tenant, &recipients, &frame, from_connection).await?;
-    if let Some(event) = unpublished {
-        app.publish(event).await;
+    for attempt in 0..MAX_SEQUENCE_ATTEMPTS {
+        let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
+        if !session.participants.iter().any(|x| x.who == me) {
+            return Err(if can_read(p, &session) { AppError::NotAParticipant } else { AppError::NotFound("session") });
+        }
+        if session.status == SessionStatus::Closed {
+            // A resend of a message stored before the session closed still gets its answer.
+            return match app.table.get(&dedupe_key).await? {
+                Some(_) => Ok(duplicate_of(app, p, &session_id, &dedupe_key).await?),
+                None => Err(AppError::SessionClosed),
+            };
+        }
+
+        let seq = session.last_seq + 1;
+        if seq > MAX_SEQ {
+            return Err(AppError::Conflict(format!("the session holds its maximum of {MAX_SEQ} messages; open a new one")));
+        }
+        let message = Message {
+            id: MessageId::generate().to_string(),
+            session_id: session_id.to_string(),
+            seq,
+            sender: me.clone(),
+            client_message_id: client_message_id.clone(),
+            kind: MessageKind::Text,
+            text: text.clone(),
+            created_at: now_rfc3339(),
+        };
+        let mut dedupe = to_item(&json!({ "message_id": message.id, "seq": seq }), &dedupe_key, &[])?;
+        dedupe.insert("entity".into(), "client_message".into());
+        let ops = vec![
+            TransactOp::Update {
+                key: keys::session(&p.tenant, &session_id),
+                update: Update::default().set("last_seq", seq),
+                // Still the number read: `last_seq` only grows, so "below seq" means "equal to seq - 1".
+                condition: Some(Condition::AbsentOrLessThan("last_seq".into(), seq.into())),
+            },
+            TransactOp::Put {
+                item: to_item(&message, &keys::message(&p.tenant, &session_id, seq), &[("entity", "message".into())])?,
+                condition: Some(Condition::NotExists),
+            },
+            TransactOp::Put { item: dedupe, condition: Some(Condition::NotExists) },
+        ];
+        let unpublished = match app.transact_with_event(ops, created_event(&p.tenant, &message)).await {
+            Ok(unpublished) => unpublished,
+            Err(StoreError::TransactionCancelled { reasons }) if reasons.get(2) == Some(&true) => {
+                return duplicate_of(app, p, &session_id, &dedupe_key).await;
+            }
+            // Another message took this number first: read the session again.
+            Err(StoreError::TransactionCancelled { .. }) => continue,
+            // DynamoDB cancels transactions on one item that overlap (TransactionConflict).
+            Err(StoreError::Throttled(_)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(2 + rand::random::<u64>() % (4 << attempt.min(5)))).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        let recipients: Vec<_> = session.participants.iter().map(|x| x.who.clone()).collect();
+        let frame = ServerFrame::Message { message: message.clone() }.to_bytes();
+        let delivered_to = deliver(app, &p.tenant, &recipients, &frame, from_connection).await?;
+        if let Some(event) = unpublished {
+            app.publish(event).await;
+        }
+        return Ok(Sent { message, duplicate: false, delivered_to });
     }
-    Ok(Sent { message, duplicate: false, delivered_to })
+    tracing::warn!(session_id = %session_id, attempts = MAX_SEQUENCE_ATTEMPTS, "send gave up on a busy session");
+    Err(AppError::Conflict("the session is busy; resend with the same client_message_id".into()))
+}
+
+/// The stored message a resend names, as the answer to that resend.
+async fn duplicate_of(app: &App, p: &Principal, session_id: &SessionId, dedupe_key: &crate::ports::table::Key) -> AppResult<Sent> {
+    let stored = stored_for_client_id(app, p, session_id, dedupe_key).await?;
+    // Where the event is published after the write (the cloud; locally, a message stored
+    // before the outbox), the first attempt may have stopped in between (a crash, a failed
+    // publication); publishing again completes it. Same id, same envelope: the local log
+    // keeps one copy and subscribers de-duplicate on the id.
+    app.publish(created_event(&p.tenant, &stored)).await;
+    Ok(Sent { message: stored, duplicate: true, delivered_to: 0 })
 }
 
 /// `message.created` for a stored message: the same envelope each time it is published.
@@ -105,10 +140,8 @@ fn created_event(tenant: &TenantId, message: &Message) -> EventEnvelope {
 
 async fn stored_for_client_id(app: &App, p: &Principal, session: &SessionId, dedupe_key: &crate::ports::table::Key) -> AppResult<Message> {
     let record = app.table.get(dedupe_key).await?.ok_or_else(|| AppError::internal("idempotency record vanished"))?;
-    let id = record.get("message_id").and_then(|v| v.as_str()).ok_or_else(|| AppError::internal("idempotency record without message"))?;
-    let id = MessageId::parse(id)?;
-    let item =
-        app.table.get(&keys::message(&p.tenant, session, id.ulid_part())).await?.ok_or_else(|| AppError::internal("message vanished"))?;
+    let seq = record.get("seq").and_then(|v| v.as_u64()).ok_or_else(|| AppError::internal("idempotency record without seq"))?;
+    let item = app.table.get(&keys::message(&p.tenant, session, seq)).await?.ok_or_else(|| AppError::internal("message vanished"))?;
     from_item(item)
 }
 
@@ -124,39 +157,44 @@ pub enum Direction {
 pub struct HistoryQuery<'a> {
     pub direction: Option<&'a str>,
     pub cursor: Option<&'a str>,
-    /// Messages strictly after this message id (implies forward).
-    pub after: Option<&'a str>,
-    /// Messages strictly before this message id (implies backward).
-    pub before: Option<&'a str>,
+    /// Messages with a sequence number above this one, oldest first: the catch-up after a
+    /// reconnect or a gap (0 reads from the start).
+    pub after_seq: Option<u64>,
+    /// Messages with a sequence number below this one, newest first.
+    pub before_seq: Option<u64>,
     pub limit: usize,
 }
 
+/// A session's messages in its one order (sequence numbers).
 pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery<'_>) -> AppResult<PageOf<Message>> {
     let session_id = SessionId::parse(session_id)?;
+    let anchors = [q.cursor.is_some(), q.after_seq.is_some(), q.before_seq.is_some()].iter().filter(|x| **x).count();
+    if anchors > 1 {
+        return Err(AppError::validation("use at most one of cursor, after_seq and before_seq"));
+    }
+    let direction = match (q.direction, q.after_seq, q.before_seq) {
+        (Some("forward"), _, None) | (None, Some(_), None) => Direction::Forward,
+        (Some("backward"), None, _) | (None, None, _) => Direction::Backward,
+        (Some("forward" | "backward"), _, _) => return Err(AppError::validation("after_seq reads forward and before_seq reads backward")),
+        (Some(_), _, _) => return Err(AppError::validation("direction is forward or backward")),
+        (None, Some(_), Some(_)) => return Err(AppError::validation("use at most one of cursor, after_seq and before_seq")),
+    };
+    for seq in [q.after_seq, q.before_seq].into_iter().flatten() {
+        if seq > MAX_SEQ {
+            return Err(AppError::validation(format!("sequence numbers are at most {MAX_SEQ}")));
+        }
+    }
     let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
     if !can_read(p, &session) {
         return Err(AppError::NotFound("session"));
     }
-    let anchors = [q.cursor.is_some(), q.after.is_some(), q.before.is_some()].iter().filter(|x| **x).count();
-    if anchors > 1 {
-        return Err(AppError::validation("use at most one of cursor, after and before"));
-    }
-    let direction = match (q.direction, q.after, q.before) {
-        (Some("forward"), _, None) | (None, Some(_), None) => Direction::Forward,
-        (Some("backward"), None, _) | (None, None, _) => Direction::Backward,
-        (Some("forward" | "backward"), _, _) => return Err(AppError::validation("after reads forward and before reads backward")),
-        (Some(_), _, _) => return Err(AppError::validation("direction is forward or backward")),
-        (None, Some(_), Some(_)) => return Err(AppError::validation("use at most one of cursor, after and before")),
-    };
     let partition = keys::session_partition(&p.tenant, &session_id);
     let mut query =
         Query::partition(partition.clone()).sort(SortKey::BeginsWith(keys::MESSAGE_PREFIX.into())).forward(direction == Direction::Forward);
-    let anchor = q.after.or(q.before);
-    if let Some(anchor) = anchor {
-        let anchor = MessageId::parse(anchor)?;
+    if let Some(seq) = q.after_seq.or(q.before_seq) {
         let mut key = crate::ports::table::Item::new();
         key.insert("pk".into(), partition.into());
-        key.insert("sk".into(), format!("{}{}", keys::MESSAGE_PREFIX, anchor.ulid_part()).into());
+        key.insert("sk".into(), keys::message_sort(seq).into());
         query.start_after = Some(key);
     } else if let Some(c) = q.cursor {
         let key = decode_cursor(c, &query)?;
@@ -169,41 +207,39 @@ pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery
     Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
 }
 
-/// Records that `p` received messages up to `message_id` and tells the sender.
-/// An acknowledgement at or below the recorded one changes nothing (safe to resend).
-pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, message_id: &str) -> AppResult<bool> {
+/// Records that `p` received every message of the session up to `up_to_seq` and tells the other
+/// participants (a `receipt`). An acknowledgement at or below the recorded watermark changes
+/// nothing (safe to resend); one beyond the session's latest message is refused.
+pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, up_to_seq: u64) -> AppResult<bool> {
     let session_id = SessionId::parse(session_id)?;
-    let message_id = MessageId::parse(message_id)?;
-    let me = p.participant();
-    let participant_key = keys::participant(&p.tenant, &session_id, &me);
-    let message_key = keys::message(&p.tenant, &session_id, message_id.ulid_part());
-    let (member, message) = futures::join!(app.table.get(&participant_key), app.table.get(&message_key));
-    if member?.is_none() {
-        return Err(AppError::NotAParticipant);
+    if up_to_seq == 0 {
+        return Err(AppError::validation("up_to_seq starts at 1"));
     }
-    let message: Message = from_item(message?.ok_or(AppError::NotFound("message"))?)?;
-    let update = Update::default().set("delivered_up_to", message.id.clone());
-    match app.table.update(&participant_key, update, Some(Condition::AbsentOrLessThan("delivered_up_to".into(), message.id.clone()))).await
-    {
+    let me = p.participant();
+    let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
+    if !session.participants.iter().any(|x| x.who == me) {
+        return Err(if can_read(p, &session) { AppError::NotAParticipant } else { AppError::NotFound("session") });
+    }
+    if up_to_seq > session.last_seq {
+        return Err(AppError::validation(format!("up_to_seq {up_to_seq} is beyond the session's latest message ({})", session.last_seq)));
+    }
+    let participant_key = keys::participant(&p.tenant, &session_id, &me);
+    let update = Update::default().set("delivered_seq", up_to_seq);
+    let below = Some(Condition::AbsentOrLessThan("delivered_seq".into(), up_to_seq.into()));
+    match app.table.update(&participant_key, update, below).await {
         Ok(_) => {}
         Err(StoreError::ConditionFailed) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
-    if message.sender != me {
-        let frame = ServerFrame::Receipt {
-            session_id: session_id.to_string(),
-            message_id: message.id.clone(),
-            participant: me.clone(),
-            status: "delivered".into(),
-        }
+    let others: Vec<_> = session.participants.iter().map(|x| x.who.clone()).filter(|who| *who != me).collect();
+    let frame = ServerFrame::Receipt { session_id: session_id.to_string(), participant: me.clone(), status: "delivered".into(), up_to_seq }
         .to_bytes();
-        deliver(app, &p.tenant, std::slice::from_ref(&message.sender), &frame, None).await?;
-    }
+    deliver(app, &p.tenant, &others, &frame, None).await?;
     app.publish(EventEnvelope::new(
         types::MESSAGE_DELIVERED,
         &p.tenant,
-        format!("{}:delivered:{}", message.id, me.key_segment()),
-        json!({ "session_id": session_id, "message_id": message.id, "participant": me }),
+        format!("{session_id}:delivered:{}:{up_to_seq}", me.key_segment()),
+        json!({ "session_id": session_id, "participant": me, "up_to_seq": up_to_seq }),
     ))
     .await;
     Ok(true)

@@ -50,11 +50,11 @@ pub async fn create(app: &App, p: &Principal, input: NewSession) -> AppResult<Se
     let id = SessionId::generate();
     let now = now_rfc3339();
     let mut participants =
-        vec![Participant { who: ParticipantRef::Customer(customer_id.to_string()), joined_at: now.clone(), delivered_up_to: None }];
+        vec![Participant { who: ParticipantRef::Customer(customer_id.to_string()), joined_at: now.clone(), delivered_seq: 0 }];
     participants.extend(agents.into_iter().map(|a| Participant {
         who: ParticipantRef::Agent(a),
         joined_at: now.clone(),
-        delivered_up_to: None,
+        delivered_seq: 0,
     }));
     let session = Session {
         id: id.to_string(),
@@ -64,6 +64,7 @@ pub async fn create(app: &App, p: &Principal, input: NewSession) -> AppResult<Se
         created_by: p.id.clone(),
         created_at: now,
         closed_at: None,
+        last_seq: 0,
         participants: vec![],
     };
     let mut ops = vec![

@@ -28,3 +28,5 @@ pub const MAX_ID_CHARS: usize = 128;
 pub const CONNECTION_TTL_SECONDS: i64 = 2 * 60 * 60;
 /// API Gateway closes a WebSocket idle for 10 minutes.
 pub const WS_IDLE_TIMEOUT_SECONDS: u64 = 10 * 60;
+/// Highest message sequence number a session can reach (the 12 digits of its sort key).
+pub const MAX_SEQ: u64 = 999_999_999_999;

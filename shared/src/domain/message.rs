@@ -16,6 +16,11 @@ pub enum MessageKind {
 pub struct Message {
     pub id: String,
     pub session_id: String,
+    /// Position in the session's one order: 1 for its first message, then each committed
+    /// message exactly one more. History is ordered by it; a client that holds every number up
+    /// to N has missed nothing up to N.
+    #[schema(minimum = 1)]
+    pub seq: u64,
     pub sender: ParticipantRef,
     pub client_message_id: String,
     pub kind: MessageKind,

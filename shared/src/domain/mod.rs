@@ -10,14 +10,38 @@ pub mod session;
 pub use ids::{CustomerId, MessageId, SessionId, TenantId};
 pub use principal::{ParticipantRef, Principal, Role};
 
-/// Current time as RFC 3339 with millisecond precision, UTC.
+/// Current time as RFC 3339 in UTC with exactly three fraction digits, e.g.
+/// `2026-12-04T15:04:45.120Z`: every timestamp Confer writes has this one shape, so their
+/// strings sort in time order.
 pub fn now_rfc3339() -> String {
     format_rfc3339(time::OffsetDateTime::now_utc())
 }
 
+/// `t` in UTC as `YYYY-MM-DDTHH:MM:SS.mmmZ` (milliseconds always three digits).
 pub fn format_rfc3339(t: time::OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    const FORMAT: &[time::format_description::FormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_one_fixed_shape_and_sort_as_strings() {
+        let whole = time::macros::datetime!(2026-12-04 15:04:44 UTC);
+        assert_eq!(format_rfc3339(whole), "2026-12-04T15:04:44.000Z");
+        assert_eq!(format_rfc3339(whole + time::Duration::milliseconds(900)), "2026-12-04T15:04:44.900Z");
+        assert_eq!(format_rfc3339(whole + time::Duration::nanoseconds(14_856_999)), "2026-12-04T15:04:44.014Z");
+        let offset = time::macros::datetime!(2026-12-04 17:04:44.5 +02:00);
+        assert_eq!(format_rfc3339(offset), "2026-12-04T15:04:44.500Z");
+        let mut stamps: Vec<String> = (0..50).map(|i| format_rfc3339(whole + time::Duration::milliseconds(i * 37))).collect();
+        let in_time_order = stamps.clone();
+        stamps.sort();
+        assert_eq!(stamps, in_time_order);
+        assert!(time::OffsetDateTime::parse(&now_rfc3339(), &time::format_description::well_known::Rfc3339).is_ok());
+    }
 }
 
 pub fn now_epoch_seconds() -> i64 {

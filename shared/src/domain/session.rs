@@ -33,6 +33,9 @@ pub struct Session {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<String>,
+    /// Sequence number of the session's latest message (0 before the first).
+    #[serde(default)]
+    pub last_seq: u64,
     /// Filled in when the session is read with its participants.
     #[serde(default)]
     pub participants: Vec<Participant>,
@@ -43,9 +46,10 @@ pub struct Participant {
     #[serde(flatten)]
     pub who: ParticipantRef,
     pub joined_at: String,
-    /// Highest message id this participant acknowledged as delivered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivered_up_to: Option<String>,
+    /// Delivery watermark: this participant acknowledged every message up to this sequence
+    /// number (0 before the first acknowledgement). Only moves forward.
+    #[serde(default)]
+    pub delivered_seq: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]

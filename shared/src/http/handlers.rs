@@ -121,8 +121,8 @@ pub async fn close_session(app: Arc<App>, req: Request) -> Response<Body> {
     params(
         ("sessionId" = String, Path),
         ("direction" = Option<String>, Query, description = "backward (newest first, default) or forward (oldest first)"),
-        ("after" = Option<String>, Query, description = "message id: read forward from just after it (catch-up after a reconnect)"),
-        ("before" = Option<String>, Query, description = "message id: read backward from just before it"),
+        ("after_seq" = Option<u64>, Query, description = "messages with a higher sequence number, oldest first: the catch-up after a reconnect or a gap (0 reads from the start)"),
+        ("before_seq" = Option<u64>, Query, description = "messages with a lower sequence number, newest first"),
         ("cursor" = Option<String>, Query), ("limit" = Option<usize>, Query, description = "1-100, default 25")),
     responses((status = 200, body = PageOf<Message>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -134,15 +134,14 @@ pub async fn list_messages(app: Arc<App>, req: Request) -> Response<Body> {
             return Err(AppError::NotFound("session"));
         }
         let limit = page_size(query_param(&req, "limit").as_deref())?;
-        let (direction, cursor, after, before) =
-            (query_param(&req, "direction"), query_param(&req, "cursor"), query_param(&req, "after"), query_param(&req, "before"));
-        let q = messages::HistoryQuery {
-            direction: direction.as_deref(),
-            cursor: cursor.as_deref(),
-            after: after.as_deref(),
-            before: before.as_deref(),
-            limit,
+        let seq_param = |name: &str| -> Result<Option<u64>, AppError> {
+            query_param(&req, name)
+                .map(|s| s.parse::<u64>().map_err(|_| AppError::validation(format!("{name} must be a whole number from 0"))))
+                .transpose()
         };
+        let (after_seq, before_seq) = (seq_param("after_seq")?, seq_param("before_seq")?);
+        let (direction, cursor) = (query_param(&req, "direction"), query_param(&req, "cursor"));
+        let q = messages::HistoryQuery { direction: direction.as_deref(), cursor: cursor.as_deref(), after_seq, before_seq, limit };
         messages::history(&app, &p, &session, q).await
     })
     .await

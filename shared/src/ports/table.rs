@@ -51,8 +51,9 @@ pub enum Condition {
     Exists,
     /// The item exists and `attr` equals the value.
     Equals(String, Value),
-    /// The attribute is absent (or the item is) or holds a string lower than the value.
-    AbsentOrLessThan(String, String),
+    /// The attribute is absent (or the item is), or holds a value of the same type (string or
+    /// number) lower than the given one. A value of another type never passes.
+    AbsentOrLessThan(String, Value),
 }
 
 /// Condition on the sort key of a query.

@@ -147,7 +147,7 @@ pub async fn on_ack(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> Ap
     let result = async {
         let p = principal(&event)?;
         let action: AckAction = parse_json(body.as_bytes())?;
-        messages::acknowledge(&app, &p, &action.session_id, &action.message_id).await
+        messages::acknowledge(&app, &p, &action.session_id, action.up_to_seq).await
     }
     .await;
     match result {

@@ -24,7 +24,8 @@ pub struct SendAction {
 pub struct AckAction {
     pub action: String,
     pub session_id: String,
-    pub message_id: String,
+    /// Every message of the session up to this sequence number has been received.
+    pub up_to_seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -40,12 +41,12 @@ pub enum ServerFrame {
         message: Message,
         duplicate: bool,
     },
-    /// A participant acknowledged delivery of messages up to `message_id`.
+    /// A participant acknowledged delivery of every message up to `up_to_seq`.
     Receipt {
         session_id: String,
-        message_id: String,
         participant: ParticipantRef,
         status: String,
+        up_to_seq: u64,
     },
     Pong,
     Error {

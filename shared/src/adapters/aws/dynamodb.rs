@@ -135,10 +135,14 @@ impl Expression {
             }
             Condition::AbsentOrLessThan(attr, value) => {
                 let a = self.name(attr);
-                let v = self.value(AttributeValue::S(value.clone()));
-                // Only strings compare; stating the type keeps a stored number from ever passing.
-                let string_type = self.value(AttributeValue::S("S".into()));
-                format!("attribute_not_exists({a}) OR (attribute_type({a}, {string_type}) AND {a} < {v}) OR {expired}")
+                let (v, type_name) = match value {
+                    Value::Number(_) => (self.value(to_attribute(value)), "N"),
+                    _ => (self.value(AttributeValue::S(value.as_str().unwrap_or_default().to_string())), "S"),
+                };
+                // Only values of one type compare; stating the type keeps a stored value of the
+                // other type from ever passing.
+                let type_name = self.value(AttributeValue::S(type_name.into()));
+                format!("attribute_not_exists({a}) OR (attribute_type({a}, {type_name}) AND {a} < {v}) OR {expired}")
             }
         }
     }

@@ -21,10 +21,14 @@ pub(crate) fn condition_holds(current: Option<&Item>, condition: &Condition) -> 
         Condition::NotExists => current.is_none(),
         Condition::Exists => current.is_some(),
         Condition::Equals(attr, value) => current.and_then(|i| i.get(attr)) == Some(value),
-        Condition::AbsentOrLessThan(attr, value) => match current.and_then(|i| i.get(attr)) {
-            None => true,
-            Some(Value::String(s)) => s.as_str() < value.as_str(),
-            Some(_) => false,
+        Condition::AbsentOrLessThan(attr, value) => match (current.and_then(|i| i.get(attr)), value) {
+            (None, _) => true,
+            (Some(Value::String(stored)), Value::String(bound)) => stored < bound,
+            (Some(Value::Number(stored)), Value::Number(bound)) => match (stored.as_i64(), bound.as_i64()) {
+                (Some(a), Some(b)) => a < b,
+                _ => stored.as_f64().zip(bound.as_f64()).is_some_and(|(a, b)| a < b),
+            },
+            _ => false,
         },
     }
 }
