@@ -24,6 +24,10 @@ pub fn format_rfc3339(t: time::OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
 }
 
+pub fn now_epoch_seconds() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,8 +46,4 @@ mod tests {
         assert_eq!(stamps, in_time_order);
         assert!(time::OffsetDateTime::parse(&now_rfc3339(), &time::format_description::well_known::Rfc3339).is_ok());
     }
-}
-
-pub fn now_epoch_seconds() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }

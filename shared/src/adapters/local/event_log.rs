@@ -138,7 +138,10 @@ impl SqliteEventLog {
         let stopped = |stop: &tokio::sync::watch::Receiver<bool>| *stop.borrow();
         let mut position = loop {
             match self.position(&hook.url).await {
-                Ok(p) => break p,
+                Ok(p) => {
+                    tracing::info!(url = %hook.url, after_seq = p, "webhook delivery resumes after its stored position");
+                    break p;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "webhook position unreadable");
                     tokio::time::sleep(Duration::from_secs(1)).await;

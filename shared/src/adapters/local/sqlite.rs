@@ -165,7 +165,20 @@ impl SqliteStore {
             }
         }
         super::page_cache::install();
+        // A store that closed cleanly leaves no log behind; one that stopped (killed, a crash)
+        // leaves its committed transactions there, and SQLite replays them as it opens.
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let leftover_log = std::fs::metadata(&wal_path).map(|m| m.len()).unwrap_or(0);
+        if leftover_log > 0 {
+            tracing::info!(path = %path.display(), log_bytes = leftover_log, "recovering: the previous run did not close the store; its write-ahead log is replayed");
+        }
+        let started = std::time::Instant::now();
         let conn = open_connection(path)?;
+        if leftover_log > 0 {
+            let rows: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(backend)?;
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, schema_objects = rows, "recovered: every committed write is in place");
+        }
         // Checkpoints run on a connection of their own (see `checkpoint_in_background`).
         let checkpoints = if log.background_checkpoints { Some(open_connection(path)?) } else { None };
         Self::init(conn, checkpoints, Some(owner), log)
