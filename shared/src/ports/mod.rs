@@ -1,10 +1,12 @@
 //! Ports: the traits use cases depend on. Every port has an embedded adapter (`adapters::local`)
 //! and a cloud adapter (`adapters::aws`).
 
+pub mod blobs;
 pub mod connections;
 pub mod events;
 pub mod table;
 
+pub use blobs::{BlobError, BlobStore};
 pub use connections::{ConnectionGateway, PostError};
 pub use events::{EventLog, EventPublisher, TransactWithEvents};
 pub use table::Table;

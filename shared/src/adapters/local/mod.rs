@@ -1,6 +1,7 @@
 //! Embedded backends: a durable SQLite table, an in-memory table for live-connection records,
 //! in-process live connections, and a durable event log with signed, retried webhooks.
 
+pub mod blobs;
 pub mod connections;
 pub mod event_log;
 pub mod memory;
@@ -10,6 +11,7 @@ mod rules;
 pub mod sqlite;
 mod wal_writes;
 
+pub use blobs::LocalBlobs;
 pub use connections::LocalConnections;
 pub use event_log::{LocalOutbox, SqliteEventLog, WebhookConfig};
 pub use memory::MemoryTable;
