@@ -45,6 +45,7 @@ async fn app_on_dynamodb() -> (App, LocalConnections, Arc<Collected>) {
         events: events.clone(),
         event_log: None,
         outbox: None,
+        blobs: Arc::new(confer::ports::blobs::NoBlobs),
     };
     (app, connections, events)
 }

@@ -89,7 +89,7 @@ fn ws_event(function: &str, swaps: &[(&str, &str)]) -> ApiGatewayWebsocketProxyR
 
 async fn run_ws(app: &Arc<App>, function: &str, swaps: &[(&str, &str)]) -> ApiGatewayProxyResponse {
     let event = ws_event(function, swaps);
-    let key = WS_ROUTES.iter().find(|(_, f)| *f == function).map(|(k, _)| *k).expect("a WebSocket function");
+    let key = WS_ROUTES.iter().find(|(_, f, _)| *f == function).map(|(k, _, _)| *k).expect("a WebSocket function");
     assert_eq!(event.request_context.route_key.as_deref(), Some(key), "events/{function}.json: routeKey");
     let handler = ws_handler(key).expect("handler");
     handler(app.clone(), event).await
@@ -123,7 +123,7 @@ fn every_event_file_belongs_to_a_function_and_every_function_has_one() {
         files.insert(function.to_string());
     }
     let mut functions: BTreeSet<String> = ROUTES.iter().filter(|r| r.cloud).map(|r| r.function.to_string()).collect();
-    functions.extend(WS_ROUTES.iter().map(|(_, f)| f.to_string()));
+    functions.extend(WS_ROUTES.iter().map(|(_, f, _)| f.to_string()));
     functions.insert(WS_AUTHORIZER_FUNCTION.to_string());
     let unknown: Vec<_> = files.difference(&functions).collect();
     let missing: Vec<_> = functions.difference(&files).collect();

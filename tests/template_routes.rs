@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::path::PathBuf;
 
+use confer::capabilities::Capability;
 use confer::http::routes::{ROUTES, WS_AUTHORIZER_FUNCTION, WS_ROUTES};
+use confer::inbound::{Source, TRIGGERS};
 use serde_yaml::Value;
 
 fn repo_root() -> PathBuf {
@@ -177,7 +179,7 @@ fn websocket_routes_equal_ws_routes() {
         }
         assert!(declared.insert((key, function)), "{id}: duplicate WebSocket route");
     }
-    let expected: BTreeSet<_> = WS_ROUTES.iter().map(|(k, f)| (k.to_string(), f.to_string())).collect();
+    let expected: BTreeSet<_> = WS_ROUTES.iter().map(|(k, f, _)| (k.to_string(), f.to_string())).collect();
     assert_same("WebSocket routes (route key, function)", &declared, &expected);
 }
 
@@ -219,7 +221,8 @@ fn every_function_is_a_route_function_and_every_binary_is_deployed() {
 
     let deployed: BTreeSet<String> = fns.values().cloned().collect();
     let mut expected: BTreeSet<String> = ROUTES.iter().filter(|r| r.cloud).map(|r| r.function.to_string()).collect();
-    expected.extend(WS_ROUTES.iter().map(|(_, f)| f.to_string()));
+    expected.extend(WS_ROUTES.iter().map(|(_, f, _)| f.to_string()));
+    expected.extend(TRIGGERS.iter().map(|t| t.function.to_string()));
     expected.insert(WS_AUTHORIZER_FUNCTION.to_string());
     assert_same("functions", &deployed, &expected);
 
@@ -246,9 +249,120 @@ fn every_websocket_function_may_be_invoked_by_its_api() {
         assert!(sub_refs(&source).contains(&"WebSocketApi".to_string()), "{id}: permission not scoped to the WebSocket API");
         permitted.insert(fns.get(&function).unwrap_or_else(|| panic!("{id}: {function} is not a function")).clone());
     }
-    let mut expected: BTreeSet<String> = WS_ROUTES.iter().map(|(_, f)| f.to_string()).collect();
+    let mut expected: BTreeSet<String> = WS_ROUTES.iter().map(|(_, f, _)| f.to_string()).collect();
     expected.insert(WS_AUTHORIZER_FUNCTION.to_string());
     assert_same("Lambda permissions of the WebSocket API", &permitted, &expected);
+}
+
+#[test]
+fn storage_notifications_equal_the_trigger_table_and_each_has_a_dead_letter_queue() {
+    let t = template();
+    let fns = functions(&t);
+    let mut declared = BTreeSet::new();
+    for (id, r) in of_type(&t, "AWS::Serverless::Function") {
+        let Some(events) = prop(r, "Events").and_then(Value::as_mapping) else { continue };
+        for (name, event) in events {
+            if event.get("Type").and_then(Value::as_str) != Some("S3") {
+                continue;
+            }
+            let p = event.get("Properties").unwrap_or_else(|| panic!("{id}.{name:?} has no Properties"));
+            let bucket = p.get("Bucket").and_then(ref_target).unwrap_or_else(|| panic!("{id}: S3 event without !Ref Bucket"));
+            let kinds = match p.get("Events") {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Sequence(v)) => v.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => panic!("{id}: S3 event without Events"),
+            };
+            let rules = p.get("Filter").and_then(|f| f.get("S3Key")).and_then(|k| k.get("Rules")).and_then(Value::as_sequence);
+            let prefix = rules
+                .into_iter()
+                .flatten()
+                .find(|r| r.get("Name").and_then(Value::as_str) == Some("prefix"))
+                .and_then(|r| r.get("Value").and_then(Value::as_str))
+                .unwrap_or("")
+                .to_string();
+            declared.insert((fns[&id].clone(), bucket, kinds.join(","), prefix));
+            // Asynchronous: a failed event must land somewhere after Lambda's retries.
+            let dlq = prop(r, "DeadLetterQueue").unwrap_or_else(|| panic!("{id}: an S3-triggered function needs a DeadLetterQueue"));
+            assert_eq!(dlq.get("Type").and_then(Value::as_str), Some("SQS"), "{id}");
+            let queue = dlq.get("TargetArn").and_then(|v| match v {
+                Value::Tagged(tag) if tag.tag == "!GetAtt" => tag.value.as_str().map(|s| s.split('.').next().unwrap_or(s).to_string()),
+                _ => None,
+            });
+            let queue = queue.unwrap_or_else(|| panic!("{id}: DeadLetterQueue.TargetArn is not !GetAtt Queue.Arn"));
+            assert_eq!(resources(&t)[queue.as_str()].get("Type").and_then(Value::as_str), Some("AWS::SQS::Queue"), "{id}");
+        }
+    }
+    let expected: BTreeSet<_> = TRIGGERS
+        .iter()
+        .map(|tr| match tr.source {
+            Source::S3 { bucket, events, prefix } => (tr.function.to_string(), bucket.to_string(), events.join(","), prefix.to_string()),
+        })
+        .collect();
+    assert_same("storage triggers (function, bucket, events, prefix)", &declared, &expected);
+}
+
+/// Every action a role's `data` policy grants.
+fn granted_actions(t: &Value, function_id: &str) -> Vec<String> {
+    let f = &resources(t)[function_id];
+    let role = prop(f, "Role")
+        .and_then(|v| match v {
+            Value::Tagged(tag) if tag.tag == "!GetAtt" => tag.value.as_str().map(|s| s.split('.').next().unwrap_or(s).to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{function_id}: Role is not !GetAtt Role.Arn"));
+    let mut actions = Vec::new();
+    for policy in prop(&resources(t)[role.as_str()], "Policies").and_then(Value::as_sequence).into_iter().flatten() {
+        let statements = policy.get("PolicyDocument").and_then(|d| d.get("Statement")).and_then(Value::as_sequence);
+        for st in statements.into_iter().flatten() {
+            match st.get("Action") {
+                Some(Value::String(a)) => actions.push(a.clone()),
+                Some(Value::Sequence(v)) => actions.extend(v.iter().filter_map(Value::as_str).map(str::to_string)),
+                _ => {}
+            }
+        }
+    }
+    actions
+}
+
+/// Each function's environment is exactly what its capabilities read, and its role grants a
+/// capability's actions only to functions that have it: no function carries configuration or
+/// permissions for clients it never builds.
+#[test]
+fn each_function_is_configured_and_permitted_for_its_capabilities_only() {
+    let t = template();
+    let mut needs: BTreeMap<String, &[Capability]> = BTreeMap::new();
+    for r in ROUTES.iter().filter(|r| r.cloud) {
+        needs.insert(r.function.to_string(), r.needs);
+    }
+    for (_, f, n) in WS_ROUTES {
+        needs.insert(f.to_string(), n);
+    }
+    for tr in TRIGGERS {
+        needs.insert(tr.function.to_string(), tr.needs);
+    }
+    for (id, binary) in functions(&t) {
+        let Some(caps) = needs.get(&binary) else { continue };
+        let f = &resources(&t)[id.as_str()];
+        let env: BTreeSet<String> = prop(f, "Environment")
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_mapping)
+            .map(|m| m.keys().filter_map(Value::as_str).filter(|k| *k != "RUST_LOG").map(str::to_string).collect())
+            .unwrap_or_default();
+        let expected: BTreeSet<String> = caps.iter().flat_map(|c| c.env().iter().map(|s| s.to_string())).collect();
+        assert_eq!(env, expected, "{id}: environment of capabilities {caps:?}");
+        let actions = granted_actions(&t, &id);
+        for cap in Capability::ALL {
+            for prefix in cap.actions() {
+                let granted = actions.iter().any(|a| a.starts_with(prefix));
+                assert!(!granted || caps.contains(&cap), "{id}: grants {prefix}* without the capability {cap:?}");
+                // Publishing and media always need their grant (a live function may only record
+                // connections, as $connect does).
+                if matches!(cap, Capability::Events | Capability::Blobs) && caps.contains(&cap) {
+                    assert!(granted, "{id}: has {cap:?} but no {prefix}* permission");
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -49,7 +49,14 @@ pub fn router(stack: Arc<LocalStack>, addr: SocketAddr) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route(WS_PATH, get(websocket))
         .fallback(rest)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(blob_router(state.stack))
+}
+
+/// Signed object URLs (`/blobs/<key>`), the local stand-in for the attachments bucket.
+fn blob_router(stack: Arc<LocalStack>) -> Router {
+    use crate::blob_routes::{get_object, put_object};
+    Router::new().route("/blobs/{*key}", get(get_object).put(put_object)).with_state(stack)
 }
 
 async fn jwks(State(g): State<Gateway>) -> Json<Value> {

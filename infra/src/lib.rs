@@ -3,7 +3,9 @@
 //! backends (SQLite table and event log, in-process connections, local token issuer).
 
 pub mod apigw_events;
+pub mod blob_routes;
 pub mod gateway;
+pub mod s3_events;
 pub mod stack;
 
 pub use stack::{LocalStack, Running, ServeConfig};

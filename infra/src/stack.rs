@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::{ListenerExt, TapIo};
-use confer::adapters::local::{assemble, LocalBackends, LocalConnections, MemoryTable, SqliteEventLog, SqliteStore, WebhookConfig};
+use confer::adapters::local::{
+    assemble, LocalBackends, LocalBlobs, LocalConnections, MemoryTable, SqliteEventLog, SqliteStore, WebhookConfig,
+};
 use confer::identity::{LocalIssuer, TokenVerifier};
 use confer::App;
 use tokio::net::{TcpListener, TcpStream};
@@ -17,6 +19,10 @@ pub const DB_FILE: &str = "confer.sqlite3";
 pub const WEBHOOK_SECRET_FILE: &str = "webhook-secret";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = ".confer";
+/// Live attachments: the local counterpart of the attachments bucket.
+pub const BLOBS_DIR: &str = "blobs";
+/// An upload that was never verified is deleted after this (the bucket's lifecycle rule).
+pub const UPLOAD_SWEEP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -44,6 +50,8 @@ pub struct LocalStack {
     pub store: Arc<SqliteStore>,
     /// Records of the live connections (in memory: they end with the process).
     pub connection_records: Arc<MemoryTable>,
+    /// Media objects (`blobs/` in the data directory) and their signed URLs.
+    pub blobs: LocalBlobs,
 }
 
 impl LocalStack {
@@ -52,9 +60,11 @@ impl LocalStack {
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
         let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
         let verifier = Arc::new(issuer.verifier());
-        let LocalBackends { app, connections, connection_records, event_log } = assemble(&store).map_err(|e| e.to_string())?;
+        let LocalBackends { mut app, connections, connection_records, event_log } = assemble(&store).map_err(|e| e.to_string())?;
+        let blobs = LocalBlobs::open(&data_dir.join(BLOBS_DIR), data_dir).map_err(|e| format!("cannot open {BLOBS_DIR}/: {e}"))?;
+        app.blobs = Arc::new(blobs.clone());
         let app = Arc::new(app);
-        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store })
+        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs })
     }
 }
 
@@ -106,6 +116,7 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
     let stack = Arc::new(LocalStack::open(&config.data_dir)?);
     let listener = TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    stack.blobs.set_base_url(&format!("http://{addr}"));
     let mut background = Vec::new();
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let mut webhooks = Vec::new();
@@ -116,10 +127,15 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
     }
     {
         // Expire records like DynamoDB TTL does: at start, then every minute.
-        let (store, records) = (stack.store.clone(), stack.connection_records.clone());
+        let (store, records, blobs) = (stack.store.clone(), stack.connection_records.clone(), stack.blobs.clone());
         background.push(tokio::spawn(async move {
             loop {
                 records.purge_expired();
+                // Uploads never verified (the bucket's lifecycle rule in the cloud).
+                let swept = blobs.sweep(confer::keys::UPLOADS_PREFIX.trim_end_matches('/'), UPLOAD_SWEEP_AGE);
+                if swept > 0 {
+                    tracing::info!(swept, "unverified uploads removed");
+                }
                 match store.purge_expired().await {
                     Ok(0) => {}
                     Ok(purged) => tracing::info!(purged, "expired records removed"),

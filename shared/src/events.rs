@@ -15,8 +15,19 @@ pub mod types {
     pub const SESSION_CLOSED: &str = "session.closed";
     pub const MESSAGE_CREATED: &str = "message.created";
     pub const MESSAGE_DELIVERED: &str = "message.delivered";
+    pub const ATTACHMENT_READY: &str = "attachment.ready";
+    pub const ATTACHMENT_REJECTED: &str = "attachment.rejected";
     /// Every type Confer publishes today.
-    pub const ALL: &[&str] = &[CUSTOMER_CREATED, CUSTOMER_UPDATED, SESSION_CREATED, SESSION_CLOSED, MESSAGE_CREATED, MESSAGE_DELIVERED];
+    pub const ALL: &[&str] = &[
+        CUSTOMER_CREATED,
+        CUSTOMER_UPDATED,
+        SESSION_CREATED,
+        SESSION_CLOSED,
+        MESSAGE_CREATED,
+        MESSAGE_DELIVERED,
+        ATTACHMENT_READY,
+        ATTACHMENT_REJECTED,
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -7,15 +7,22 @@
 //! - participant         `T#t#S#<ses>` / `P#A#<sub>` or `P#C#<cus>`
 //! - message             `T#t#S#<ses>` / `M#<seq, 12 digits>` (the session's order)
 //! - idempotency record  `T#t#S#<ses>` / `CMID#<participant>#<client message id>`
+//! - attachment          `T#t#S#<ses>` / `A#<att>`
+//! - upload request      `T#t#S#<ses>` / `UPID#<participant>#<client upload id>`
+//! - customer's file     `T#t#C#<cus>` / `F#<att>` and `FK#<kind>#<att>` (by kind)
 //!
 //! Connections table (TTL on `ttl`):
 //! - connection          `CONN#<id>` / `CONN`             gsi1: `T#t#U#<participant>` / `CONN#<id>`
 //!
-//! Sort-key order inside a session partition is `CMID#… < M#… < META < P#…`, so one query from
+//! Objects (attachments bucket, or the data directory's `blobs/` folder):
+//! - an upload as it arrives `uploads/<tenant>/<ses>/<att>` (the storage trigger watches `uploads/`)
+//! - what is served          `media/<tenant>/<ses>/<att>/file` and `…/thumb`
+//!
+//! Sort-key order inside a session partition is `A#… < CMID#… < M#… < META < P#… < UPID#…`, so one query from
 //! `META` to `P$` reads the session and its participants, and `begins_with M#` reads messages in
 //! sequence order. `META` holds the session's `last_seq`, the counter every message advances.
 
-use crate::domain::{CustomerId, ParticipantRef, SessionId, TenantId};
+use crate::domain::{AttachmentId, CustomerId, ParticipantRef, SessionId, TenantId};
 use crate::ports::table::Key;
 
 pub const PROFILE: &str = "PROFILE";
@@ -70,6 +77,55 @@ pub fn client_message(t: &TenantId, s: &SessionId, sender: &ParticipantRef, clie
     Key::new(session_partition(t, s), format!("CMID#{}#{client_message_id}", sender.key_segment()))
 }
 
+pub const CUSTOMER_FILE_PREFIX: &str = "F#";
+
+pub fn attachment(t: &TenantId, s: &SessionId, a: &AttachmentId) -> Key {
+    Key::new(session_partition(t, s), format!("A#{a}"))
+}
+
+pub fn upload_request(t: &TenantId, s: &SessionId, uploader: &ParticipantRef, client_upload_id: &str) -> Key {
+    Key::new(session_partition(t, s), format!("UPID#{}#{client_upload_id}", uploader.key_segment()))
+}
+
+/// A customer's file, newest first by its ULID.
+pub fn customer_file(t: &TenantId, c: &CustomerId, a: &AttachmentId) -> Key {
+    Key::new(customer_partition(t, c), format!("{CUSTOMER_FILE_PREFIX}{a}"))
+}
+
+/// Prefix of a customer's files of one kind (`image`, `audio`, `file`).
+pub fn customer_files_of_kind_prefix(kind: &str) -> String {
+    format!("FK#{kind}#")
+}
+
+pub fn customer_file_of_kind(t: &TenantId, c: &CustomerId, kind: &str, a: &AttachmentId) -> Key {
+    Key::new(customer_partition(t, c), format!("{}{a}", customer_files_of_kind_prefix(kind)))
+}
+
+/// Object keys. Tenant and ids are made of URL-safe characters (validated in `domain::ids`).
+pub const UPLOADS_PREFIX: &str = "uploads/";
+
+pub fn blob_upload(t: &TenantId, s: &SessionId, a: &AttachmentId) -> String {
+    format!("{UPLOADS_PREFIX}{t}/{s}/{a}")
+}
+
+/// `(tenant, session, attachment)` of an upload's object key, if it is one.
+pub fn parse_blob_upload(key: &str) -> Option<(TenantId, SessionId, AttachmentId)> {
+    let mut parts = key.strip_prefix(UPLOADS_PREFIX)?.split('/');
+    let (t, s, a) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((TenantId::parse(t).ok()?, SessionId::parse(s).ok()?, AttachmentId::parse(a).ok()?))
+}
+
+pub fn blob_media(t: &TenantId, s: &SessionId, a: &AttachmentId) -> String {
+    format!("media/{t}/{s}/{a}/file")
+}
+
+pub fn blob_thumbnail(t: &TenantId, s: &SessionId, a: &AttachmentId) -> String {
+    format!("media/{t}/{s}/{a}/thumb")
+}
+
 pub fn connection(connection_id: &str) -> Key {
     Key::new(format!("CONN#{connection_id}"), "CONN")
 }
@@ -98,6 +154,14 @@ mod tests {
         assert!(cmid < m && m < meta.clone() && meta < p);
         assert!(meta.as_str() >= META && p.as_str() <= PARTICIPANTS_END && pa.as_str() <= PARTICIPANTS_END);
         assert!(!m.starts_with("META") && !meta.starts_with(MESSAGE_PREFIX));
+        let a = attachment(&t, &s, &AttachmentId::generate()).sk;
+        let up = upload_request(&t, &s, &ParticipantRef::Agent("a".into()), "u1").sk;
+        assert!(a < cmid && up > PARTICIPANTS_END.to_string(), "attachments and upload requests lie outside the header range");
+        let att = AttachmentId::generate();
+        assert_eq!(parse_blob_upload(&blob_upload(&t, &s, &att)), Some((t.clone(), s.clone(), att.clone())));
+        assert_eq!(parse_blob_upload(&blob_media(&t, &s, &att)), None);
+        assert_eq!(parse_blob_upload(&format!("{}/extra", blob_upload(&t, &s, &att))), None);
+        assert_eq!(parse_blob_upload("uploads/Bad#Tenant/x/y"), None);
         assert!(message_sort(9) < message_sort(10) && message_sort(999_999_999_999) > message_sort(1));
         assert!(message(&t, &s, 999_999_999_999).sk < meta);
     }

@@ -7,15 +7,16 @@ use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerRequestTypeRequest, Api
 use lambda_runtime::{service_fn, LambdaEvent};
 
 use crate::adapters::aws;
-use crate::http::routes::{http_handler, ws_handler};
+use crate::http::routes::{ws_handler, ROUTES, WS_ROUTES};
 
 pub type Error = lambda_runtime::Error;
 
 /// Runs the REST function named `function` in the route table.
 pub async fn run_http(function: &'static str) -> Result<(), Error> {
     crate::init_tracing();
-    let handler = http_handler(function).ok_or_else(|| format!("no REST route runs {function}"))?;
-    let app = Arc::new(aws::app_from_env().await?);
+    let route = ROUTES.iter().find(|r| r.function == function).ok_or_else(|| format!("no REST route runs {function}"))?;
+    let handler = route.handler;
+    let app = Arc::new(aws::app_for(route.needs).await?);
     lambda_http::run(lambda_http::service_fn(move |req| {
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(handler(app, req).await) }
@@ -27,10 +28,33 @@ pub async fn run_http(function: &'static str) -> Result<(), Error> {
 pub async fn run_ws(route_key: &'static str) -> Result<(), Error> {
     crate::init_tracing();
     let handler = ws_handler(route_key).ok_or_else(|| format!("no WebSocket route {route_key}"))?;
-    let app = Arc::new(aws::app_from_env().await?);
+    let needs = WS_ROUTES.iter().find(|(k, _, _)| *k == route_key).map(|(_, _, n)| *n).unwrap_or_default();
+    let app = Arc::new(aws::app_for(needs).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
         let app = app.clone();
         async move { Ok::<_, Error>(handler(app, event.payload).await) }
+    }))
+    .await
+}
+
+/// Runs the S3-triggered function `function` of the trigger table. S3 invokes it
+/// asynchronously: a record that failed for a transient reason fails the invocation, so Lambda
+/// retries it (twice) and then hands it to the function's dead-letter queue; records already
+/// handled are handled again harmlessly (each handler is idempotent).
+pub async fn run_s3(function: &'static str) -> Result<(), Error> {
+    crate::init_tracing();
+    let trigger = crate::inbound::trigger(function).ok_or_else(|| format!("no trigger runs {function}"))?;
+    let app = Arc::new(aws::app_for(trigger.needs).await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::s3::S3Event>| {
+        let app = app.clone();
+        async move {
+            let outcome = (trigger.handler)(app, event.payload).await;
+            if outcome.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::from(format!("{} of the event's records failed; retrying", outcome.failed.len())))
+            }
+        }
     }))
     .await
 }

@@ -6,14 +6,17 @@
 
 pub mod adapters;
 pub mod app;
+pub mod capabilities;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
 pub mod identity;
+pub mod inbound;
 pub mod keys;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod media;
 pub mod ports;
 pub mod ws;
 

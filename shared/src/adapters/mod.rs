@@ -4,3 +4,4 @@
 pub mod aws;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod missing;

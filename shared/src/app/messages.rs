@@ -8,8 +8,8 @@ use super::sessions::{can_read, load};
 use super::{from_item, to_item, App};
 use crate::domain::limits::MAX_SEQ;
 use crate::domain::message::{validate_text, Message, MessageKind};
-use crate::domain::session::SessionStatus;
-use crate::domain::{ids::parse_client_message_id, now_rfc3339, MessageId, Principal, SessionId, TenantId};
+use crate::domain::session::{Session, SessionStatus};
+use crate::domain::{ids::parse_client_message_id, now_rfc3339, MessageId, ParticipantRef, Principal, SessionId, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::events::{types, EventEnvelope};
 use crate::keys;
@@ -30,13 +30,103 @@ pub struct Sent {
 /// message of the same session committed in between, so this bounds a burst, not a wait.
 pub const MAX_SEQUENCE_ATTEMPTS: usize = 32;
 
-/// Stores a text message as the session's next in order and pushes it to the live connections
-/// of the session's participants.
+/// What a new message says; `append` gives it its id, number and time.
+pub(crate) struct Content {
+    pub sender: ParticipantRef,
+    pub client_message_id: String,
+    pub kind: MessageKind,
+    pub text: String,
+    pub attachment: Option<crate::domain::message::MessageAttachment>,
+}
+
+pub(crate) enum Appended {
+    Stored {
+        message: Message,
+        session: Session,
+        unpublished: Vec<EventEnvelope>,
+    },
+    /// The session is closed (as read).
+    Closed,
+    /// One of the caller's own operations failed its condition (a duplicate).
+    Refused,
+}
+
+/// Stores a message as the session's next in order, together with `extra` operations and the
+/// events `events` names, all or nothing.
 ///
-/// The message, its idempotency record and the session's advanced `last_seq` are one
-/// transaction, conditional on `last_seq` still being what was read: a number is taken only by a
-/// committed message, so a session's numbers have no gaps. A concurrent send to the same session
-/// makes the condition fail; the send reads the session again and takes the next number.
+/// The message and the session's advanced `last_seq` are one transaction, conditional on
+/// `last_seq` still being what was read: a number is taken only by a committed message, so a
+/// session's numbers have no gaps. A concurrent append to the same session makes the condition
+/// fail; the append reads the session again and takes the next number.
+pub(crate) async fn append(
+    app: &App,
+    tenant: &TenantId,
+    session_id: &SessionId,
+    content: Content,
+    extra: impl Fn(&Message) -> AppResult<Vec<TransactOp>>,
+    events: impl Fn(&Message) -> Vec<EventEnvelope>,
+) -> AppResult<Appended> {
+    for attempt in 0..MAX_SEQUENCE_ATTEMPTS {
+        let session = load(app, tenant, session_id).await?.ok_or(AppError::NotFound("session"))?;
+        if !session.participants.iter().any(|x| x.who == content.sender) {
+            return Err(AppError::NotAParticipant);
+        }
+        if session.status == SessionStatus::Closed {
+            return Ok(Appended::Closed);
+        }
+        let seq = session.last_seq + 1;
+        if seq > MAX_SEQ {
+            return Err(AppError::Conflict(format!("the session holds its maximum of {MAX_SEQ} messages; open a new one")));
+        }
+        let message = Message {
+            id: MessageId::generate().to_string(),
+            session_id: session_id.to_string(),
+            seq,
+            sender: content.sender.clone(),
+            client_message_id: content.client_message_id.clone(),
+            kind: content.kind,
+            text: content.text.clone(),
+            attachment: content.attachment.clone(),
+            created_at: now_rfc3339(),
+        };
+        let mut ops = vec![
+            TransactOp::Update {
+                key: keys::session(tenant, session_id),
+                update: Update::default().set("last_seq", seq),
+                // Still the number read: `last_seq` only grows, so "below seq" means "equal to seq - 1".
+                condition: Some(Condition::AbsentOrLessThan("last_seq".into(), seq.into())),
+            },
+            TransactOp::Put {
+                item: to_item(&message, &keys::message(tenant, session_id, seq), &[("entity", "message".into())])?,
+                condition: Some(Condition::NotExists),
+            },
+        ];
+        ops.extend(extra(&message)?);
+        match app.transact_with_events(ops, events(&message)).await {
+            Ok(unpublished) => return Ok(Appended::Stored { message, session, unpublished }),
+            Err(StoreError::TransactionCancelled { reasons }) => {
+                if reasons.iter().skip(2).any(|failed| *failed) {
+                    return Ok(Appended::Refused);
+                }
+                // Another message took this number first: read the session again.
+                continue;
+            }
+            // DynamoDB cancels overlapping transactions on one item (TransactionConflict).
+            Err(StoreError::Throttled(_)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(2 + rand::random::<u64>() % (4 << attempt.min(5)))).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tracing::warn!(session_id = %session_id, attempts = MAX_SEQUENCE_ATTEMPTS, "append gave up on a busy session");
+    Err(AppError::Conflict("the session is busy; resend with the same client_message_id".into()))
+}
+
+/// Stores a text message as the session's next in order and pushes it to the live connections
+/// of the session's participants. A resend (same sender, same client message id) is answered
+/// with the stored message — also once the session has closed — and nothing is stored or
+/// delivered twice.
 pub async fn send(
     app: &App,
     p: &Principal,
@@ -50,74 +140,37 @@ pub async fn send(
     let text = validate_text(text)?;
     let me = p.participant();
     let dedupe_key = keys::client_message(&p.tenant, &session_id, &me, &client_message_id);
-
-    for attempt in 0..MAX_SEQUENCE_ATTEMPTS {
-        let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
-        if !session.participants.iter().any(|x| x.who == me) {
+    let content = Content { sender: me.clone(), client_message_id, kind: MessageKind::Text, text, attachment: None };
+    let dedupe = |m: &Message| -> AppResult<Vec<TransactOp>> {
+        let mut item = to_item(&json!({ "message_id": m.id, "seq": m.seq }), &dedupe_key, &[])?;
+        item.insert("entity".into(), "client_message".into());
+        Ok(vec![TransactOp::Put { item, condition: Some(Condition::NotExists) }])
+    };
+    let appended = match append(app, &p.tenant, &session_id, content, dedupe, |m| vec![created_event(&p.tenant, m)]).await {
+        // Not a participant: staff of the tenant learn so; anyone else learns nothing.
+        Err(AppError::NotAParticipant) => {
+            let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
             return Err(if can_read(p, &session) { AppError::NotAParticipant } else { AppError::NotFound("session") });
         }
-        if session.status == SessionStatus::Closed {
-            // A resend of a message stored before the session closed still gets its answer.
-            return match app.table.get(&dedupe_key).await? {
-                Some(_) => Ok(duplicate_of(app, p, &session_id, &dedupe_key).await?),
-                None => Err(AppError::SessionClosed),
-            };
-        }
-
-        let seq = session.last_seq + 1;
-        if seq > MAX_SEQ {
-            return Err(AppError::Conflict(format!("the session holds its maximum of {MAX_SEQ} messages; open a new one")));
-        }
-        let message = Message {
-            id: MessageId::generate().to_string(),
-            session_id: session_id.to_string(),
-            seq,
-            sender: me.clone(),
-            client_message_id: client_message_id.clone(),
-            kind: MessageKind::Text,
-            text: text.clone(),
-            created_at: now_rfc3339(),
-        };
-        let mut dedupe = to_item(&json!({ "message_id": message.id, "seq": seq }), &dedupe_key, &[])?;
-        dedupe.insert("entity".into(), "client_message".into());
-        let ops = vec![
-            TransactOp::Update {
-                key: keys::session(&p.tenant, &session_id),
-                update: Update::default().set("last_seq", seq),
-                // Still the number read: `last_seq` only grows, so "below seq" means "equal to seq - 1".
-                condition: Some(Condition::AbsentOrLessThan("last_seq".into(), seq.into())),
-            },
-            TransactOp::Put {
-                item: to_item(&message, &keys::message(&p.tenant, &session_id, seq), &[("entity", "message".into())])?,
-                condition: Some(Condition::NotExists),
-            },
-            TransactOp::Put { item: dedupe, condition: Some(Condition::NotExists) },
-        ];
-        let unpublished = match app.transact_with_event(ops, created_event(&p.tenant, &message)).await {
-            Ok(unpublished) => unpublished,
-            Err(StoreError::TransactionCancelled { reasons }) if reasons.get(2) == Some(&true) => {
-                return duplicate_of(app, p, &session_id, &dedupe_key).await;
+        other => other?,
+    };
+    match appended {
+        Appended::Stored { message, session, unpublished } => {
+            let recipients: Vec<_> = session.participants.iter().map(|x| x.who.clone()).collect();
+            let frame = ServerFrame::Message { message: message.clone() }.to_bytes();
+            let delivered_to = deliver(app, &p.tenant, &recipients, &frame, from_connection).await?;
+            for event in unpublished {
+                app.publish(event).await;
             }
-            // Another message took this number first: read the session again.
-            Err(StoreError::TransactionCancelled { .. }) => continue,
-            // DynamoDB cancels transactions on one item that overlap (TransactionConflict).
-            Err(StoreError::Throttled(_)) => {
-                tokio::time::sleep(std::time::Duration::from_millis(2 + rand::random::<u64>() % (4 << attempt.min(5)))).await;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-
-        let recipients: Vec<_> = session.participants.iter().map(|x| x.who.clone()).collect();
-        let frame = ServerFrame::Message { message: message.clone() }.to_bytes();
-        let delivered_to = deliver(app, &p.tenant, &recipients, &frame, from_connection).await?;
-        if let Some(event) = unpublished {
-            app.publish(event).await;
+            Ok(Sent { message, duplicate: false, delivered_to })
         }
-        return Ok(Sent { message, duplicate: false, delivered_to });
+        Appended::Refused => duplicate_of(app, p, &session_id, &dedupe_key).await,
+        // A resend of a message stored before the session closed still gets its answer.
+        Appended::Closed => match app.table.get(&dedupe_key).await? {
+            Some(_) => duplicate_of(app, p, &session_id, &dedupe_key).await,
+            None => Err(AppError::SessionClosed),
+        },
     }
-    tracing::warn!(session_id = %session_id, attempts = MAX_SEQUENCE_ATTEMPTS, "send gave up on a busy session");
-    Err(AppError::Conflict("the session is busy; resend with the same client_message_id".into()))
 }
 
 /// The stored message a resend names, as the answer to that resend.
@@ -132,7 +185,7 @@ async fn duplicate_of(app: &App, p: &Principal, session_id: &SessionId, dedupe_k
 }
 
 /// `message.created` for a stored message: the same envelope each time it is published.
-fn created_event(tenant: &TenantId, message: &Message) -> EventEnvelope {
+pub(crate) fn created_event(tenant: &TenantId, message: &Message) -> EventEnvelope {
     let mut event = EventEnvelope::new(types::MESSAGE_CREATED, tenant, format!("{}:created", message.id), json!({ "message": message }));
     event.time = message.created_at.clone();
     event
@@ -204,7 +257,11 @@ pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery
         query.start_after = Some(key);
     }
     let (items, next_cursor) = read_page(app.table.as_ref(), query, q.limit).await?;
-    Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
+    let mut messages: Vec<Message> = items.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    for m in messages.iter_mut().filter(|m| m.attachment.is_some()) {
+        super::attachments::sign_message(app, &p.tenant, m).await?;
+    }
+    Ok(PageOf { items: messages, next_cursor })
 }
 
 /// Records that `p` received every message of the session up to `up_to_seq` and tells the other

@@ -1,5 +1,6 @@
 //! Use cases. Each takes the ports it needs through [`App`]; none knows which backend runs.
 
+pub mod attachments;
 pub mod connections;
 pub mod customers;
 pub mod messages;
@@ -8,7 +9,7 @@ pub mod sessions;
 
 use std::sync::Arc;
 
-use crate::ports::{ConnectionGateway, EventLog, EventPublisher, Table, TransactWithEvents};
+use crate::ports::{BlobStore, ConnectionGateway, EventLog, EventPublisher, Table, TransactWithEvents};
 
 /// The ports one deployment wires together, built once per process (Lambda init or confer-local start).
 #[derive(Clone)]
@@ -25,9 +26,26 @@ pub struct App {
     /// Writes to `table` that record their events in the same transaction (local runtime only;
     /// it must write to the same table as `table`, as `adapters::local::assemble` wires it).
     pub outbox: Option<Arc<dyn TransactWithEvents>>,
+    /// Media objects and their signed URLs.
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl App {
+    /// An App whose every port is missing (each answers an error naming it); runtimes replace
+    /// the ports they provide.
+    pub fn without_backends() -> Self {
+        use crate::adapters::missing::Missing;
+        App {
+            table: Arc::new(Missing("the table")),
+            connections_table: Arc::new(Missing("the connections table")),
+            gateway: Arc::new(Missing("live connections")),
+            events: Arc::new(Missing("event publication")),
+            event_log: None,
+            outbox: None,
+            blobs: Arc::new(crate::ports::blobs::NoBlobs),
+        }
+    }
+
     /// Runs a transaction on `table` and, where the backends allow, records `event` in it.
     /// Returns the event when it is still to be published — by the caller, after whatever must
     /// come first (a message's delivery) — and `None` once it is committed with the write.
@@ -39,6 +57,18 @@ impl App {
         match &self.outbox {
             Some(outbox) => outbox.transact_write_with_events(ops, vec![event]).await.map(|()| None),
             None => self.table.transact_write(ops).await.map(|()| Some(event)),
+        }
+    }
+
+    /// [`transact_with_event`](Self::transact_with_event) with several events (or none).
+    pub async fn transact_with_events(
+        &self,
+        ops: Vec<crate::ports::table::TransactOp>,
+        events: Vec<crate::events::EventEnvelope>,
+    ) -> Result<Vec<crate::events::EventEnvelope>, crate::ports::table::StoreError> {
+        match &self.outbox {
+            Some(outbox) if !events.is_empty() => outbox.transact_write_with_events(ops, events).await.map(|()| Vec::new()),
+            _ => self.table.transact_write(ops).await.map(|()| events),
         }
     }
 

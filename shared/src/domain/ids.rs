@@ -91,6 +91,7 @@ macro_rules! prefixed_id {
 prefixed_id!(CustomerId, "cus_", "customer id");
 prefixed_id!(SessionId, "ses_", "session id");
 prefixed_id!(MessageId, "msg_", "message id");
+prefixed_id!(AttachmentId, "att_", "attachment id");
 
 /// Monotonic ULIDs: ids generated in one process sort in generation order even within a millisecond.
 pub fn next_ulid() -> ulid::Ulid {
@@ -101,7 +102,7 @@ pub fn next_ulid() -> ulid::Ulid {
     generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
 }
 
-/// Client-chosen idempotency key of a chat message.
+/// Client-chosen idempotency key of a chat message or an upload.
 pub fn parse_client_message_id(s: &str) -> Result<String, AppError> {
     let ok = !s.is_empty()
         && s.len() <= crate::domain::limits::MAX_CLIENT_MESSAGE_ID

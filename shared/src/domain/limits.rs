@@ -30,3 +30,11 @@ pub const CONNECTION_TTL_SECONDS: i64 = 2 * 60 * 60;
 pub const WS_IDLE_TIMEOUT_SECONDS: u64 = 10 * 60;
 /// Highest message sequence number a session can reach (the 12 digits of its sort key).
 pub const MAX_SEQ: u64 = 999_999_999_999;
+/// Longest file name of an upload, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+/// How long an upload URL accepts its upload.
+pub const UPLOAD_URL_SECONDS: u64 = 15 * 60;
+/// How long download URLs in answers and frames stay valid.
+pub const DOWNLOAD_URL_SECONDS: u64 = 60 * 60;
+/// A pending attachment whose upload never arrives (or never verifies) expires after this.
+pub const PENDING_UPLOAD_SECONDS: i64 = 24 * 60 * 60;

@@ -10,6 +10,44 @@ use crate::error::AppError;
 #[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     Text,
+    Image,
+    Audio,
+    File,
+}
+
+impl From<crate::media::MediaKind> for MessageKind {
+    fn from(k: crate::media::MediaKind) -> Self {
+        match k {
+            crate::media::MediaKind::Image => MessageKind::Image,
+            crate::media::MediaKind::Audio => MessageKind::Audio,
+            crate::media::MediaKind::File => MessageKind::File,
+        }
+    }
+}
+
+/// The media of an `image`, `audio` or `file` message. URLs are signed when the message is
+/// read or delivered, valid for a limited time (`urls_expire_at`); they are never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MessageAttachment {
+    pub id: String,
+    pub file_name: String,
+    /// The type verified from the bytes.
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub has_thumbnail: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls_expire_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -24,7 +62,10 @@ pub struct Message {
     pub sender: ParticipantRef,
     pub client_message_id: String,
     pub kind: MessageKind,
+    /// The text; for media, the caption (possibly empty).
     pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<MessageAttachment>,
     pub created_at: String,
 }
 

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 
 use super::{json_body, path_param, principal, query_param, respond};
+use crate::app::attachments::{self, AttachmentView, CustomerFile, UploadTicket};
 use crate::app::paging::{page_size, PageOf};
 use crate::app::sessions::SessionSummary;
 use crate::app::{customers, messages, sessions, App};
+use crate::domain::attachment::NewUpload;
 use crate::domain::customer::{Customer, CustomerPatch, NewCustomer};
 use crate::domain::message::Message;
 use crate::domain::session::{NewSession, Session};
@@ -143,6 +145,51 @@ pub async fn list_messages(app: Arc<App>, req: Request) -> Response<Body> {
         let (direction, cursor) = (query_param(&req, "direction"), query_param(&req, "cursor"));
         let q = messages::HistoryQuery { direction: direction.as_deref(), cursor: cursor.as_deref(), after_seq, before_seq, limit };
         messages::history(&app, &p, &session, q).await
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/sessions/{sessionId}/attachments", tag = "attachments", request_body = NewUpload,
+    params(("sessionId" = String, Path)),
+    responses((status = 201, body = UploadTicket, description = "A pending attachment and where to PUT its bytes; a repeated request (same client_upload_id) answers the same attachment"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_attachment(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 201, |req| async move {
+        let p = principal(&req)?;
+        let session = path_param(&req, "sessionId")?;
+        attachments::request_upload(&app, &p, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/sessions/{sessionId}/attachments/{attachmentId}", tag = "attachments",
+    params(("sessionId" = String, Path), ("attachmentId" = String, Path)),
+    responses((status = 200, body = AttachmentView, description = "Its status (pending, ready, rejected with the reason) and, once ready, download URLs"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_attachment(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move {
+        let p = principal(&req)?;
+        attachments::get(&app, &p, &path_param(&req, "sessionId")?, &path_param(&req, "attachmentId")?).await
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/customers/{customerId}/files", tag = "attachments",
+    params(("customerId" = String, Path), ("kind" = Option<String>, Query, description = "image, audio or file"),
+        ("limit" = Option<usize>, Query, description = "1-100, default 25"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = PageOf<CustomerFile>, description = "Newest first, with download URLs"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_customer_files(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move {
+        let p = principal(&req)?;
+        let id = CustomerId::parse(&path_param(&req, "customerId")?)?;
+        let limit = page_size(query_param(&req, "limit").as_deref())?;
+        let kind = query_param(&req, "kind");
+        attachments::list_customer_files(&app, &p, &id, kind.as_deref(), limit, query_param(&req, "cursor").as_deref()).await
     })
     .await
 }

@@ -11,10 +11,11 @@ use super::handlers;
     paths(
         handlers::create_customer, handlers::list_customers, handlers::get_customer, handlers::update_customer,
         handlers::list_customer_sessions, handlers::create_session, handlers::get_session, handlers::close_session,
-        handlers::list_messages, handlers::read_events
+        handlers::list_messages, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
+        handlers::read_events
     ),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "events", description = "Local runtime only"))
+    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "events", description = "Local runtime only"))
 )]
 pub struct ApiDoc;
 

@@ -9,6 +9,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::handlers as h;
 use crate::app::App;
+use crate::capabilities::{needs, Capability};
 
 pub type HttpFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 pub type HttpHandler = fn(Arc<App>, Request) -> HttpFuture;
@@ -21,31 +22,49 @@ pub struct Route {
     pub function: &'static str,
     /// False for routes only the local runtime serves.
     pub cloud: bool,
+    /// The ports the function uses: what its Lambda builds, its environment and permissions.
+    pub needs: &'static [Capability],
     pub handler: HttpHandler,
 }
 
 macro_rules! route {
-    ($method:literal, $path:literal, $function:literal, $cloud:expr, $handler:path) => {
-        Route { method: $method, path: $path, function: $function, cloud: $cloud, handler: |app, req| Box::pin($handler(app, req)) }
+    ($method:literal, $path:literal, $function:literal, $cloud:expr, $needs:expr, $handler:path) => {
+        Route {
+            method: $method,
+            path: $path,
+            function: $function,
+            cloud: $cloud,
+            needs: $needs,
+            handler: |app, req| Box::pin($handler(app, req)),
+        }
     };
 }
 
 pub static ROUTES: &[Route] = &[
-    route!("POST", "/v1/customers", "customers-create", true, h::create_customer),
-    route!("GET", "/v1/customers", "customers-list", true, h::list_customers),
-    route!("GET", "/v1/customers/{customerId}", "customers-get", true, h::get_customer),
-    route!("PATCH", "/v1/customers/{customerId}", "customers-update", true, h::update_customer),
-    route!("GET", "/v1/customers/{customerId}/sessions", "customer-sessions-list", true, h::list_customer_sessions),
-    route!("POST", "/v1/sessions", "sessions-create", true, h::create_session),
-    route!("GET", "/v1/sessions/{sessionId}", "sessions-get", true, h::get_session),
-    route!("POST", "/v1/sessions/{sessionId}/close", "sessions-close", true, h::close_session),
-    route!("GET", "/v1/sessions/{sessionId}/messages", "messages-list", true, h::list_messages),
-    route!("GET", "/v1/events", "events-read", false, h::read_events),
+    route!("POST", "/v1/customers", "customers-create", true, needs::TABLE_EVENTS, h::create_customer),
+    route!("GET", "/v1/customers", "customers-list", true, needs::TABLE, h::list_customers),
+    route!("GET", "/v1/customers/{customerId}", "customers-get", true, needs::TABLE, h::get_customer),
+    route!("PATCH", "/v1/customers/{customerId}", "customers-update", true, needs::TABLE_EVENTS, h::update_customer),
+    route!("GET", "/v1/customers/{customerId}/sessions", "customer-sessions-list", true, needs::TABLE, h::list_customer_sessions),
+    route!("GET", "/v1/customers/{customerId}/files", "customer-files-list", true, needs::TABLE_BLOBS, h::list_customer_files),
+    route!("POST", "/v1/sessions", "sessions-create", true, needs::TABLE_EVENTS, h::create_session),
+    route!("GET", "/v1/sessions/{sessionId}", "sessions-get", true, needs::TABLE, h::get_session),
+    route!("POST", "/v1/sessions/{sessionId}/close", "sessions-close", true, needs::TABLE_EVENTS, h::close_session),
+    route!("GET", "/v1/sessions/{sessionId}/messages", "messages-list", true, needs::TABLE_BLOBS, h::list_messages),
+    route!("POST", "/v1/sessions/{sessionId}/attachments", "attachments-create", true, needs::TABLE_BLOBS, h::create_attachment),
+    route!("GET", "/v1/sessions/{sessionId}/attachments/{attachmentId}", "attachments-get", true, needs::TABLE_BLOBS, h::get_attachment),
+    route!("GET", "/v1/events", "events-read", false, needs::TABLE, h::read_events),
 ];
 
-/// WebSocket routes (route selection expression `$request.body.action`) and their functions.
-pub static WS_ROUTES: &[(&str, &str)] =
-    &[("$connect", "ws-connect"), ("$disconnect", "ws-disconnect"), ("$default", "ws-default"), ("send", "ws-send"), ("ack", "ws-ack")];
+/// WebSocket routes (route selection expression `$request.body.action`): route key, function,
+/// and the ports it uses.
+pub static WS_ROUTES: &[(&str, &str, &[Capability])] = &[
+    ("$connect", "ws-connect", needs::LIVE),
+    ("$disconnect", "ws-disconnect", needs::LIVE),
+    ("$default", "ws-default", needs::LIVE),
+    ("send", "ws-send", needs::CHAT),
+    ("ack", "ws-ack", needs::CHAT),
+];
 
 /// The Lambda REQUEST authorizer on `$connect`.
 pub const WS_AUTHORIZER_FUNCTION: &str = "ws-authorizer";

@@ -32,8 +32,11 @@ impl Download {
     /// The `Content-Disposition` header value, with the name in RFC 6266/5987 form.
     pub fn content_disposition(&self) -> String {
         let kind = if self.inline { "inline" } else { "attachment" };
-        let ascii: String =
-            self.file_name.chars().map(|c| if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '%' | ';') || c == ' ' { c } else { '_' }).collect();
+        let ascii: String = self
+            .file_name
+            .chars()
+            .map(|c| if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '%' | ';') || c == ' ' { c } else { '_' })
+            .collect();
         let encoded: String = url::form_urlencoded::byte_serialize(self.file_name.as_bytes()).collect::<String>().replace('+', "%20");
         format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
     }

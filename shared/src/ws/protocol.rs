@@ -52,14 +52,18 @@ pub enum ServerFrame {
     Error {
         code: String,
         message: String,
+        /// The refused frame's `client_message_id`, or a refused upload's `client_upload_id`.
         #[serde(skip_serializing_if = "Option::is_none")]
         client_message_id: Option<String>,
+        /// A refused upload (`attachment_rejected`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment_id: Option<String>,
     },
 }
 
 impl ServerFrame {
     pub fn error(e: &AppError, client_message_id: Option<String>) -> Self {
-        ServerFrame::Error { code: e.code().to_string(), message: e.public_message(), client_message_id }
+        ServerFrame::Error { code: e.code().to_string(), message: e.public_message(), client_message_id, attachment_id: None }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

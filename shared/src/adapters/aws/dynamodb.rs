@@ -22,6 +22,7 @@ type AttributeMap = HashMap<String, AttributeValue>;
 const BATCH_ATTEMPTS: u32 = 8;
 const WARM_TIMEOUT: Duration = Duration::from_secs(1);
 
+#[derive(Clone)]
 pub struct DynamoTable {
     client: Client,
     table_name: String,

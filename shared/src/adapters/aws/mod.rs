@@ -2,20 +2,17 @@
 
 pub mod apigateway;
 pub mod dynamodb;
+pub mod s3;
 pub mod sns;
 
 use std::sync::Arc;
 
 use crate::app::App;
+use crate::capabilities::Capability;
 use crate::error::AppError;
 use crate::identity::{TokenVerifier, VerifierConfig};
 
-/// Environment of every function (set by template.yaml).
-pub const ENV_TABLE: &str = "CONFER_TABLE";
-pub const ENV_CONNECTIONS_TABLE: &str = "CONFER_CONNECTIONS_TABLE";
-pub const ENV_EVENTS_TOPIC_ARN: &str = "CONFER_EVENTS_TOPIC_ARN";
-/// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`: the @connections endpoint.
-pub const ENV_WS_ENDPOINT: &str = "CONFER_WS_ENDPOINT";
+pub use crate::capabilities::{ENV_ATTACHMENTS_BUCKET, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_TABLE, ENV_WS_ENDPOINT};
 pub const ENV_JWT_ISSUER: &str = "CONFER_JWT_ISSUER";
 pub const ENV_JWT_AUDIENCE: &str = "CONFER_JWT_AUDIENCE";
 /// Optional; defaults to `<issuer>/.well-known/jwks.json` (Cognito's location).
@@ -25,24 +22,51 @@ fn env(name: &str) -> Result<String, AppError> {
     std::env::var(name).map_err(|_| AppError::internal(format!("environment variable {name} is not set")))
 }
 
-/// Builds the cloud [`App`] from the environment: SDK clients built once, connections warmed.
-pub async fn app_from_env() -> Result<App, AppError> {
+/// Builds the cloud [`App`] from the environment with the adapters of `needs` only: SDK clients
+/// built once, their connections warmed. Ports outside `needs` answer a clear error.
+pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let table = dynamodb::DynamoTable::new(&config, env(ENV_TABLE)?);
-    let connections_table = table.sibling(env(ENV_CONNECTIONS_TABLE)?);
-    let gateway = apigateway::ApiGatewayConnections::new(&config, env(ENV_WS_ENDPOINT)?);
-    let events = sns::SnsPublisher::new(&config, env(ENV_EVENTS_TOPIC_ARN)?);
-    // Open TLS connections during init, so the first event does not pay for them (both tables
-    // share one client, so one call warms DynamoDB).
-    futures::join!(table.warm(), events.warm());
-    Ok(App {
-        table: Arc::new(table),
-        connections_table: Arc::new(connections_table),
-        gateway: Arc::new(gateway),
-        events: Arc::new(events),
-        event_log: None,
-        outbox: None,
-    })
+    let has = |c: Capability| needs.contains(&c);
+    let mut app = App::without_backends();
+    // Both tables share one client, so one call warms DynamoDB.
+    let mut dynamo: Option<dynamodb::DynamoTable> = None;
+    if has(Capability::Table) {
+        let table = dynamodb::DynamoTable::new(&config, env(ENV_TABLE)?);
+        app.table = Arc::new(table.clone());
+        dynamo = Some(table);
+    }
+    if has(Capability::Live) {
+        let name = env(ENV_CONNECTIONS_TABLE)?;
+        let connections = match &dynamo {
+            Some(t) => t.sibling(name),
+            None => dynamodb::DynamoTable::new(&config, name),
+        };
+        app.connections_table = Arc::new(connections.clone());
+        app.gateway = Arc::new(apigateway::ApiGatewayConnections::new(&config, env(ENV_WS_ENDPOINT)?));
+        dynamo.get_or_insert(connections);
+    }
+    let mut sns = None;
+    if has(Capability::Events) {
+        let events = Arc::new(sns::SnsPublisher::new(&config, env(ENV_EVENTS_TOPIC_ARN)?));
+        app.events = events.clone();
+        sns = Some(events);
+    }
+    if has(Capability::Blobs) {
+        app.blobs = Arc::new(s3::S3Blobs::new(&config, env(ENV_ATTACHMENTS_BUCKET)?));
+    }
+    // Open TLS connections during init, so the first event does not pay for them.
+    let warm_table = async {
+        if let Some(t) = &dynamo {
+            t.warm().await
+        }
+    };
+    let warm_events = async {
+        if let Some(s) = &sns {
+            s.warm().await
+        }
+    };
+    futures::join!(warm_table, warm_events);
+    Ok(app)
 }
 
 pub fn verifier_from_env() -> Result<TokenVerifier, AppError> {

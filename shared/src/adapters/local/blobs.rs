@@ -376,7 +376,9 @@ mod tests {
     #[tokio::test]
     async fn a_stream_of_the_wrong_length_leaves_nothing() {
         let (_dir, blobs) = blobs();
-        let chunks = |parts: Vec<&'static [u8]>| futures::stream::iter(parts.into_iter().map(|p| Ok::<_, std::io::Error>(bytes::Bytes::from_static(p))));
+        let chunks = |parts: Vec<&'static [u8]>| {
+            futures::stream::iter(parts.into_iter().map(|p| Ok::<_, std::io::Error>(bytes::Bytes::from_static(p))))
+        };
         assert_eq!(blobs.store_stream("uploads/x", chunks(vec![b"abc", b"def"]), 5).await, Err(StoreStreamError::TooLong));
         assert_eq!(blobs.store_stream("uploads/x", chunks(vec![b"abc"]), 5).await, Err(StoreStreamError::TooShort { received: 3 }));
         assert_eq!(blobs.head("uploads/x").await.unwrap(), None);

@@ -41,6 +41,8 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
         events: Arc::new(event_log.clone()),
         event_log: Some(Arc::new(event_log.clone())),
         outbox: Some(Arc::new(outbox)),
+        // Object storage lives in a folder the caller chooses (see `LocalBlobs::open`).
+        blobs: Arc::new(crate::ports::blobs::NoBlobs),
     };
     Ok(LocalBackends { app, connections, connection_records, event_log })
 }

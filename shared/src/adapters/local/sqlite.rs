@@ -177,7 +177,11 @@ impl SqliteStore {
         let conn = open_connection(path)?;
         if leftover_log > 0 {
             let rows: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(backend)?;
-            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, schema_objects = rows, "recovered: every committed write is in place");
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                schema_objects = rows,
+                "recovered: every committed write is in place"
+            );
         }
         // Checkpoints run on a connection of their own (see `checkpoint_in_background`).
         let checkpoints = if log.background_checkpoints { Some(open_connection(path)?) } else { None };

@@ -1,0 +1,109 @@
+//! Signed object URLs on confer-local's port: `PUT /blobs/<key>` stores an upload exactly as
+//! signed (method, key, content type, size, expiry) and raises the S3 notification the cloud
+//! bucket would; `GET /blobs/<key>` serves an object with its signed type and disposition.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use confer::adapters::local::blobs::{Allowed, Refused, StoreStreamError};
+use confer::error::AppError;
+
+use crate::stack::LocalStack;
+
+fn refuse(e: AppError) -> Response {
+    (e.status_code(), Json(serde_json::to_value(e.body(None)).unwrap_or_default())).into_response()
+}
+
+fn refused(r: Refused) -> Response {
+    match r {
+        Refused::Incomplete => refuse(AppError::validation("the URL is incomplete")),
+        Refused::BadSignature | Refused::Expired => refuse(AppError::Forbidden(r.to_string())),
+    }
+}
+
+pub async fn put_object(
+    State(stack): State<Arc<LocalStack>>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    Path(key): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (content_type, size) = match stack.blobs.check("put", &key, query.as_deref().unwrap_or("")) {
+        Ok(Allowed::Upload { content_type, size }) => (content_type, size),
+        Ok(_) => return refused(Refused::BadSignature),
+        Err(r) => return refused(r),
+    };
+    // The signed headers must be sent as signed (S3: SignatureDoesNotMatch).
+    let sent_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !sent_type.eq_ignore_ascii_case(&content_type) {
+        return refuse(AppError::Forbidden(format!("the upload must carry content-type: {content_type}")));
+    }
+    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+        if len != size {
+            return refuse(AppError::Forbidden(format!("the upload must be exactly {size} bytes, not {len}")));
+        }
+    }
+    match stack.blobs.store_stream(&key, body.into_data_stream(), size).await {
+        Ok(()) => {}
+        Err(StoreStreamError::TooLong) => {
+            return refuse(AppError::PayloadTooLarge { actual: size as usize + 1, limit: size as usize });
+        }
+        Err(e @ (StoreStreamError::TooShort { .. } | StoreStreamError::Interrupted)) => return refuse(AppError::validation(e.to_string())),
+        Err(StoreStreamError::Io(e)) => return refuse(AppError::internal(e)),
+    }
+    let etag = format!("{:032x}", rand::random::<u128>());
+    crate::s3_events::dispatch_object_created(stack.app.clone(), &key, size, &etag, &source.ip().to_string());
+    let mut response = StatusCode::OK.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+pub async fn get_object(State(stack): State<Arc<LocalStack>>, Path(key): Path<String>, RawQuery(query): RawQuery) -> Response {
+    let (content_type, disposition) = match stack.blobs.check("get", &key, query.as_deref().unwrap_or("")) {
+        Ok(Allowed::Download { content_type, disposition }) => (content_type, disposition),
+        Ok(_) => return refused(Refused::BadSignature),
+        Err(r) => return refused(r),
+    };
+    let Some(path) = stack.blobs.file_of(&key) else { return refuse(AppError::NotFound("object")) };
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(_) => return refuse(AppError::NotFound("object")),
+    };
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let body = Body::from_stream(tokio_util_stream(file));
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    let value = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, value(&content_type));
+    h.insert(header::CONTENT_DISPOSITION, value(&disposition));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    // Never sniffed into something else, never a page with powers on this origin.
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    response
+}
+
+/// A file as a stream of chunks.
+fn tokio_util_stream(file: tokio::fs::File) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
+    futures::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    })
+}

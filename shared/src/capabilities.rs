@@ -1,0 +1,59 @@
+//! What a function uses beyond its code: each capability is a group of ports, the environment
+//! that configures them in the cloud, and the permissions template.yaml grants for them. The route
+//! and trigger tables name the capabilities of every function, so a Lambda builds (and warms)
+//! only the clients it calls, and tests/template_routes.rs proves each function's environment
+//! and permissions match. A port a function lacks answers a clear `not_available` error.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// The single table (customers, sessions, messages, attachments).
+    Table,
+    /// Live connections: their records and pushing frames to them (@connections).
+    Live,
+    /// Publishing integration events (SNS).
+    Events,
+    /// Media storage (the attachments bucket) and its signed URLs.
+    Blobs,
+}
+
+pub const ENV_TABLE: &str = "CONFER_TABLE";
+pub const ENV_CONNECTIONS_TABLE: &str = "CONFER_CONNECTIONS_TABLE";
+/// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`: the @connections endpoint.
+pub const ENV_WS_ENDPOINT: &str = "CONFER_WS_ENDPOINT";
+pub const ENV_EVENTS_TOPIC_ARN: &str = "CONFER_EVENTS_TOPIC_ARN";
+pub const ENV_ATTACHMENTS_BUCKET: &str = "CONFER_ATTACHMENTS_BUCKET";
+
+impl Capability {
+    /// Environment variables the cloud adapters of this capability read.
+    pub fn env(self) -> &'static [&'static str] {
+        match self {
+            Capability::Table => &[ENV_TABLE],
+            Capability::Live => &[ENV_CONNECTIONS_TABLE, ENV_WS_ENDPOINT],
+            Capability::Events => &[ENV_EVENTS_TOPIC_ARN],
+            Capability::Blobs => &[ENV_ATTACHMENTS_BUCKET],
+        }
+    }
+
+    /// IAM action prefixes only this capability grants (checked against each function's role).
+    pub fn actions(self) -> &'static [&'static str] {
+        match self {
+            Capability::Table => &[],
+            Capability::Live => &["execute-api:ManageConnections"],
+            Capability::Events => &["sns:"],
+            Capability::Blobs => &["s3:"],
+        }
+    }
+
+    pub const ALL: [Capability; 4] = [Capability::Table, Capability::Live, Capability::Events, Capability::Blobs];
+}
+
+/// Shorthands for the tables.
+pub mod needs {
+    use super::Capability::{self, *};
+    pub const TABLE: &[Capability] = &[Table];
+    pub const TABLE_EVENTS: &[Capability] = &[Table, Events];
+    pub const TABLE_BLOBS: &[Capability] = &[Table, Blobs];
+    pub const LIVE: &[Capability] = &[Live];
+    pub const CHAT: &[Capability] = &[Table, Live, Events];
+    pub const MEDIA: &[Capability] = &[Table, Live, Events, Blobs];
+}

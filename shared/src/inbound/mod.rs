@@ -1,0 +1,61 @@
+//! Inbound events no API call starts: storage notifications today; queues, streams and
+//! schedules as they arrive. [`TRIGGERS`] is their one list, as `http::routes` is for routes:
+//! each Lambda's entry point runs a trigger by name (`lambda::run_s3`), confer-local's dispatcher
+//! feeds the same handlers the same event JSON, and tests/template_routes.rs proves template.yaml
+//! wires exactly these functions to exactly these sources.
+
+pub mod s3;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use aws_lambda_events::s3::S3Event;
+
+use crate::app::App;
+use crate::capabilities::{needs, Capability};
+
+/// Where a trigger's events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// S3 event notifications of a bucket (template logical id), for keys under `prefix`.
+    S3 { bucket: &'static str, events: &'static [&'static str], prefix: &'static str },
+}
+
+/// What a trigger's handler reports: records to retry, by position in the event.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub failed: Vec<usize>,
+}
+
+pub type S3Future = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+pub type S3Handler = fn(Arc<App>, S3Event) -> S3Future;
+
+pub struct Trigger {
+    /// Binary in `functions/` and logical id stem in template.yaml.
+    pub function: &'static str,
+    pub source: Source,
+    pub needs: &'static [Capability],
+    pub handler: S3Handler,
+}
+
+/// The template logical id of the attachments bucket.
+pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
+
+pub static TRIGGERS: &[Trigger] = &[Trigger {
+    function: "attachments-verify",
+    source: Source::S3 { bucket: ATTACHMENTS_BUCKET, events: &["s3:ObjectCreated:*"], prefix: crate::keys::UPLOADS_PREFIX },
+    needs: needs::MEDIA,
+    handler: |app, event| Box::pin(s3::verify_uploads(app, event)),
+}];
+
+pub fn trigger(function: &str) -> Option<&'static Trigger> {
+    TRIGGERS.iter().find(|t| t.function == function)
+}
+
+/// The triggers that receive an S3 notification for `key` in `bucket` (logical id).
+pub fn s3_triggers_for<'a>(bucket: &'a str, key: &'a str) -> impl Iterator<Item = &'static Trigger> + 'a {
+    TRIGGERS.iter().filter(move |t| match t.source {
+        Source::S3 { bucket: b, prefix, .. } => b == bucket && key.starts_with(prefix),
+    })
+}
