@@ -14,6 +14,7 @@ pub mod identity;
 pub mod keys;
 #[cfg(feature = "aws")]
 pub mod lambda;
+pub mod media;
 pub mod ports;
 pub mod ws;
 
