@@ -38,3 +38,20 @@ pub const UPLOAD_URL_SECONDS: u64 = 15 * 60;
 pub const DOWNLOAD_URL_SECONDS: u64 = 60 * 60;
 /// A pending attachment whose upload never arrives (or never verifies) expires after this.
 pub const PENDING_UPLOAD_SECONDS: i64 = 24 * 60 * 60;
+
+// Media (shared/src/media; docs/media.md).
+/// Largest image upload (JPEG, PNG, WebP, GIF, HEIC/HEIF).
+pub const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
+/// Largest voice message or other audio upload.
+pub const MAX_AUDIO_BYTES: u64 = 25 * 1024 * 1024;
+/// Largest file upload (PDF, text, CSV, Office documents, ZIP).
+pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
+/// Most pixels an image may have (width × height, as decoded): a 48 MP phone photo passes.
+pub const MAX_IMAGE_PIXELS: u64 = 50_000_000;
+/// Longest side an image may have, in pixels.
+pub const MAX_IMAGE_SIDE: u32 = 16_384;
+/// Most memory one image's decoded pixels may take: the pixel limit at four bytes a pixel
+/// (8-bit RGBA). Images of 16 bits a channel therefore get half the pixels.
+pub const MAX_IMAGE_DECODE_BYTES: u64 = MAX_IMAGE_PIXELS * 4;
+/// Longest side of an image's thumbnail, in pixels.
+pub const THUMBNAIL_MAX_SIDE: u32 = 320;

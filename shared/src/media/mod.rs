@@ -1,0 +1,142 @@
+//! Media verification for multimedia chat: images, voice messages and files.
+//!
+//! Pure functions over byte slices, no I/O. [`verify`] takes what a participant uploaded and the
+//! content type they declared, and either rejects it with a stable code or returns what may be
+//! shown and served to the other participants: the real content type (read from the bytes, never
+//! taken from the declaration), dimensions or duration, a thumbnail, and — for images — a copy
+//! without location or other metadata to serve instead of the upload. docs/media.md describes
+//! the allow-list and every check.
+
+mod allow;
+mod audio;
+mod document;
+mod heif;
+mod image;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::limits::{MAX_AUDIO_BYTES, MAX_FILE_BYTES, MAX_IMAGE_BYTES};
+
+pub use allow::kind_of_declared;
+
+/// What an upload is, as chat shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    /// JPEG, PNG, WebP, GIF, HEIC/HEIF.
+    Image,
+    /// Voice messages and other audio: WebM/Opus, Ogg/Opus, AAC (MP4 or ADTS), MP3, WAV.
+    Audio,
+    /// PDF, plain text, CSV, Office documents, ZIP.
+    File,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Audio => "audio",
+            MediaKind::File => "file",
+        }
+    }
+}
+
+/// Largest upload of a kind, in bytes (docs/limits.md).
+pub fn max_bytes(kind: MediaKind) -> u64 {
+    match kind {
+        MediaKind::Image => MAX_IMAGE_BYTES,
+        MediaKind::Audio => MAX_AUDIO_BYTES,
+        MediaKind::File => MAX_FILE_BYTES,
+    }
+}
+
+/// An upload that passed verification, and what was learnt from its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub kind: MediaKind,
+    /// The real type, read from the bytes: e.g. `image/jpeg`, `audio/webm`, `application/pdf`,
+    /// `text/plain; charset=utf-8`.
+    pub content_type: String,
+    /// Images: pixel size as displayed (after any EXIF orientation or HEIF rotation).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// Audio: playing time.
+    pub duration_ms: Option<u64>,
+    /// Images a decoder exists for (all but HEIC/HEIF): a JPEG whose longest side is at most
+    /// `THUMBNAIL_MAX_SIDE`.
+    pub thumbnail: Option<Vec<u8>>,
+    /// What to serve to participants instead of the upload, when that differs: images
+    /// re-encoded (orientation applied, all metadata gone) or scrubbed in place (HEIC/HEIF, GIF).
+    /// `None` when the upload itself is safe to serve.
+    pub served: Option<Vec<u8>>,
+    /// Content type of `served` (set exactly when `served` is).
+    pub served_content_type: Option<String>,
+}
+
+/// Why an upload was refused: a stable `code` (listed in docs/media.md) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Rejection {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    /// The declared content type is not on the allow-list.
+    pub const TYPE_NOT_ALLOWED: &'static str = "type_not_allowed";
+    /// The bytes are not what was declared (or not an allowed type at all).
+    pub const TYPE_MISMATCH: &'static str = "type_mismatch";
+    /// Larger than its kind's limit.
+    pub const TOO_LARGE: &'static str = "too_large";
+    /// The declared type, but damaged, truncated or undecodable.
+    pub const CORRUPT: &'static str = "corrupt";
+    /// An image over the pixel or side limit (refused before its pixels are decoded).
+    pub const TOO_MANY_PIXELS: &'static str = "too_many_pixels";
+    /// No bytes at all.
+    pub const EMPTY: &'static str = "empty";
+
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Rejection { code, message: message.into() }
+    }
+    pub(crate) fn mismatch(message: impl Into<String>) -> Self {
+        Self::new(Self::TYPE_MISMATCH, message)
+    }
+    pub(crate) fn corrupt(message: impl Into<String>) -> Self {
+        Self::new(Self::CORRUPT, message)
+    }
+}
+
+/// Verifies uploaded bytes against their declared content type and derives their metadata.
+///
+/// In order: the declared type must be on the allow-list (`type_not_allowed`); the upload must
+/// not be empty (`empty`) nor over its kind's size limit (`too_large`); the real type, read from
+/// the bytes, must be allowed and agree with the declaration (`type_mismatch`); then the content
+/// must parse (`corrupt`; images over the pixel limits: `too_many_pixels`).
+pub fn verify(declared_content_type: &str, bytes: &[u8]) -> Result<Verified, Rejection> {
+    let declared = allow::declared(declared_content_type)?;
+    if bytes.is_empty() {
+        return Err(Rejection::new(Rejection::EMPTY, "the upload is empty"));
+    }
+    let limit = max_bytes(declared.kind);
+    if bytes.len() as u64 > limit {
+        return Err(Rejection::new(
+            Rejection::TOO_LARGE,
+            format!("{} bytes exceed the limit of {limit} bytes for {} uploads", bytes.len(), declared.kind.as_str()),
+        ));
+    }
+    let real = allow::sniff(bytes);
+    if !declared.accepts(real) {
+        return Err(Rejection::mismatch(match real.describe() {
+            Some(what) => format!("declared {}, but the bytes are {what}", declared.essence),
+            None => format!("declared {}, but the bytes are not of that type", declared.essence),
+        }));
+    }
+    match declared.kind {
+        MediaKind::Image => image::verify(real, bytes),
+        MediaKind::Audio => audio::verify(real, bytes),
+        MediaKind::File => document::verify(declared.format, real, bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests;
