@@ -161,6 +161,41 @@ impl Api {
     pub async fn messages(&self, session_id: &str, query: &str) -> Answer {
         self.get(&format!("/v1/sessions/{session_id}/messages{query}")).await
     }
+
+    /// `POST /v1/sessions/{id}/attachments`.
+    pub async fn request_upload(
+        &self,
+        session_id: &str,
+        client_upload_id: &str,
+        file_name: &str,
+        content_type: &str,
+        size: usize,
+    ) -> Answer {
+        let body = json!({ "client_upload_id": client_upload_id, "file_name": file_name, "content_type": content_type, "size": size });
+        self.post(&format!("/v1/sessions/{session_id}/attachments"), body).await
+    }
+
+    /// Polls an attachment until it is no longer pending (the storage trigger runs in the background).
+    pub async fn settled_attachment(&self, session_id: &str, attachment_id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let a = self.get(&format!("/v1/sessions/{session_id}/attachments/{attachment_id}")).await.expect(200);
+            if a["status"] != "pending" || std::time::Instant::now() > deadline {
+                return a;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// PUTs bytes to an upload ticket's signed URL with the headers it names; returns the status.
+pub async fn put_upload(ticket: &Value, bytes: Vec<u8>) -> u16 {
+    let upload = &ticket["upload"];
+    let mut req = reqwest::Client::new().put(upload["url"].as_str().expect("upload url")).body(bytes);
+    for (k, v) in upload["headers"].as_object().expect("upload headers") {
+        req = req.header(k.as_str(), v.as_str().expect("header value"));
+    }
+    req.send().await.expect("upload sent").status().as_u16()
 }
 
 pub enum RawBody {

@@ -104,7 +104,7 @@ impl LocalBlobs {
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
-    fn signed_url(&self, op: &str, key: &str, content_type: &str, bound_name: &str, bound: &str, expires: i64) -> String {
+    pub fn signed_url(&self, op: &str, key: &str, content_type: &str, bound_name: &str, bound: &str, expires: i64) -> String {
         let sig = self.signature(op, key, content_type, bound, expires);
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("op", op)
