@@ -230,10 +230,13 @@ async fn history_pages_both_ways_with_cursors_and_anchors() {
     reversed.reverse();
     assert_eq!(seen, reversed);
 
-    // Catch-up after a reconnect: everything after a known message; and older than one.
-    let after = api.messages(&chat.session_id, &format!("?after={}", ids[4])).await.expect(200);
+    // Catch-up after a reconnect: everything after a known sequence number (the fifth message's);
+    // and older than one.
+    let after = api.messages(&chat.session_id, "?after_seq=5").await.expect(200);
     assert_eq!(collect(&after), ids[5..].to_vec());
-    let before = api.messages(&chat.session_id, &format!("?before={}&limit=2", ids[4])).await.expect(200);
+    assert_eq!(collect(&api.messages(&chat.session_id, "?after_seq=0").await.expect(200)), ids);
+    assert_eq!(collect(&api.messages(&chat.session_id, "?after_seq=7").await.expect(200)), Vec::<String>::new());
+    let before = api.messages(&chat.session_id, "?before_seq=5&limit=2").await.expect(200);
     assert_eq!(collect(&before), vec![ids[3].clone(), ids[2].clone()]);
 
     // Bad paging input is refused.
@@ -241,7 +244,11 @@ async fn history_pages_both_ways_with_cursors_and_anchors() {
     api.messages(&chat.session_id, "?limit=101").await.expect_error(400, "validation_failed");
     api.messages(&chat.session_id, "?cursor=not-a-cursor").await.expect_error(400, "validation_failed");
     api.messages(&chat.session_id, "?direction=sideways").await.expect_error(400, "validation_failed");
-    api.messages(&chat.session_id, &format!("?after={}&before={}", ids[1], ids[2])).await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=1&before_seq=3").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=one").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=-1").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?before_seq=0").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=2&direction=backward").await.expect_error(400, "validation_failed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

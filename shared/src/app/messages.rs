@@ -124,10 +124,10 @@ pub enum Direction {
 pub struct HistoryQuery<'a> {
     pub direction: Option<&'a str>,
     pub cursor: Option<&'a str>,
-    /// Messages strictly after this message id (implies forward).
-    pub after: Option<&'a str>,
-    /// Messages strictly before this message id (implies backward).
-    pub before: Option<&'a str>,
+    /// Messages with a sequence number strictly greater (implies forward): the catch-up.
+    pub after_seq: Option<u64>,
+    /// Messages with a sequence number strictly smaller (implies backward).
+    pub before_seq: Option<u64>,
     pub limit: usize,
 }
 
@@ -137,27 +137,28 @@ pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery
     if !can_read(p, &session) {
         return Err(AppError::NotFound("session"));
     }
-    let anchors = [q.cursor.is_some(), q.after.is_some(), q.before.is_some()].iter().filter(|x| **x).count();
+    let anchors = [q.cursor.is_some(), q.after_seq.is_some(), q.before_seq.is_some()].iter().filter(|x| **x).count();
     if anchors > 1 {
-        return Err(AppError::validation("use at most one of cursor, after and before"));
+        return Err(AppError::validation("use at most one of cursor, after_seq and before_seq"));
     }
-    let direction = match (q.direction, q.after, q.before) {
+    let direction = match (q.direction, q.after_seq, q.before_seq) {
         (Some("forward"), _, None) | (None, Some(_), None) => Direction::Forward,
         (Some("backward"), None, _) | (None, None, _) => Direction::Backward,
-        (Some("forward" | "backward"), _, _) => return Err(AppError::validation("after reads forward and before reads backward")),
+        (Some("forward" | "backward"), _, _) => return Err(AppError::validation("after_seq reads forward and before_seq reads backward")),
         (Some(_), _, _) => return Err(AppError::validation("direction is forward or backward")),
-        (None, Some(_), Some(_)) => return Err(AppError::validation("use at most one of cursor, after and before")),
+        (None, Some(_), Some(_)) => return Err(AppError::validation("use at most one of cursor, after_seq and before_seq")),
     };
     let partition = keys::session_partition(&p.tenant, &session_id);
     let mut query =
         Query::partition(partition.clone()).sort(SortKey::BeginsWith(keys::MESSAGE_PREFIX.into())).forward(direction == Direction::Forward);
-    let anchor = q.after.or(q.before);
-    if let Some(anchor) = anchor {
-        let anchor = MessageId::parse(anchor)?;
-        let mut key = crate::ports::table::Item::new();
-        key.insert("pk".into(), partition.into());
-        key.insert("sk".into(), format!("{}{}", keys::MESSAGE_PREFIX, anchor.ulid_part()).into());
-        query.start_after = Some(key);
+    if let Some(seq) = q.after_seq.or(q.before_seq).filter(|seq| *seq > 0) {
+        // Stand-in until messages carry their sequence number: the n-th message in time order.
+        match nth_message_key(app, &partition, seq).await? {
+            Some(key) => query.start_after = Some(key),
+            // Fewer messages than that: none after it; all of them before it.
+            None if q.after_seq.is_some() => return Ok(PageOf { items: Vec::new(), next_cursor: None }),
+            None => {}
+        }
     } else if let Some(c) = q.cursor {
         let key = decode_cursor(c, &query)?;
         if !key.get("sk").and_then(|v| v.as_str()).is_some_and(|sk| sk.starts_with(keys::MESSAGE_PREFIX)) {
@@ -167,6 +168,25 @@ pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery
     }
     let (items, next_cursor) = read_page(app.table.as_ref(), query, q.limit).await?;
     Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
+}
+
+/// The key of a session's `n`-th message (1-based, oldest first); None when it has fewer.
+async fn nth_message_key(app: &App, partition: &str, n: u64) -> AppResult<Option<crate::ports::table::Item>> {
+    let mut query =
+        Query::partition(partition.to_string()).sort(SortKey::BeginsWith(keys::MESSAGE_PREFIX.into())).attributes(&["pk", "sk"]);
+    let mut seen = 0u64;
+    loop {
+        query.limit = Some(usize::try_from(n - seen).unwrap_or(usize::MAX).min(1_000));
+        let page = app.table.query(query.clone()).await?;
+        seen += page.items.len() as u64;
+        if seen == n {
+            return Ok(page.items.into_iter().last());
+        }
+        match page.last_key {
+            Some(key) => query.start_after = Some(key),
+            None => return Ok(None),
+        }
+    }
 }
 
 /// Records that `p` received messages up to `message_id` and tells the sender.

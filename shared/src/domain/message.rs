@@ -14,12 +14,17 @@ pub enum MessageKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
+    #[schema(value_type = super::MessageId)]
     pub id: String,
+    #[schema(value_type = super::SessionId)]
     pub session_id: String,
     pub sender: ParticipantRef,
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub client_message_id: String,
     pub kind: MessageKind,
+    #[schema(min_length = 1, max_length = 4000)]
     pub text: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
