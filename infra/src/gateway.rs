@@ -53,7 +53,7 @@ pub fn router(stack: Arc<LocalStack>, addr: SocketAddr) -> Router {
     let state = Gateway { stack, host: addr.to_string() };
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/openapi.json", get(|| async { Json(confer::http::openapi::document()) }))
+        .route("/openapi.json", get(|| async { Json(confer::http::openapi::document_json()) }))
         .route("/.well-known/jwks.json", get(jwks))
         .fallback(rest)
         // Everything above is the HTTP API; the WebSocket API below is another API in AWS.

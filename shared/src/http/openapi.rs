@@ -148,8 +148,50 @@ doc_schema!(
         .description(Some("`backward`: newest first (the default, and implied by `before_seq`); `forward`: oldest first (implied by `after_seq`)"))
 );
 
+/// The document as utoipa builds it from the annotations.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The document as served: [`document`] plus the one rule utoipa's types cannot state.
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).expect("the OpenAPI document serialises");
+    history_query_rules(&mut doc);
+    doc
+}
+
+/// The message history's query parameters depend on each other: `after_seq` and `before_seq`
+/// each start a page on their own — neither goes with `cursor` or with the other — and a
+/// `direction` given with them must agree. Independent parameters cannot say so; one exploded
+/// object parameter (`style: form`, the same query string on the wire) can.
+fn history_query_rules(doc: &mut serde_json::Value) {
+    use serde_json::{json, Map, Value};
+    let Some(params) = doc.pointer_mut("/paths/~1v1~1sessions~1{sessionId}~1messages/get/parameters").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let (query, mut others): (Vec<Value>, Vec<Value>) = params.drain(..).partition(|p| p["in"] == "query");
+    let properties: Map<String, Value> =
+        query.into_iter().filter_map(|p| Some((p["name"].as_str()?.to_string(), p["schema"].clone()))).collect();
+    others.push(json!({
+        "name": "page",
+        "in": "query",
+        "required": false,
+        "style": "form",
+        "explode": true,
+        "description": "The query parameters `direction`, `cursor`, `after_seq`, `before_seq` and `limit`, each optional and written on its own (`?after_seq=41&limit=50`). `after_seq` and `before_seq` each start a page on their own: neither goes with `cursor` or with the other; a `direction` given with them must agree (forward after, backward before). Anything else answers 400 `validation_failed`.",
+        "schema": {
+            "type": "object",
+            "properties": properties,
+            "anyOf": [
+                { "description": "From the newest or the oldest message, or on from `cursor`", "properties": { "after_seq": false, "before_seq": false } },
+                { "description": "After a sequence number, oldest first", "required": ["after_seq"],
+                  "properties": { "cursor": false, "before_seq": false, "direction": { "const": "forward" } } },
+                { "description": "Before a sequence number, newest first", "required": ["before_seq"],
+                  "properties": { "cursor": false, "after_seq": false, "direction": { "const": "backward" } } }
+            ]
+        }
+    }));
+    *params = others;
 }
 
 #[cfg(test)]
@@ -161,7 +203,7 @@ mod tests {
     use crate::domain::{ids::AgentId, CustomerId, MessageId, SessionId};
 
     fn doc() -> Value {
-        serde_json::to_value(document()).unwrap()
+        document_json()
     }
 
     fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -219,6 +261,19 @@ mod tests {
             let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected reference {r}"));
             schema(&doc, name);
         }
+    }
+
+    #[test]
+    fn history_anchors_exclude_each_other() {
+        let doc = doc();
+        let params = doc["paths"]["/v1/sessions/{sessionId}/messages"]["get"]["parameters"].as_array().unwrap().clone();
+        assert_eq!(params.len(), 2, "{params:?}");
+        let page = &params[1];
+        assert_eq!((page["in"].as_str(), page["style"].as_str(), page["explode"].as_bool()), (Some("query"), Some("form"), Some(true)));
+        let mut names: Vec<&str> = page["schema"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["after_seq", "before_seq", "cursor", "direction", "limit"]);
+        assert_eq!(page["schema"]["anyOf"].as_array().unwrap().len(), 3);
     }
 
     #[test]
