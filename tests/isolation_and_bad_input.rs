@@ -261,6 +261,14 @@ async fn methods_a_path_does_not_have_answer_405_with_allow() {
         assert_eq!((head.status, head.header("allow")), (405, *allow), "HEAD {path}");
         assert!(!head.request_id().is_empty());
     }
+    // The gateway's own paths too.
+    for path in ["/healthz", "/openapi.json", "/.well-known/jwks.json"] {
+        let answer = s.anonymous().send(reqwest::Method::DELETE, path, None).await;
+        answer.expect_error(405, "method_not_allowed");
+        assert_eq!(answer.header("allow"), "GET, HEAD", "DELETE {path}");
+    }
+    let answer = s.anonymous().send(reqwest::Method::POST, "/ws", None).await;
+    assert_eq!((answer.status, answer.code(), answer.header("allow")), (405, "method_not_allowed", "GET, HEAD"));
     assert_eq!(snapshot(&w).await, before);
 }
 

@@ -52,14 +52,20 @@ struct RequestId(String);
 pub fn router(stack: Arc<LocalStack>, addr: SocketAddr) -> Router {
     let state = Gateway { stack, host: addr.to_string() };
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/openapi.json", get(|| async { Json(confer::http::openapi::document_json()) }))
-        .route("/.well-known/jwks.json", get(jwks))
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }).fallback(get_only))
+        .route("/openapi.json", get(|| async { Json(confer::http::openapi::document_json()) }).fallback(get_only))
+        .route("/.well-known/jwks.json", get(jwks).fallback(get_only))
         .fallback(rest)
         // Everything above is the HTTP API; the WebSocket API below is another API in AWS.
         .layer(axum::middleware::from_fn(with_request_id))
-        .route(WS_PATH, get(websocket))
+        .route(WS_PATH, get(websocket).fallback(get_only))
         .with_state(state)
+}
+
+/// Another method on one of the gateway's own GET paths: 405 with `Allow`, in the error envelope.
+async fn get_only(request_id: Option<Extension<RequestId>>, req: Request) -> Response {
+    let e = AppError::MethodNotAllowed { method: req.method().to_string(), path: req.uri().path().to_string(), allow: vec!["GET", "HEAD"] };
+    error(&e, request_id.as_ref().map(|Extension(RequestId(id))| id.as_str()))
 }
 
 async fn with_request_id(mut req: Request, next: axum::middleware::Next) -> Response {
