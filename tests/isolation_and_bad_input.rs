@@ -177,7 +177,8 @@ async fn malformed_path_ids_are_bad_requests_not_missing_resources() {
             caller.messages(bad, "").await.expect_error(400, "validation_failed");
         }
     }
-    // Staff get past the role check to the id; for a customer, the role check answers first.
+    // The path id is checked before the role and the body.
+    s.customer("acme", customer).patch("/v1/customers/cus_!!", json!({ "name": "B" })).await.expect_error(400, "validation_failed");
     let agent = s.agent("acme", "agent-ann");
     agent.patch("/v1/customers/cus_!!", json!({ "name": "B" })).await.expect_error(400, "validation_failed");
     agent.patch(&format!("/v1/customers/{session}"), json!({ "name": "B" })).await.expect_error(400, "validation_failed");
