@@ -81,8 +81,9 @@ print(customer["id"])
 PY
 )"
 
-# No cache directory left in the work tree.
+# No cache directory left in the work tree (schemathesis's, hypothesis's).
 printf '[cache]\nenabled = false\n' >"$work/schemathesis.toml"
+export HYPOTHESIS_STORAGE_DIRECTORY="$work/hypothesis"
 # Cursors are opaque: see the hooks file for how valid cases treat them.
 export PYTHONPATH="$PWD/infra/scripts${PYTHONPATH:+:$PYTHONPATH}"
 export SCHEMATHESIS_HOOKS=schemathesis_hooks
