@@ -248,6 +248,7 @@ async fn history_pages_both_ways_with_cursors_and_anchors() {
     assert_eq!(seqs, vec![6, 7]);
     let from_start = api.messages(&chat.session_id, "?after_seq=0").await.expect(200);
     assert_eq!(collect(&from_start), ids);
+    assert!(api.messages(&chat.session_id, "?after_seq=7").await.expect(200)["items"].as_array().unwrap().is_empty());
     let before = api.messages(&chat.session_id, "?before_seq=5&limit=2").await.expect(200);
     assert_eq!(collect(&before), vec![ids[3].clone(), ids[2].clone()]);
     assert!(api.messages(&chat.session_id, "?after_seq=7").await.expect(200)["items"].as_array().unwrap().is_empty());
@@ -261,6 +262,8 @@ async fn history_pages_both_ways_with_cursors_and_anchors() {
     api.messages(&chat.session_id, "?after_seq=-1").await.expect_error(400, "validation_failed");
     api.messages(&chat.session_id, "?after_seq=two").await.expect_error(400, "validation_failed");
     api.messages(&chat.session_id, "?after_seq=1000000000000").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?before_seq=0").await.expect_error(400, "validation_failed");
+    api.messages(&chat.session_id, "?after_seq=2&direction=backward").await.expect_error(400, "validation_failed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,19 +39,20 @@ async fn another_tenant_can_neither_see_nor_join() {
     let w = acme_with_a_session().await;
     let before = snapshot(&w).await;
     let s = &w.server;
-    for intruder in [s.agent("globex", "agent-ann"), s.admin("globex", "root"), s.customer("globex", &w.customer_id)] {
+    let intruders =
+        [(s.agent("globex", "agent-ann"), true), (s.admin("globex", "root"), true), (s.customer("globex", &w.customer_id), false)];
+    for (intruder, staff) in intruders {
         intruder.get(&format!("/v1/sessions/{}", w.session_id)).await.expect_error(404, "not_found");
         intruder.messages(&w.session_id, "").await.expect_error(404, "not_found");
-        intruder
-            .get(&format!("/v1/customers/{}/sessions", w.customer_id))
-            .await
-            .expect(200)
-            .get("items")
-            .map(|i| assert_eq!(i, &json!([])))
-            .unwrap_or(());
+        intruder.messages(&w.session_id, "?after_seq=0").await.expect_error(404, "not_found");
+        intruder.get(&format!("/v1/customers/{}/sessions", w.customer_id)).await.expect_error(404, "not_found");
         intruder.get(&format!("/v1/customers/{}", w.customer_id)).await.expect_error(404, "not_found");
-        intruder.patch(&format!("/v1/customers/{}", w.customer_id), json!({ "name": "Hijacked" })).await;
-        intruder.post(&format!("/v1/sessions/{}/close", w.session_id), json!({})).await;
+        let hijack = intruder.patch(&format!("/v1/customers/{}", w.customer_id), json!({ "name": "Hijacked" })).await;
+        let close = intruder.post(&format!("/v1/sessions/{}/close", w.session_id), json!({})).await;
+        // Staff of another tenant find nothing; customers may not do either anywhere.
+        let (status, code) = if staff { (404, "not_found") } else { (403, "forbidden") };
+        hijack.expect_error(status, code);
+        close.expect_error(status, code);
     }
     // Same subject, same customer id, other tenant: a different principal entirely.
     let globex = s.agent("globex", "agent-ann");
@@ -148,10 +149,127 @@ async fn malformed_rest_input_gets_stable_codes_and_changes_nothing() {
         .post("/v1/sessions", json!({ "customer_id": w.customer_id, "agent_ids": ["bad#agent"] }))
         .await
         .expect_error(400, "validation_failed");
-    agent.get("/v1/sessions/ses_not-an-id").await.expect_error(404, "not_found");
+    agent
+        .post("/v1/sessions", json!({ "customer_id": w.customer_id, "agent_ids": vec!["a"; 10] }))
+        .await
+        .expect_error(400, "validation_failed");
+    agent.patch(&format!("/v1/customers/{}", w.customer_id), json!({ "name": null })).await.expect_error(400, "validation_failed");
     agent.get("/v1/nowhere").await.expect_error(404, "route_not_found");
-    let put = agent.send(reqwest::Method::DELETE, "/v1/customers", None).await;
-    assert_eq!((put.status, put.code()), (405, "route_not_found"));
+    agent.get("/v1/customers/").await.expect_error(404, "route_not_found");
+    assert_eq!(snapshot(&w).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_path_ids_are_bad_requests_not_missing_resources() {
+    let w = acme_with_a_session().await;
+    let before = snapshot(&w).await;
+    let s = &w.server;
+    let (customer, session) = (w.customer_id.as_str(), w.session_id.as_str());
+    let lower_case_session = format!("ses_{}", session["ses_".len()..].to_ascii_lowercase());
+    let overflowing_customer = format!("cus_8{}", &customer["cus_".len() + 1..]);
+    for caller in [s.agent("acme", "agent-ann"), s.admin("acme", "root"), s.customer("acme", customer), s.agent("globex", "agent-ann")] {
+        for bad in ["not-an-id", "ses_not-an-id", session, "cus_!!", &lower_case_session, &overflowing_customer] {
+            caller.get(&format!("/v1/customers/{bad}")).await.expect_error(400, "validation_failed");
+            caller.get(&format!("/v1/customers/{bad}/sessions")).await.expect_error(400, "validation_failed");
+        }
+        for bad in ["not-an-id", "cus_!!", customer, &lower_case_session, &format!("{session}x")] {
+            caller.get(&format!("/v1/sessions/{bad}")).await.expect_error(400, "validation_failed");
+            caller.messages(bad, "").await.expect_error(400, "validation_failed");
+        }
+    }
+    // The path id is checked before the role and the body.
+    s.customer("acme", customer).patch("/v1/customers/cus_!!", json!({ "name": "B" })).await.expect_error(400, "validation_failed");
+    let agent = s.agent("acme", "agent-ann");
+    agent.patch("/v1/customers/cus_!!", json!({ "name": "B" })).await.expect_error(400, "validation_failed");
+    agent.patch(&format!("/v1/customers/{session}"), json!({ "name": "B" })).await.expect_error(400, "validation_failed");
+    agent.post("/v1/sessions/not-an-id/close", json!({})).await.expect_error(400, "validation_failed");
+    agent.post(&format!("/v1/sessions/{customer}/close"), json!({})).await.expect_error(400, "validation_failed");
+    assert_eq!(snapshot(&w).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_of_a_missing_or_foreign_customer_are_not_found() {
+    let w = acme_with_a_session().await;
+    let s = &w.server;
+    let nobody = "cus_01HZZZZZZZZZZZZZZZZZZZZZZZ";
+    for caller in [s.agent("acme", "agent-ann"), s.admin("acme", "root")] {
+        caller.get(&format!("/v1/customers/{nobody}/sessions")).await.expect_error(404, "not_found");
+        let own = caller.get(&format!("/v1/customers/{}/sessions", w.customer_id)).await.expect(200);
+        assert_eq!(own["items"][0]["id"], w.session_id.as_str());
+    }
+    // A customer with no session yet has an empty list, not a missing one.
+    let grace = s.agent("acme", "agent-ann").create_customer("Grace").await["id"].as_str().unwrap().to_string();
+    assert_eq!(s.customer("acme", &grace).get(&format!("/v1/customers/{grace}/sessions")).await.expect(200)["items"], json!([]));
+    // Another tenant's customer, however the request is phrased.
+    let globex = s.agent("globex", "agent-ann");
+    globex.get(&format!("/v1/customers/{}/sessions?limit=1", w.customer_id)).await.expect_error(404, "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rest_answer_carries_its_request_id() {
+    let w = acme_with_a_session().await;
+    let s = &w.server;
+    let agent = s.agent("acme", "agent-ann");
+
+    // Successes carry the header too, and every request gets its own id.
+    let (a, b) = (agent.get("/v1/customers").await, agent.get("/v1/customers").await);
+    assert!(!a.request_id().is_empty());
+    assert_ne!(a.request_id(), b.request_id());
+    assert!(!agent.get("/healthz").await.request_id().is_empty());
+
+    // Refusals by the gateway itself: token verification, routing, body size.
+    s.anonymous().get("/v1/customers").await.expect_error(401, "unauthorized");
+    s.client("garbage").get(&format!("/v1/sessions/{}", w.session_id)).await.expect_error(401, "unauthorized");
+    s.anonymous().get("/v1/nowhere").await.expect_error(404, "route_not_found");
+    let huge = "x".repeat(10 * 1024 * 1024 + 1);
+    agent.post_raw("/v1/customers", huge).await.expect_error(413, "payload_too_large");
+    // Refusals by the handlers.
+    agent.post_raw("/v1/customers", "{").await.expect_error(400, "invalid_json");
+    agent.post_raw("/v1/customers", format!("{{\"name\":\"{}\"}}", "x".repeat(65 * 1024))).await.expect_error(413, "payload_too_large");
+    s.customer("acme", &w.customer_id).get("/v1/customers").await.expect_error(403, "forbidden");
+    agent.get("/v1/events").await.expect_error(403, "forbidden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn methods_a_path_does_not_have_answer_405_with_allow() {
+    let w = acme_with_a_session().await;
+    let before = snapshot(&w).await;
+    let s = &w.server;
+    let customer = format!("/v1/customers/{}", w.customer_id);
+    let session = format!("/v1/sessions/{}", w.session_id);
+    let cases = [
+        ("/v1/customers", "POST, GET"),
+        (customer.as_str(), "GET, PATCH"),
+        (&format!("{customer}/sessions"), "GET"),
+        ("/v1/sessions", "POST"),
+        (session.as_str(), "GET"),
+        (&format!("{session}/close"), "POST"),
+        (&format!("{session}/messages"), "GET"),
+        ("/v1/events", "GET"),
+    ];
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PURGE"];
+    for (path, allow) in &cases {
+        for method in methods.iter().filter(|m| !allow.split(", ").any(|a| a == **m)) {
+            // With a valid token, with none, and with a bad one: the method is refused first.
+            for caller in [s.agent("acme", "agent-ann"), s.anonymous(), s.client("garbage")] {
+                let answer = caller.send(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), path, None).await;
+                answer.expect_error(405, "method_not_allowed");
+                assert_eq!(answer.header("allow"), *allow, "{method} {path}");
+            }
+        }
+        // HEAD answers have no body; the status and Allow header still tell.
+        let head = s.agent("acme", "agent-ann").send(reqwest::Method::HEAD, path, None).await;
+        assert_eq!((head.status, head.header("allow")), (405, *allow), "HEAD {path}");
+        assert!(!head.request_id().is_empty());
+    }
+    // The gateway's own paths too.
+    for path in ["/healthz", "/openapi.json", "/.well-known/jwks.json"] {
+        let answer = s.anonymous().send(reqwest::Method::DELETE, path, None).await;
+        answer.expect_error(405, "method_not_allowed");
+        assert_eq!(answer.header("allow"), "GET, HEAD", "DELETE {path}");
+    }
+    let answer = s.anonymous().send(reqwest::Method::POST, "/ws", None).await;
+    assert_eq!((answer.status, answer.code(), answer.header("allow")), (405, "method_not_allowed", "GET, HEAD"));
     assert_eq!(snapshot(&w).await, before);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Confer's whole test suite: template lint, format check, then every Rust test with a moto server
-# (DynamoDB, SNS, SQS, API Gateway Management API) started for the run and stopped after.
+# (DynamoDB, SNS, SQS, API Gateway Management API) started for the run and stopped after, then
+# schemathesis against confer-local (the REST API against its OpenAPI document, as each role).
 # Python tools go into ${CONFER_VENV:-.venv}; nothing else needs installing beyond Rust.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +19,12 @@ trap 'rm -f "$log"' EXIT
 status=0
 infra/scripts/with-moto.sh cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
 
-# One closing line for the whole run (cargo prints one per test binary).
+echo "== schemathesis against confer-local"
+infra/scripts/schemathesis.sh 2>&1 | tee -a "$log" || status=$?
+
+# One closing line for the whole run (cargo prints one per test binary; schemathesis one for its
+# runs, one per role).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     /^schemathesis: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
      END { printf "\n%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 exit "$status"

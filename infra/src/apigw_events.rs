@@ -58,6 +58,8 @@ fn query_maps(raw_query: &str) -> (Map<String, Value>, Map<String, Value>) {
 }
 
 pub struct HttpRequestParts<'a> {
+    /// Made once when the request arrived (also in the gateway's own errors and response header).
+    pub request_id: &'a str,
     pub method: &'a str,
     pub path: &'a str,
     pub raw_query: &'a str,
@@ -111,7 +113,7 @@ pub fn http_v2_event(p: &HttpRequestParts<'_>) -> Value {
                 "sourceIp": p.source.ip().to_string(),
                 "userAgent": p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
             },
-            "requestId": request_id(),
+            "requestId": p.request_id,
             "routeKey": p.route_key,
             "stage": STAGE,
             "time": clf_time(now),

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::{Json, Router};
 use base64::Engine;
 use futures::{SinkExt, StreamExt};
@@ -19,8 +20,10 @@ use serde_json::{json, Map, Value};
 
 use confer::adapters::local::connections::Outbound;
 use confer::domain::limits::{CONNECTION_TTL_SECONDS, MAX_WS_MESSAGE_BYTES, WS_IDLE_TIMEOUT_SECONDS};
+use confer::domain::Principal;
 use confer::error::AppError;
 use confer::http::routes::{find, ws_handler, Matched};
+use confer::http::REQUEST_ID_HEADER;
 use confer::identity::bearer;
 use confer::ws::protocol::{route_key_of, ServerFrame, SUBPROTOCOL};
 
@@ -41,14 +44,21 @@ struct Gateway {
     host: String,
 }
 
+/// The id API Gateway gives a request when it arrives: in the event handed to the handler, in
+/// every error body, and in the `apigw-requestid` response header.
+#[derive(Clone)]
+struct RequestId(String);
+
 pub fn router(stack: Arc<LocalStack>, addr: SocketAddr) -> Router {
     let state = Gateway { stack, host: addr.to_string() };
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/openapi.json", get(|| async { Json(confer::http::openapi::document()) }))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route(WS_PATH, get(websocket))
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }).fallback(get_only))
+        .route("/openapi.json", get(|| async { Json(confer::http::openapi::document_json()) }).fallback(get_only))
+        .route("/.well-known/jwks.json", get(jwks).fallback(get_only))
         .fallback(rest)
+        // Everything above is the HTTP API; the WebSocket API below is another API in AWS.
+        .layer(axum::middleware::from_fn(with_request_id))
+        .route(WS_PATH, get(websocket).fallback(get_only))
         .with_state(state.clone())
         .merge(blob_router(state.stack))
 }
@@ -59,13 +69,35 @@ fn blob_router(stack: Arc<LocalStack>) -> Router {
     Router::new().route("/blobs/{*key}", get(get_object).put(put_object)).with_state(stack)
 }
 
+/// Another method on one of the gateway's own GET paths: 405 with `Allow`, in the error envelope.
+async fn get_only(request_id: Option<Extension<RequestId>>, req: Request) -> Response {
+    let e = AppError::MethodNotAllowed { method: req.method().to_string(), path: req.uri().path().to_string(), allow: vec!["GET", "HEAD"] };
+    error(&e, request_id.as_ref().map(|Extension(RequestId(id))| id.as_str()))
+}
+
+async fn with_request_id(mut req: Request, next: axum::middleware::Next) -> Response {
+    let id = events::request_id();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(req).await;
+    if let Ok(value) = http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
 async fn jwks(State(g): State<Gateway>) -> Json<Value> {
     Json(serde_json::to_value(g.stack.issuer.jwks()).unwrap_or_default())
 }
 
-fn error(e: &AppError) -> Response {
-    let body = e.body(None);
-    (e.status_code(), Json(serde_json::to_value(body).unwrap_or_default())).into_response()
+fn error(e: &AppError, request_id: Option<&str>) -> Response {
+    let body = e.body(request_id);
+    let mut response = (e.status_code(), Json(serde_json::to_value(body).unwrap_or_default())).into_response();
+    if let AppError::MethodNotAllowed { allow, .. } = e {
+        if let Ok(value) = http::HeaderValue::from_str(&allow.join(", ")) {
+            response.headers_mut().insert(http::header::ALLOW, value);
+        }
+    }
+    response
 }
 
 /// Closes every live socket (shutdown).
@@ -73,34 +105,63 @@ pub fn close_all(stack: &LocalStack) {
     stack.connections.close_all();
 }
 
-async fn rest(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<SocketAddr>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let method = parts.method.as_str().to_string();
-    let path = parts.uri.path().to_string();
-    let (route, params) = match find(&method, &path) {
-        Matched::Found(route, params) => (route, params),
-        Matched::MethodNotAllowed => {
-            return error(&AppError::RouteNotFound(format!("{method} {path}"))).with_status(StatusCode::METHOD_NOT_ALLOWED)
-        }
-        Matched::NotFound => return error(&AppError::RouteNotFound(format!("{method} {path}"))),
+/// What the request line of a REST request reports besides its status.
+#[derive(Default)]
+struct Handled {
+    route_key: Option<String>,
+    principal: Option<Principal>,
+}
+
+async fn rest(
+    State(g): State<Gateway>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    req: Request,
+) -> Response {
+    let started = Instant::now();
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let mut handled = Handled::default();
+    let response = match route_rest(&g, source, &request_id, req, &mut handled).await {
+        Ok(response) => response,
+        Err(e) => error(&e, Some(&request_id)),
     };
-    // The JWT authorizer: the same verification code that checks Cognito tokens.
-    let token = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
-    let verified = match token {
-        Some(t) => match g.stack.verifier.verify(t).await {
-            Ok(v) => v,
-            Err(e) => return error(&e),
-        },
-        None => return error(&AppError::Unauthorized),
-    };
-    let body = match to_bytes(body, MAX_GATEWAY_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => return error(&AppError::PayloadTooLarge { actual: MAX_GATEWAY_BODY_BYTES + 1, limit: MAX_GATEWAY_BODY_BYTES }),
-    };
-    let route_key = format!("{} {}", route.method, route.path);
-    let event = events::http_v2_event(&events::HttpRequestParts {
+    confer::http::log_request(&confer::http::RequestLine {
+        request_id: Some(&request_id),
         method: &method,
         path: &path,
+        route_key: handled.route_key.as_deref(),
+        principal: handled.principal.as_ref(),
+        status: response.status().as_u16(),
+        started,
+    });
+    response
+}
+
+/// What API Gateway does before and around the integration: route, authorize, bound the body,
+/// build the event; then the route's handler.
+async fn route_rest(g: &Gateway, source: SocketAddr, request_id: &str, req: Request, handled: &mut Handled) -> Result<Response, AppError> {
+    let (parts, body) = req.into_parts();
+    let (method, path) = (parts.method.as_str(), parts.uri.path());
+    let (route, params) = match find(method, path) {
+        Matched::Found(route, params) => (route, params),
+        Matched::MethodNotAllowed(allow) => {
+            return Err(AppError::MethodNotAllowed { method: method.to_string(), path: path.to_string(), allow })
+        }
+        Matched::NotFound => return Err(AppError::RouteNotFound(format!("{method} {path}"))),
+    };
+    let route_key = format!("{} {}", route.method, route.path);
+    handled.route_key = Some(route_key.clone());
+    // The JWT authorizer: the same verification code that checks Cognito tokens.
+    let token = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
+    let verified = g.stack.verifier.verify(token.ok_or(AppError::Unauthorized)?).await?;
+    handled.principal = Principal::from_claims(&verified.claims).ok();
+    let body = to_bytes(body, MAX_GATEWAY_BODY_BYTES)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge { actual: MAX_GATEWAY_BODY_BYTES + 1, limit: MAX_GATEWAY_BODY_BYTES })?;
+    let event = events::http_v2_event(&events::HttpRequestParts {
+        request_id,
+        method,
+        path,
         raw_query: parts.uri.query().unwrap_or(""),
         headers: &parts.headers,
         body: &body,
@@ -110,10 +171,7 @@ async fn rest(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<SocketA
         source,
         host: &g.host,
     });
-    let request = match events::to_lambda_request(&event) {
-        Ok(r) => r,
-        Err(e) => return error(&AppError::internal(format!("event shape: {e}"))),
-    };
+    let request = events::to_lambda_request(&event).map_err(|e| AppError::internal(format!("event shape: {e}")))?;
     let response = (route.handler)(g.stack.app.clone(), request).await;
     let (parts, body) = response.into_parts();
     let bytes: Vec<u8> = match body {
@@ -122,18 +180,7 @@ async fn rest(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<SocketA
         lambda_http::Body::Binary(b) => b,
         _ => Vec::new(),
     };
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-trait WithStatus {
-    fn with_status(self, status: StatusCode) -> Response;
-}
-
-impl WithStatus for Response {
-    fn with_status(mut self, status: StatusCode) -> Response {
-        *self.status_mut() = status;
-        self
-    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
 fn new_connection_id() -> String {
@@ -159,29 +206,33 @@ async fn websocket(State(g): State<Gateway>, ConnectInfo(source): ConnectInfo<So
     // $connect authorizer (the same function the cloud runs).
     let auth_event = match events::ws_authorizer_event(&conn, &headers, &raw_query) {
         Ok(e) => e,
-        Err(e) => return error(&AppError::internal(e)),
+        Err(e) => return error(&AppError::internal(e), None),
     };
     let allowed = match confer::ws::authorizer::authorize(&g.stack.verifier, auth_event).await {
         Ok(a) => a,
-        Err(e) => return error(&e),
+        Err(e) => {
+            tracing::info!(connection_id = %connection_id, status = e.status_code().as_u16(), "websocket handshake refused");
+            return error(&e, None);
+        }
     };
     let authorizer = events::authorizer_context(&allowed.principal_id, &allowed.context);
     let message_events = match events::WsMessageEvents::new(&conn, &authorizer) {
         Ok(m) => m,
-        Err(e) => return error(&AppError::internal(e)),
+        Err(e) => return error(&AppError::internal(e), None),
     };
 
     // $connect route: register the socket first so frames posted during $connect are not lost.
     let outbound = g.stack.connections.register(&connection_id);
     let connect = match events::ws_connect_event(&conn, &headers, &raw_query, &authorizer) {
         Ok(e) => e,
-        Err(e) => return error(&AppError::internal(e)),
+        Err(e) => return error(&AppError::internal(e), None),
     };
     let handler = ws_handler("$connect").expect("$connect is routed");
     let answer = handler(g.stack.app.clone(), connect).await;
     if answer.status_code != 200 {
         g.stack.connections.unregister(&connection_id);
         let status = StatusCode::from_u16(answer.status_code as u16).unwrap_or(StatusCode::FORBIDDEN);
+        tracing::info!(connection_id = %connection_id, status = status.as_u16(), "websocket handshake refused by $connect");
         return (status, Json(json!({ "message": "Forbidden" }))).into_response();
     }
     let upgrade = if answer.headers.get("sec-websocket-protocol").is_some() { upgrade.protocols([SUBPROTOCOL]) } else { upgrade };
@@ -245,15 +296,20 @@ async fn run_socket(
     let lifetime = tokio::time::sleep(Duration::from_secs(CONNECTION_TTL_SECONDS as u64));
     tokio::pin!(lifetime);
     let (mut status, mut reason) = (1005u16, String::from("Client closed"));
+    // Set when the gateway itself ends the connection, as API Gateway does.
+    let mut forced: Option<&'static str> = None;
     loop {
         let next = tokio::select! {
-            _ = &mut lifetime => { status = 1001; reason = "Going away".into(); let _ = close_tx.send((1001, "connection lifetime reached".into())); break; }
+            _ = &mut lifetime => {
+                (status, reason, forced) = (1001, "Going away".into(), Some("connection lifetime reached"));
+                let _ = close_tx.send((1001, "connection lifetime reached".into()));
+                break;
+            }
             next = tokio::time::timeout(Duration::from_secs(WS_IDLE_TIMEOUT_SECONDS), stream.next()) => next,
         };
         let message = match next {
             Err(_) => {
-                status = 1001;
-                reason = "Idle timeout".into();
+                (status, reason, forced) = (1001, "Idle timeout".into(), Some("idle timeout"));
                 let _ = close_tx.send((1001, "idle timeout".into()));
                 break;
             }
@@ -264,8 +320,7 @@ async fn run_socket(
             WsMessage::Text(text) => {
                 if text.len() > MAX_WS_MESSAGE_BYTES {
                     // API Gateway closes the connection with 1009 when a message exceeds 128 KB.
-                    status = 1009;
-                    reason = "Message too big".into();
+                    (status, reason, forced) = (1009, "Message too big".into(), Some("message too big"));
                     let _ = close_tx.send((1009, "message too big".into()));
                     break;
                 }
@@ -286,6 +341,18 @@ async fn run_socket(
             }
             WsMessage::Ping(_) | WsMessage::Pong(_) => {}
         }
+    }
+    if let Some(why) = forced {
+        let field = |k: &str| authorizer.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        tracing::warn!(
+            connection_id = %connection_id,
+            tenant = %field(confer::ws::CTX_TENANT),
+            role = %field(confer::ws::CTX_ROLE),
+            principal = %field(confer::ws::CTX_SUBJECT),
+            close_code = status,
+            reason = why,
+            "websocket closed by the gateway"
+        );
     }
     g.stack.connections.unregister(&connection_id);
     drop(close_tx);

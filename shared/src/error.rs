@@ -28,6 +28,9 @@ pub enum AppError {
     UnknownAction(String),
     #[error("no route for {0}")]
     RouteNotFound(String),
+    /// The path exists, but not with this method; `allow` lists the methods it has.
+    #[error("{method} is not allowed on {path}; allowed: {}", allow.join(", "))]
+    MethodNotAllowed { method: String, path: String, allow: Vec<&'static str> },
     #[error("this deployment does not provide {0}")]
     NotAvailable(&'static str),
     /// A backend failed; AWS may retry. Details are logged, never returned.
@@ -42,6 +45,7 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::NotAParticipant => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) | AppError::SessionClosed => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotAvailable(_) => StatusCode::NOT_IMPLEMENTED,
@@ -63,6 +67,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnknownAction(_) => "unknown_action",
             AppError::RouteNotFound(_) => "route_not_found",
+            AppError::MethodNotAllowed { .. } => "method_not_allowed",
             AppError::NotAvailable(_) => "not_available",
             AppError::Internal(_) => "internal",
         }

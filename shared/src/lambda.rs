@@ -7,7 +7,8 @@ use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerRequestTypeRequest, Api
 use lambda_runtime::{service_fn, LambdaEvent};
 
 use crate::adapters::aws;
-use crate::http::routes::{ws_handler, ROUTES, WS_ROUTES};
+use crate::http::routes::{ws_handler, HttpHandler, ROUTES, WS_ROUTES};
+use crate::{http, App};
 
 pub type Error = lambda_runtime::Error;
 
@@ -19,9 +20,28 @@ pub async fn run_http(function: &'static str) -> Result<(), Error> {
     let app = Arc::new(aws::app_for(route.needs).await?);
     lambda_http::run(lambda_http::service_fn(move |req| {
         let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(handler(app, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(logged(handler, app, req).await) }
     }))
     .await
+}
+
+/// Runs a REST handler and logs the request's line (API Gateway answered its own refusals —
+/// bad tokens, unknown routes — before the function ran).
+async fn logged(handler: HttpHandler, app: Arc<App>, req: lambda_http::Request) -> lambda_http::Response<lambda_http::Body> {
+    let started = std::time::Instant::now();
+    let (request_id, route_key, principal) = (http::request_id(&req), http::route_key(&req), http::principal(&req).ok());
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let response = handler(app, req).await;
+    http::log_request(&http::RequestLine {
+        request_id: request_id.as_deref(),
+        method: &method,
+        path: &path,
+        route_key: route_key.as_deref(),
+        principal: principal.as_ref(),
+        status: response.status().as_u16(),
+        started,
+    });
+    response
 }
 
 /// Runs the WebSocket route `route_key`.

@@ -23,9 +23,32 @@ pub mod ws;
 pub use app::App;
 pub use error::{AppError, AppResult};
 
-/// Structured logs for Lambda and confer-local alike (`RUST_LOG` sets the level).
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, the event's fields at the top level.
+    Json,
+    /// One line of text per event, for a person at a terminal.
+    Text,
+}
+
+/// Lambda's logs: JSON lines on standard output, level from `RUST_LOG` (default `info`), no
+/// timestamp (CloudWatch stamps each line).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time().json().try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time().json().flatten_event(true).try_init();
+}
+
+/// confer-local's logs: on standard error (standard output carries only what a script reads),
+/// with timestamps, `filter` in `RUST_LOG` syntax (`info`, `warn,confer=debug`, …).
+pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(filter).map_err(|e| format!("log level {filter:?}: {e}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    result.map_err(|e| format!("cannot set up logging: {e}"))
 }

@@ -101,21 +101,34 @@ pub struct Api {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+    /// The `apigw-requestid` response header.
+    pub fn request_id(&self) -> &str {
+        self.header("apigw-requestid")
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
         assert_eq!(self.status, status, "unexpected answer: {}", self.body);
         self.body
     }
+    /// The documented error envelope: this status and code, a message, and the request id of the
+    /// `apigw-requestid` header.
     #[track_caller]
     pub fn expect_error(&self, status: u16, code: &str) {
         assert_eq!((self.status, self.code()), (status, code), "unexpected answer: {}", self.body);
         assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error without message: {}", self.body);
+        let request_id = self.body["error"]["request_id"].as_str().unwrap_or_default();
+        assert!(!request_id.is_empty(), "error without request_id: {}", self.body);
+        assert_eq!(request_id, self.request_id(), "request_id is the apigw-requestid header");
     }
 }
 
@@ -132,9 +145,10 @@ impl Api {
         }
         let res = req.send().await.expect("request sent");
         let status = res.status().as_u16();
+        let headers = res.headers().clone();
         let text = res.text().await.expect("body read");
         let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Answer { status, body }
+        Answer { status, body, headers }
     }
 
     pub async fn get(&self, path: &str) -> Answer {

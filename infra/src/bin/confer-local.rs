@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use confer::domain::{ids::parse_subject, CustomerId, Principal, Role, TenantId};
 use confer::identity::LocalIssuer;
+use confer::LogFormat;
 use confer_local::stack::{self, ServeConfig, DEFAULT_ADDR, DEFAULT_DATA_DIR};
 
 #[derive(Parser)]
@@ -30,6 +31,13 @@ enum Command {
         /// Deliver every event to this URL (repeatable); signed with the data directory's webhook secret.
         #[arg(long = "webhook", value_name = "URL")]
         webhooks: Vec<String>,
+        /// Log lines on standard error: one JSON object per line, or text for a person.
+        #[arg(long, value_enum, default_value = "json", env = "CONFER_LOG_FORMAT")]
+        log_format: LogFormatArg,
+        /// Which lines to log, in RUST_LOG syntax: a level (error, warn, info, debug, trace) or
+        /// directives such as `warn,confer=debug`.
+        #[arg(long, default_value = "info", env = "RUST_LOG")]
+        log_level: String,
     },
     /// Print a token signed with the data directory's key.
     Token {
@@ -48,6 +56,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormatArg {
+    Json,
+    Text,
+}
+
 fn principal(tenant: &str, role: &str, sub: &str) -> Result<Principal, String> {
     let tenant = TenantId::parse(tenant).map_err(|e| e.to_string())?;
     let role = Role::parse(role).map_err(|_| format!("unknown role {role}"))?;
@@ -60,7 +74,12 @@ fn principal(tenant: &str, role: &str, sub: &str) -> Result<Principal, String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { addr, data_dir, webhooks } => {
+        Command::Serve { addr, data_dir, webhooks, log_format, log_level } => {
+            let format = match log_format {
+                LogFormatArg::Json => LogFormat::Json,
+                LogFormatArg::Text => LogFormat::Text,
+            };
+            confer::init_logging(format, &log_level)?;
             for url in &webhooks {
                 url::Url::parse(url).map_err(|e| format!("--webhook {url}: {e}"))?;
             }
@@ -69,6 +88,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let running = stack::start(config).await?;
             let addr = running.addr;
             println!("confer-local listening on http://{addr} (WebSocket ws://{addr}/ws), data in {}", data_dir.display());
+            tracing::info!(addr = %addr, data_dir = %data_dir.display(), "listening");
             shutdown_signal().await;
             tracing::info!("shutting down");
             running.stop().await;
@@ -103,7 +123,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    confer::init_tracing();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

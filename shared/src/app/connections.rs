@@ -60,14 +60,14 @@ pub async fn post(app: &App, connection_id: &str, frame: &[u8]) -> bool {
     match app.gateway.post(connection_id, frame).await {
         Ok(()) => true,
         Err(PostError::Gone) => {
-            tracing::debug!(connection_id, "connection gone; removing its record");
+            tracing::info!(connection_id, "delivery failed: connection gone; removing its record");
             if let Err(e) = disconnect(app, connection_id).await {
                 tracing::warn!(error = %e, connection_id, "could not remove a gone connection");
             }
             false
         }
         Err(e) => {
-            tracing::warn!(error = %e, connection_id, "post to connection failed");
+            tracing::warn!(error = %e, connection_id, "delivery failed");
             false
         }
     }

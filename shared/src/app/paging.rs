@@ -12,6 +12,7 @@ pub struct PageOf<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to read the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::http::openapi::Cursor>)]
     pub next_cursor: Option<String>,
 }
 

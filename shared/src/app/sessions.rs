@@ -154,7 +154,13 @@ pub async fn list_for_customer(
     if let Some(c) = cursor {
         query.start_after = Some(decode_cursor(c, &query)?);
     }
-    let (items, next_cursor) = read_page(app.table.as_ref(), query, limit).await?;
+    // The customer must exist in the caller's tenant: read the profile alongside the page.
+    let profile = keys::customer(&p.tenant, customer);
+    let (profile, page) = futures::join!(app.table.get(&profile), read_page(app.table.as_ref(), query, limit));
+    if profile?.is_none() {
+        return Err(AppError::NotFound("customer"));
+    }
+    let (items, next_cursor) = page?;
     Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
 }
 

@@ -41,6 +41,27 @@ impl fmt::Display for TenantId {
     }
 }
 
+/// Agent subjects (agent ids): the pattern [`parse_subject`] enforces, in the OpenAPI document.
+pub struct AgentId;
+
+impl AgentId {
+    pub fn pattern() -> String {
+        format!("^[A-Za-z0-9._@:+-]{{1,{}}}$", crate::domain::limits::MAX_ID_CHARS)
+    }
+}
+
+impl utoipa::PartialSchema for AgentId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(AgentId::pattern()))
+            .description(Some("An agent's (or admin's) id: the subject of their token."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AgentId {}
+
 /// Agent subjects and customer ids of external origin share these rules.
 pub fn parse_subject(s: &str, what: &str) -> Result<String, AppError> {
     if valid_token(s, crate::domain::limits::MAX_ID_CHARS) {
@@ -63,11 +84,18 @@ macro_rules! prefixed_id {
                 $name(format!("{}{}", $prefix, crate::domain::ids::next_ulid()))
             }
 
+            /// The prefix and a ULID in canonical form: 26 upper-case Crockford base-32 characters
+            /// ([`ULID_PATTERN`]), as generated — so each id has exactly one spelling.
             pub fn parse(s: &str) -> Result<Self, AppError> {
                 match s.strip_prefix($prefix) {
-                    Some(rest) if ulid::Ulid::from_string(rest).is_ok() => Ok($name(s.to_string())),
+                    Some(rest) if is_canonical_ulid(rest) => Ok($name(s.to_string())),
                     _ => Err(AppError::validation(concat!("malformed ", $what))),
                 }
+            }
+
+            /// The id's pattern in the OpenAPI document.
+            pub fn pattern() -> String {
+                format!("^{}{}$", $prefix, ULID_PATTERN)
             }
 
             pub fn as_str(&self) -> &str {
@@ -85,7 +113,29 @@ macro_rules! prefixed_id {
                 f.write_str(&self.0)
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($name::pattern()))
+                    .description(Some(concat!("A ", $what, ": `", $prefix, "` and a ULID (26 upper-case Crockford base-32 characters).")))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// A ULID as Confer writes it: 26 upper-case Crockford base-32 characters, the first at most `7`
+/// (128 bits).
+pub const ULID_PATTERN: &str = "[0-7][0-9A-HJKMNP-TV-Z]{25}";
+
+fn is_canonical_ulid(s: &str) -> bool {
+    // The ulid crate also reads lower case and lets a first character above 7 overflow; only the
+    // spelling it writes back is accepted.
+    ulid::Ulid::from_string(s).is_ok_and(|u| u.to_string() == s)
 }
 
 prefixed_id!(CustomerId, "cus_", "customer id");
@@ -124,6 +174,11 @@ mod tests {
         assert_eq!(SessionId::parse(id.as_str()).unwrap(), id);
         assert!(SessionId::parse("ses_01H#T#other").is_err());
         assert!(SessionId::parse("cus_01HZZZZZZZZZZZZZZZZZZZZZZZ").is_err());
+        // One spelling per id: no lower case, no first character past 7 (it would overflow).
+        assert!(SessionId::parse("ses_01hzzzzzzzzzzzzzzzzzzzzz").is_err());
+        assert!(SessionId::parse("ses_81HZZZZZZZZZZZZZZZZZZZZZZZ").is_err());
+        assert!(SessionId::parse("ses_7ZZZZZZZZZZZZZZZZZZZZZZZZZ").is_ok());
+        assert!(SessionId::parse("ses_01HZZZZZZZZZZZZZZZZZZZZZZ").is_err());
         assert!(CustomerId::parse("").is_err());
         assert!(parse_subject("agent#1", "agent").is_err());
         assert!(parse_subject("agent-1@example.com", "agent").is_ok());

@@ -11,8 +11,12 @@ pub const MAX_CLIENT_MESSAGE_ID: usize = 64;
 /// Page sizes.
 pub const DEFAULT_PAGE: usize = 25;
 pub const MAX_PAGE: usize = 100;
-/// Agents on one session, besides the customer.
+/// Agents on one session, besides the customer: the agent who opens it and at most
+/// `MAX_SESSION_AGENTS - 1` listed in `agent_ids`.
 pub const MAX_SESSION_AGENTS: usize = 10;
+/// Largest event-log sequence number a query may name (the event log's `after`): 2^53 - 1,
+/// exact in every JSON number.
+pub const MAX_SEQUENCE: u64 = (1 << 53) - 1;
 /// Customer fields.
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_EMAIL_CHARS: usize = 254;

@@ -52,7 +52,9 @@ pub struct MessageAttachment {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
+    #[schema(value_type = super::MessageId)]
     pub id: String,
+    #[schema(value_type = super::SessionId)]
     pub session_id: String,
     /// Position in the session's one order: 1 for its first message, then each committed
     /// message exactly one more. History is ordered by it; a client that holds every number up
@@ -60,12 +62,15 @@ pub struct Message {
     #[schema(minimum = 1)]
     pub seq: u64,
     pub sender: ParticipantRef,
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub client_message_id: String,
     pub kind: MessageKind,
     /// The text; for media, the caption (possibly empty).
+    #[schema(max_length = 4000)]
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<MessageAttachment>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

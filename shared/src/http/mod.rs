@@ -14,6 +14,9 @@ use crate::domain::limits::MAX_REST_BODY_BYTES;
 use crate::domain::Principal;
 use crate::error::AppError;
 
+/// The response header that carries the request id, as API Gateway HTTP APIs send it.
+pub const REQUEST_ID_HEADER: &str = "apigw-requestid";
+
 /// The caller, from the claims API Gateway's JWT authorizer verified (locally: the same
 /// verifier, run by the gateway emulation). Never from the body.
 pub fn principal(req: &Request) -> Result<Principal, AppError> {
@@ -29,6 +32,45 @@ pub fn request_id(req: &Request) -> Option<String> {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
         _ => None,
     }
+}
+
+/// The route key API Gateway matched, e.g. `GET /v1/customers/{customerId}`.
+pub fn route_key(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
+        _ => None,
+    }
+}
+
+/// What the one log line of a REST request says. Never a token, a body or a query string.
+pub struct RequestLine<'a> {
+    pub request_id: Option<&'a str>,
+    pub method: &'a str,
+    pub path: &'a str,
+    /// None when no route matched.
+    pub route_key: Option<&'a str>,
+    /// None when the request was not authenticated.
+    pub principal: Option<&'a Principal>,
+    pub status: u16,
+    pub started: std::time::Instant,
+}
+
+/// Logs one line per REST request, the same in both runtimes (the Lambda wrapper and the local
+/// gateway call it).
+pub fn log_request(line: &RequestLine<'_>) {
+    let latency_ms = (line.started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1_000.0;
+    tracing::info!(
+        request_id = line.request_id,
+        method = line.method,
+        path = line.path,
+        route_key = line.route_key,
+        tenant = line.principal.map(|p| p.tenant.as_str()),
+        role = line.principal.map(|p| p.role.as_str()),
+        principal = line.principal.map(|p| p.id.as_str()),
+        status = line.status,
+        latency_ms,
+        "request"
+    );
 }
 
 fn body_bytes(req: &Request) -> &[u8] {
@@ -69,6 +111,17 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, AppError> {
 
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_string)
+}
+
+/// A whole-number query parameter from `min` to `max`.
+pub fn query_sequence(req: &Request, name: &str, min: u64, max: u64) -> Result<Option<u64>, AppError> {
+    match query_param(req, name) {
+        None => Ok(None),
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) && s.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+            _ => Err(AppError::validation(format!("{name} must be a whole number from {min} to {max}"))),
+        },
+    }
 }
 
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {

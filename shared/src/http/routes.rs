@@ -94,25 +94,26 @@ pub fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
 
 pub enum Matched<'a> {
     Found(&'a Route, Vec<(String, String)>),
-    /// The path exists with other methods.
-    MethodNotAllowed,
+    /// The path exists with other methods: these (the `Allow` header of a 405).
+    MethodNotAllowed(Vec<&'static str>),
     NotFound,
 }
 
+/// The route for a method and a concrete path. Methods are case-sensitive, as in HTTP.
 pub fn find(method: &str, path: &str) -> Matched<'static> {
-    let mut path_exists = false;
+    let mut allow = Vec::new();
     for route in ROUTES {
         if let Some(params) = match_path(route.path, path) {
-            if route.method.eq_ignore_ascii_case(method) {
+            if route.method == method {
                 return Matched::Found(route, params);
             }
-            path_exists = true;
+            allow.push(route.method);
         }
     }
-    if path_exists {
-        Matched::MethodNotAllowed
-    } else {
+    if allow.is_empty() {
         Matched::NotFound
+    } else {
+        Matched::MethodNotAllowed(allow)
     }
 }
 
@@ -148,7 +149,9 @@ mod tests {
         assert_eq!(match_path("/v1/customers/{customerId}", "/v1/customers/"), None);
         assert_eq!(match_path("/v1/customers", "/v1/customers/x"), None);
         assert!(matches!(find("GET", "/v1/sessions/ses_1/messages"), Matched::Found(r, _) if r.function == "messages-list"));
-        assert!(matches!(find("DELETE", "/v1/customers"), Matched::MethodNotAllowed));
+        assert!(matches!(find("DELETE", "/v1/customers"), Matched::MethodNotAllowed(allow) if allow == ["POST", "GET"]));
+        assert!(matches!(find("get", "/v1/customers"), Matched::MethodNotAllowed(_)));
+        assert!(matches!(find("TRACE", "/v1/sessions/ses_1/messages"), Matched::MethodNotAllowed(allow) if allow == ["GET"]));
         assert!(matches!(find("GET", "/v2/nothing"), Matched::NotFound));
     }
 

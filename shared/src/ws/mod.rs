@@ -34,6 +34,10 @@ pub fn principal(event: &ApiGatewayWebsocketProxyRequest) -> Result<Principal, A
     Principal::from_claims(&claims)
 }
 
+fn now_epoch_millis() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 fn connection_id(event: &ApiGatewayWebsocketProxyRequest) -> String {
     event.request_context.connection_id.clone().unwrap_or_default()
 }
@@ -66,10 +70,18 @@ pub async fn on_connect(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -
         Ok(p) => p,
         Err(_) => return response(401),
     };
-    if let Err(e) = connections::connect(&app, &p, &connection_id(&event)).await {
-        tracing::error!(error = %e, "could not record connection");
+    let connection = connection_id(&event);
+    if let Err(e) = connections::connect(&app, &p, &connection).await {
+        tracing::error!(error = %e, connection_id = %connection, "could not record connection");
         return response(500);
     }
+    tracing::info!(
+        connection_id = %connection,
+        tenant = p.tenant.as_str(),
+        role = p.role.as_str(),
+        principal = p.id.as_str(),
+        "websocket connected"
+    );
     let mut r = response(200);
     // Browsers send the token as a subprotocol; the handshake must echo the one we speak.
     let offered = event.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -80,6 +92,19 @@ pub async fn on_connect(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -
 }
 
 pub async fn on_disconnect(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let ctx = &event.request_context;
+    let p = principal(&event).ok();
+    let duration_ms = (ctx.connected_at > 0).then(|| now_epoch_millis().saturating_sub(ctx.connected_at));
+    tracing::info!(
+        connection_id = ctx.connection_id.as_deref(),
+        tenant = p.as_ref().map(|p| p.tenant.as_str()),
+        role = p.as_ref().map(|p| p.role.as_str()),
+        principal = p.as_ref().map(|p| p.id.as_str()),
+        close_code = ctx.disconnect_status_code,
+        reason = ctx.disconnect_reason.as_deref(),
+        duration_ms,
+        "websocket disconnected"
+    );
     match connections::disconnect(&app, &connection_id(&event)).await {
         Ok(()) => response(200),
         Err(e) => {
