@@ -22,6 +22,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 /// Ids the sample events use (a test that chains events swaps in the ids it created).
 const SAMPLE_CUSTOMER: &str = "cus_01M8E24NKB3T5X7Z9C1E4G6J8M";
 const SAMPLE_SESSION: &str = "ses_01M8NRRGNB7K9M1P3R5T7V9X1Z";
+const SAMPLE_ATTACHMENT: &str = "att_01M8NT2K4C6E8G0J2M4P6R8T0V";
 const SAMPLE_CONNECTION: &str = "Vd3kXcY0joECF2w=";
 const SAMPLE_AGENT: &str = "7f3c9a52-4e1b-4d8a-9c27-1b6e0f4d2a83";
 
@@ -43,9 +44,62 @@ struct Local {
 /// An App on the embedded backends, assembled as confer-local assembles it.
 fn local() -> Local {
     let store = SqliteStore::in_memory().expect("in-memory store");
-    let backends = confer::adapters::local::assemble(&store).expect("local backends");
+    let mut backends = confer::adapters::local::assemble(&store).expect("local backends");
+    let dir = tempfile::tempdir().expect("temp dir").keep();
+    backends.app.blobs = Arc::new(confer::adapters::local::LocalBlobs::open(&dir.join("blobs"), &dir).expect("blobs"));
     let (app, connections, log) = (Arc::new(backends.app), backends.connections, backends.event_log);
     Local { app, connections, log }
+}
+
+/// Runs a trigger function's sample event (ids swapped) through its handler.
+async fn run_trigger(app: &Arc<App>, function: &str, swaps: &[(&str, &str)]) -> confer::inbound::Outcome {
+    let mut text = event_text(function);
+    for (from, to) in swaps {
+        text = text.replace(from, to);
+    }
+    let event: aws_lambda_events::s3::S3Event =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("events/{function}.json is not an S3 event: {e}"));
+    let trigger = confer::inbound::trigger(function).expect("a trigger function");
+    (trigger.handler)(app.clone(), event).await
+}
+
+// ---------------------------------------------------------------- the storage trigger
+
+#[tokio::test]
+async fn the_upload_notification_for_an_unknown_attachment_changes_nothing() {
+    let l = local();
+    assert!(run_trigger(&l.app, "attachments-verify", &[]).await.failed.is_empty());
+    assert!(event_types(&l.log).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_upload_request_and_its_notification_make_a_file_message() {
+    let l = local();
+    let (_, created) = run_http(&l.app, "customers-create", &[]).await;
+    let cus = created["id"].as_str().unwrap().to_string();
+    let (_, session) = run_http(&l.app, "sessions-create", &[(SAMPLE_CUSTOMER, &cus)]).await;
+    let ses = session["id"].as_str().unwrap().to_string();
+    let s: &[(&str, &str)] = &[(SAMPLE_SESSION, &ses), (SAMPLE_CUSTOMER, &cus)];
+    // The sample asks to upload a 48,213-byte PNG: a real PNG of that size arrives.
+    let (status, ticket) = run_http(&l.app, "attachments-create", s).await;
+    assert_eq!(status, 201, "{ticket}");
+    let att = ticket["attachment"]["id"].as_str().unwrap().to_string();
+    let mut png = Vec::new();
+    let img = image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x ^ y) * 7) as u8]));
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    png.resize(48_213, 0); // trailing bytes after IEND, as some encoders leave
+    l.app.blobs.write(&format!("uploads/acme/{ses}/{att}"), png, "image/png").await.unwrap();
+    let swapped: &[(&str, &str)] = &[(SAMPLE_SESSION, &ses), (SAMPLE_ATTACHMENT, &att)];
+    assert!(run_trigger(&l.app, "attachments-verify", swapped).await.failed.is_empty());
+    let (status, got) = run_http(&l.app, "attachments-get", swapped).await;
+    assert_eq!((status, got["status"].as_str()), (200, Some("ready")), "{got}");
+    assert_eq!((got["width"].as_u64(), got["height"].as_u64()), (Some(96), Some(64)));
+    let (status, history) = run_http(&l.app, "messages-list", s).await;
+    assert_eq!((status, history["items"][0]["kind"].as_str()), (200, Some("image")), "{history}");
+    let (status, files) = run_http(&l.app, "customer-files-list", s).await;
+    assert_eq!((status, files["items"][0]["attachment_id"].as_str()), (200, Some(att.as_str())), "{files}");
+    let types = event_types(&l.log).await;
+    assert!(types.ends_with(&["message.created".to_string(), "attachment.ready".to_string()]), "{types:?}");
 }
 
 async fn event_types(log: &SqliteEventLog) -> Vec<String> {
@@ -124,6 +178,7 @@ fn every_event_file_belongs_to_a_function_and_every_function_has_one() {
     }
     let mut functions: BTreeSet<String> = ROUTES.iter().filter(|r| r.cloud).map(|r| r.function.to_string()).collect();
     functions.extend(WS_ROUTES.iter().map(|(_, f, _)| f.to_string()));
+    functions.extend(confer::inbound::TRIGGERS.iter().map(|t| t.function.to_string()));
     functions.insert(WS_AUTHORIZER_FUNCTION.to_string());
     let unknown: Vec<_> = files.difference(&functions).collect();
     let missing: Vec<_> = functions.difference(&files).collect();
