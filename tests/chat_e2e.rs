@@ -140,9 +140,9 @@ async fn a_closed_connection_is_cleaned_up_and_no_longer_receives() {
     assert_eq!(stack.connections.len(), 2);
     agent_ws.close().await;
 
-    // $disconnect ran: the record is gone.
+    // $disconnect ran (after the socket's writer finished): the record is gone.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while stack.connections.len() != 1 && std::time::Instant::now() < deadline {
+    while (stack.connections.len() != 1 || stack.connection_records.len() != 1) && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(stack.connections.len(), 1);

@@ -83,16 +83,35 @@ pub struct NewUpload {
     /// The client's idempotency key: a retried request returns the same attachment.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub client_upload_id: String,
-    #[schema(min_length = 1, max_length = 255)]
+    /// Shown to the other participants and used for downloads: not blank, no control
+    /// characters, no `/` or `\\`.
+    #[schema(schema_with = schema::file_name)]
     pub file_name: String,
-    /// One of the allowed types (docs/media.md).
+    /// One of the allowed types (docs/media.md), in any case, with any parameters
+    /// (`audio/webm;codecs=opus`). The upload must carry it as sent.
     pub content_type: String,
-    /// Exact size in bytes, within the kind's limit.
+    /// Exact size in bytes, from 1 to the limit of the type's kind.
+    #[serde(deserialize_with = "whole_number")]
     #[schema(minimum = 1)]
     pub size: u64,
+    /// Shown with the media: no control characters but line breaks and tabs.
     #[serde(default)]
-    #[schema(max_length = 4000)]
+    #[schema(schema_with = schema::caption)]
     pub caption: Option<String>,
+}
+
+/// A JSON integer, also when written with a zero fraction (`1024.0` is the integer JSON Schema
+/// means by `1024`).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(v) = n.as_u64() {
+        return Ok(v);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
+        _ => Err(D::Error::custom(format!("size must be a whole number of bytes, not {n}"))),
+    }
 }
 
 /// A valid upload request: its kind, and the cleaned name, type and caption.
@@ -110,10 +129,13 @@ impl NewUpload {
     pub fn check(self) -> Result<CheckedUpload, AppError> {
         let client_upload_id = super::ids::parse_client_message_id(&self.client_upload_id)
             .map_err(|_| AppError::validation("client_upload_id must be 1-64 letters, digits, - or _"))?;
+        // Lengths count the value as sent.
+        if self.file_name.chars().count() > MAX_FILE_NAME_CHARS {
+            return Err(AppError::validation(format!("file_name is longer than {MAX_FILE_NAME_CHARS} characters")));
+        }
         let file_name = self.file_name.trim().to_string();
-        let n = file_name.chars().count();
-        if n == 0 || n > MAX_FILE_NAME_CHARS {
-            return Err(AppError::validation(format!("file_name must be 1 to {MAX_FILE_NAME_CHARS} characters")));
+        if file_name.is_empty() {
+            return Err(AppError::validation("file_name must not be blank"));
         }
         if file_name.chars().any(|c| c.is_control() || matches!(c, '/' | '\\')) {
             return Err(AppError::validation("file_name must not contain control characters or path separators"));
@@ -125,16 +147,66 @@ impl NewUpload {
             return Err(AppError::validation("size must be at least 1 byte"));
         }
         if self.size > limit {
-            return Err(AppError::PayloadTooLarge { actual: self.size as usize, limit: limit as usize });
+            return Err(AppError::validation(format!("{} is a {}: at most {limit} bytes, not {}", content_type, kind.as_str(), self.size)));
+        }
+        if self.caption.as_deref().is_some_and(|c| c.chars().count() > MAX_TEXT_CHARS) {
+            return Err(AppError::validation(format!("caption is longer than {MAX_TEXT_CHARS} characters")));
         }
         let caption = match self.caption.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(c) if c.chars().count() > MAX_TEXT_CHARS => {
-                return Err(AppError::validation(format!("caption is longer than {MAX_TEXT_CHARS} characters")))
-            }
             Some(c) => Some(super::message::validate_text(c)?),
         };
         Ok(CheckedUpload { client_upload_id, file_name, content_type, kind, size: self.size, caption })
+    }
+}
+
+/// The upload request's fields as the OpenAPI document states them: exactly what `check` accepts.
+pub(crate) mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::Object;
+
+    use super::super::customer::fields::{CONTROL, SPACE};
+    use super::{MAX_FILE_NAME_CHARS, MAX_TEXT_CHARS};
+
+    pub fn file_name_pattern() -> String {
+        let bad = format!("{CONTROL}/\\\\");
+        format!("^[{SPACE}]*[^{bad}]*[^{SPACE}{bad}][^{bad}]*[{SPACE}]*$")
+    }
+
+    pub fn file_name() -> Object {
+        ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_FILE_NAME_CHARS)).pattern(Some(file_name_pattern())).build()
+    }
+
+    /// Line breaks and tabs, and no other control character once the blanks around it are
+    /// trimmed.
+    pub fn caption_pattern() -> String {
+        let bad = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f";
+        format!("^[{SPACE}]*(?:[^{bad}{SPACE}](?:[^{bad}]*[^{bad}{SPACE}])?)?[{SPACE}]*$")
+    }
+
+    pub fn caption() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .max_length(Some(MAX_TEXT_CHARS))
+            .pattern(Some(caption_pattern()))
+            .build()
+    }
+
+    /// A pattern matching the declared types of `names` as the server matches them: any case,
+    /// blanks around, parameters after `;`.
+    pub fn content_type_pattern<'a>(names: impl Iterator<Item = &'a str>) -> String {
+        let alternatives: Vec<String> = names
+            .map(|name| {
+                name.chars()
+                    .map(|c| match c {
+                        'a'..='z' => format!("[{c}{}]", c.to_ascii_uppercase()),
+                        '.' | '+' | '/' | '-' => format!("\\{c}"),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+        format!("^[{SPACE}]*(?:{})[{SPACE}]*(?:;[\\s\\S]*)?$", alternatives.join("|"))
     }
 }
 
@@ -160,16 +232,75 @@ mod tests {
         assert_eq!((ok.file_name.as_str(), ok.content_type.as_str(), ok.kind), ("photo.png", "image/png", MediaKind::Image));
         assert!(matches!(upload("a.html", "text/html", 10).check(), Err(AppError::Validation(_))));
         assert!(matches!(upload("a.png", "image/png", 0).check(), Err(AppError::Validation(_))));
-        assert!(matches!(
-            upload("a.png", "image/png", media::max_bytes(MediaKind::Image) + 1).check(),
-            Err(AppError::PayloadTooLarge { .. })
-        ));
+        assert!(matches!(upload("a.png", "image/png", media::max_bytes(MediaKind::Image) + 1).check(), Err(AppError::Validation(_))));
+        assert!(upload("a.pdf", "application/pdf", media::max_bytes(MediaKind::Image) + 1).check().is_ok(), "each kind has its limit");
         assert!(matches!(upload("../etc/passwd", "image/png", 1).check(), Err(AppError::Validation(_))));
         assert!(matches!(upload("", "image/png", 1).check(), Err(AppError::Validation(_))));
         assert!(matches!(upload(&"x".repeat(256), "image/png", 1).check(), Err(AppError::Validation(_))));
         let mut bad_id = upload("a.png", "image/png", 1);
         bad_id.client_upload_id = "no spaces".into();
         assert!(bad_id.check().is_err());
+    }
+
+    /// The document's patterns accept exactly what `check` accepts.
+    #[test]
+    fn the_documented_patterns_agree_with_the_checks() {
+        let full = |p: String| regex::Regex::new(&p).unwrap();
+        let names = full(schema::file_name_pattern());
+        for name in [
+            "a.png",
+            " spaced name.pdf ",
+            "ré sumé.pdf",
+            "a\u{a0}",
+            "x",
+            "../etc",
+            "a/b",
+            "a\\b",
+            "",
+            "   ",
+            "tab\tin",
+            "nul\0",
+            "\u{85}",
+            "a\u{9f}b",
+        ] {
+            let ok = upload(name, "image/png", 1).check().is_ok();
+            assert_eq!(names.is_match(name), ok, "file name {name:?}: check says {ok}");
+        }
+        let captions = full(schema::caption_pattern());
+        for caption in ["", "   ", "line\nbreak\tand tab", "bell\u{7}", "c1\u{85}", "é"] {
+            let mut u = upload("a.png", "image/png", 1);
+            u.caption = Some(caption.into());
+            assert_eq!(captions.is_match(caption), u.check().is_ok(), "caption {caption:?}");
+        }
+        let types = full(schema::content_type_pattern(media::allowed_types().map(|(n, _)| n)));
+        for ct in [
+            "image/png",
+            "IMAGE/PNG",
+            " audio/webm;codecs=opus",
+            "audio/webm ; codecs=opus\n",
+            "text/html",
+            "image/pngx",
+            "image/png/",
+            "",
+            "application/vnd.ms-excel",
+            "application/vnd-ms-excel",
+        ] {
+            assert_eq!(types.is_match(ct), media::kind_of_declared(ct).is_ok(), "content type {ct:?}");
+        }
+    }
+
+    #[test]
+    fn sizes_are_whole_numbers_however_written() {
+        let parse = |size: &str| {
+            serde_json::from_str::<NewUpload>(&format!(
+                r#"{{"client_upload_id":"u","file_name":"a","content_type":"image/png","size":{size}}}"#
+            ))
+            .map(|u| u.size)
+        };
+        assert_eq!(parse("1024").unwrap(), 1024);
+        assert_eq!(parse("1024.0").unwrap(), 1024);
+        assert_eq!(parse("1e3").unwrap(), 1000);
+        assert!(parse("10.5").is_err() && parse("-1").is_err() && parse("\"1\"").is_err());
     }
 
     #[test]

@@ -97,14 +97,14 @@ fn attributes_schema() -> utoipa::openapi::Object {
 /// Lengths count the value as sent; surrounding white space is then trimmed. White space is
 /// Unicode's (what Rust's `trim` removes), spelled out because regular expression dialects
 /// disagree on `\s`.
-mod fields {
+pub(crate) mod fields {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
     use utoipa::openapi::Object;
 
     use super::*;
 
-    const SPACE: &str = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
-    const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+    pub(crate) const SPACE: &str = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+    pub(crate) const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
 
     /// Not blank, no control characters.
     pub fn name_pattern() -> String {

@@ -183,11 +183,10 @@ pub async fn list_messages(app: Arc<App>, req: Request) -> Response<Body> {
     params(("sessionId" = SessionId, Path)),
     responses(
         (status = 201, body = UploadTicket, description = "A pending attachment and where to PUT its bytes; a repeated request (same client_upload_id) answers the same attachment"),
-        (status = 400, body = ErrorBody, description = "A malformed session id, or a body outside the rules: type not in the allow-list, blank or unsafe file name, size 0, a caption too long"),
+        (status = 400, body = ErrorBody, description = "A malformed session id, or a body outside the rules: a type not in the allow-list, a blank or unsafe file name, a size of 0 or over its kind's limit, a caption too long"),
         (status = 403, body = ErrorBody, description = "An agent of the tenant who is not in the session"),
         (status = 404, body = ErrorBody, description = "No such session for this caller"),
-        (status = 409, body = ErrorBody, description = "The session is closed, or the client_upload_id was used for another file"),
-        (status = 413, body = ErrorBody, description = "The declared size is over the limit of its kind")),
+        (status = 409, body = ErrorBody, description = "The session is closed, or the client_upload_id was used for another file")),
     security(("bearer" = [])))]
 pub async fn create_attachment(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 201, |req| async move {

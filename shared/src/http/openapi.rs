@@ -166,6 +166,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub fn document_json() -> serde_json::Value {
     let mut doc = serde_json::to_value(document()).expect("the OpenAPI document serialises");
     history_query_rules(&mut doc);
+    upload_rules(&mut doc);
     doc
 }
 
@@ -201,6 +202,29 @@ fn history_query_rules(doc: &mut serde_json::Value) {
         }
     }));
     *params = others;
+}
+
+/// An upload request's size limit depends on the kind its declared type names: one branch per kind,
+/// each with the types of that kind and its limit.
+fn upload_rules(doc: &mut serde_json::Value) {
+    use crate::domain::attachment::schema::content_type_pattern;
+    use crate::media::{allowed_types, max_bytes, MediaKind};
+    use serde_json::{json, Value};
+    let Some(upload) = doc.pointer_mut("/components/schemas/NewUpload").and_then(Value::as_object_mut) else { return };
+    let branches: Vec<Value> = [MediaKind::Image, MediaKind::Audio, MediaKind::File]
+        .into_iter()
+        .map(|kind| {
+            let pattern = content_type_pattern(allowed_types().filter(|(_, k)| *k == kind).map(|(name, _)| name));
+            json!({
+                "description": format!("A {} of at most {} bytes", kind.as_str(), max_bytes(kind)),
+                "properties": {
+                    "content_type": { "type": "string", "pattern": pattern },
+                    "size": { "type": "integer", "minimum": 1, "maximum": max_bytes(kind) }
+                }
+            })
+        })
+        .collect();
+    upload.insert("anyOf".into(), Value::Array(branches));
 }
 
 #[cfg(test)]

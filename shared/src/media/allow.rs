@@ -162,6 +162,11 @@ pub(crate) fn declared(content_type: &str) -> Result<Declared, Rejection> {
 }
 
 /// The allow-list: the kind a declared content type is accepted as.
+/// Every accepted declared type (lower case, without parameters) and its kind.
+pub fn allowed_types() -> impl Iterator<Item = (&'static str, MediaKind)> {
+    ALLOWED.iter().map(|(name, kind, _)| (*name, *kind))
+}
+
 pub fn kind_of_declared(content_type: &str) -> Result<MediaKind, Rejection> {
     declared(content_type).map(|d| d.kind)
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::limits::{MAX_AUDIO_BYTES, MAX_FILE_BYTES, MAX_IMAGE_BYTES};
 
-pub use allow::kind_of_declared;
+pub use allow::{allowed_types, kind_of_declared};
 
 /// What an upload is, as chat shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
