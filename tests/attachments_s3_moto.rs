@@ -2,9 +2,8 @@
 //! head, read, copy, delete) and the `attachments-verify` trigger run with the sample S3 event
 //! from events/, on DynamoDB in moto.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use confer::adapters::aws::dynamodb::DynamoTable;
 use confer::adapters::aws::s3::S3Blobs;
@@ -14,22 +13,10 @@ use confer::domain::attachment::NewUpload;
 use confer::domain::customer::NewCustomer;
 use confer::domain::session::NewSession;
 use confer::domain::{Principal, Role, TenantId};
-use confer::events::EventEnvelope;
 use confer::ports::blobs::{BlobStore, Download};
-use confer::ports::events::{EventPublisher, PublishError};
 use confer::App;
+use confer_tests::collected::Collected;
 use confer_tests::moto;
-
-#[derive(Default)]
-struct Collected(Mutex<Vec<EventEnvelope>>);
-
-#[async_trait]
-impl EventPublisher for Collected {
-    async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
 
 async fn bucket(config: &aws_config::SdkConfig) -> String {
     let name = moto::unique_name("confer-attachments");
@@ -97,7 +84,7 @@ async fn the_verify_trigger_turns_an_upload_into_one_message_on_s3_and_dynamodb(
         connections_table: Arc::new(MemoryTable::new()),
         gateway: Arc::new(connections.clone()),
         events: events.clone(),
-        event_log: None,
+        event_log: Arc::new(confer::adapters::missing::Missing("a readable event log")),
         outbox: None,
         blobs: Arc::new(S3Blobs::with_path_style(&config, bucket_name.clone())),
     });
@@ -146,7 +133,7 @@ async fn the_verify_trigger_turns_an_upload_into_one_message_on_s3_and_dynamodb(
         (media.file_name.as_str(), media.content_type.as_str(), media.size),
         ("delivery note.pdf", "application/pdf", PDF.len() as u64)
     );
-    let got = reqwest::get(media.url.as_deref().expect("signed URL")).await.unwrap();
+    let got = reqwest::get(media.urls.url.as_deref().expect("signed URL")).await.unwrap();
     assert!(got.headers().get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or("").starts_with("attachment;"));
     assert_eq!(got.bytes().await.unwrap().as_ref(), PDF);
     assert_eq!(app.blobs.head(&key).await.unwrap(), None, "the upload is gone once verified");
@@ -157,6 +144,6 @@ async fn the_verify_trigger_turns_an_upload_into_one_message_on_s3_and_dynamodb(
             .unwrap();
     assert_eq!(files.items.len(), 1);
     assert_eq!(files.items[0].attachment_id, ticket.attachment.id);
-    let ready: Vec<_> = events.0.lock().unwrap().iter().filter(|e| e.event_type == "attachment.ready").map(|e| e.id.clone()).collect();
+    let ready = events.ids_of("attachment.ready");
     assert_eq!(ready, vec![format!("{}:ready", ticket.attachment.id)]);
 }

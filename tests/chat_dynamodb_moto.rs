@@ -6,30 +6,17 @@
 //! does, so races for the next number are exercised on the embedded store (tests/chat_order.rs)
 //! and the conditions they rely on by the table conformance suite on both.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use confer::adapters::aws::dynamodb::DynamoTable;
 use confer::adapters::local::{LocalConnections, MemoryTable};
 use confer::app::{customers, messages, sessions};
 use confer::domain::customer::NewCustomer;
 use confer::domain::session::NewSession;
 use confer::domain::{Principal, Role, TenantId};
-use confer::events::EventEnvelope;
-use confer::ports::events::{EventPublisher, PublishError};
 use confer::App;
+use confer_tests::collected::Collected;
 use confer_tests::moto;
-
-#[derive(Default)]
-struct Collected(Mutex<Vec<EventEnvelope>>);
-
-#[async_trait]
-impl EventPublisher for Collected {
-    async fn publish(&self, event: &EventEnvelope) -> Result<(), PublishError> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
 
 async fn app_on_dynamodb() -> (App, LocalConnections, Arc<Collected>) {
     let config = moto::sdk_config().await;
@@ -43,7 +30,7 @@ async fn app_on_dynamodb() -> (App, LocalConnections, Arc<Collected>) {
         connections_table: Arc::new(MemoryTable::new()),
         gateway: Arc::new(connections.clone()),
         events: events.clone(),
-        event_log: None,
+        event_log: Arc::new(confer::adapters::missing::Missing("a readable event log")),
         outbox: None,
         blobs: Arc::new(confer::ports::blobs::NoBlobs),
     };
@@ -145,6 +132,6 @@ async fn messages_take_gap_free_sequence_numbers_and_history_follows_them() {
     let refused = messages::send(&app, &ada, &session.id, "c-new", "hello?", None).await;
     assert!(matches!(refused, Err(confer::AppError::SessionClosed)), "{refused:?}");
 
-    let created = events.0.lock().unwrap().iter().filter(|e| e.event_type == "message.created").count();
+    let created = events.ids_of("message.created").len();
     assert!(created >= 12, "every message published its event ({created})");
 }

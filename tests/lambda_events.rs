@@ -441,3 +441,35 @@ async fn authorizer_refuses_foreign_missing_and_expired_tokens() {
     expired.query_string_parameters = [("token".to_string(), stale)].into_iter().collect::<std::collections::HashMap<_, _>>().into();
     assert!(confer::ws::authorizer::authorize(&verifier, expired).await.is_err(), "an expired token");
 }
+
+// ---------------------------------------------------------------- ports a function lacks
+
+/// A function built without a capability answers what it lacks, clearly, instead of failing
+/// somewhere inside: media and the event log are `501 not_available`; a missing table is an
+/// internal error naming it in the logs.
+#[tokio::test]
+async fn ports_outside_a_functions_capabilities_answer_clear_errors() {
+    let store = SqliteStore::in_memory().expect("in-memory store");
+    let mut app = App::without_backends();
+    app.table = Arc::new(store.table("main"));
+    let app = Arc::new(app);
+    let (_, created) = run_http(&app, "customers-create", &[]).await;
+    let cus = created["id"].as_str().expect("created with a table alone (its event is lost, and logged)").to_string();
+    let (_, session) = run_http(&app, "sessions-create", &[(SAMPLE_CUSTOMER, &cus)]).await;
+    let ses = session["id"].as_str().unwrap().to_string();
+    let (status, body) = run_http(&app, "attachments-create", &[(SAMPLE_SESSION, &ses)]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (501, Some("not_available")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("media storage"), "{body}");
+
+    let mut v: Value = serde_json::from_str(&event_text("customers-list")).unwrap();
+    v["requestContext"]["authorizer"]["jwt"]["claims"]["custom:role"] = "admin".into();
+    v["routeKey"] = "GET /v1/events".into();
+    v["rawPath"] = "/dev/v1/events".into();
+    let req = lambda_http::request::from_str(&v.to_string()).unwrap();
+    let resp = http_handler("events-read").unwrap()(app.clone(), req).await;
+    assert_eq!((resp.status().as_u16(), body_json(resp.body())["error"]["code"].clone()), (501, Value::from("not_available")));
+
+    let bare = Arc::new(App::without_backends());
+    let (status, body) = run_http(&bare, "customers-get", &[]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (500, Some("internal")), "{body}");
+}

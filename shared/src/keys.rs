@@ -156,7 +156,7 @@ mod tests {
         assert!(!m.starts_with("META") && !meta.starts_with(MESSAGE_PREFIX));
         let a = attachment(&t, &s, &AttachmentId::generate()).sk;
         let up = upload_request(&t, &s, &ParticipantRef::Agent("a".into()), "u1").sk;
-        assert!(a < cmid && up > PARTICIPANTS_END.to_string(), "attachments and upload requests lie outside the header range");
+        assert!(a < cmid && up.as_str() > PARTICIPANTS_END, "attachments and upload requests lie outside the header range");
         let att = AttachmentId::generate();
         assert_eq!(parse_blob_upload(&blob_upload(&t, &s, &att)), Some((t.clone(), s.clone(), att.clone())));
         assert_eq!(parse_blob_upload(&blob_media(&t, &s, &att)), None);

@@ -1,5 +1,6 @@
 //! Shared test support: the confer-local harness, and helpers for AWS emulator tests.
 
+pub mod collected;
 pub mod conformance;
 pub mod feed;
 pub mod harness;

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::events::EventEnvelope;
-use crate::ports::events::{LoggedEvent, PublishError};
+use crate::ports::events::{EventLogError, LoggedEvent, PublishError};
 use crate::ports::table::{Item, Key, Page, Query, StoreError, TransactOp, Update, WriteOp};
 use crate::ports::{ConnectionGateway, EventLog, EventPublisher, PostError, Table};
 
@@ -62,7 +62,7 @@ impl EventPublisher for Missing {
 
 #[async_trait]
 impl EventLog for Missing {
-    async fn read(&self, _: &str, _: u64, _: usize) -> Result<Vec<LoggedEvent>, PublishError> {
-        Err(PublishError(format!("this deployment has no {}", self.0)))
+    async fn read(&self, _: &str, _: u64, _: usize) -> Result<Vec<LoggedEvent>, EventLogError> {
+        Err(EventLogError::NotAvailable)
     }
 }

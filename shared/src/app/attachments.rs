@@ -12,7 +12,7 @@ use super::messages::{append, created_event, Appended, Content};
 use super::paging::{decode_cursor, read_page, PageOf};
 use super::sessions::{can_read, load};
 use super::{from_item, to_item, App};
-use crate::domain::attachment::{inline_safe, Attachment, AttachmentStatus, NewUpload, RejectionReason};
+use crate::domain::attachment::{inline_safe, Attachment, AttachmentStatus, DownloadUrls, MediaInfo, NewUpload, RejectionReason};
 use crate::domain::limits::{DOWNLOAD_URL_SECONDS, PENDING_UPLOAD_SECONDS, UPLOAD_URL_SECONDS};
 use crate::domain::message::{Message, MessageAttachment};
 use crate::domain::session::SessionStatus;
@@ -40,12 +40,8 @@ pub struct UploadTicket {
 pub struct AttachmentView {
     #[serde(flatten)]
     pub attachment: Attachment,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thumbnail_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub urls_expire_at: Option<String>,
+    #[serde(flatten)]
+    pub urls: DownloadUrls,
 }
 
 /// One of a customer's files, across all their sessions.
@@ -58,22 +54,12 @@ pub struct CustomerFile {
     pub file_name: String,
     pub content_type: String,
     pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    #[serde(default)]
-    pub has_thumbnail: bool,
+    #[serde(flatten)]
+    pub media: MediaInfo,
     pub uploader: crate::domain::ParticipantRef,
     pub created_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thumbnail_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls_expire_at: Option<String>,
+    #[serde(flatten)]
+    pub urls: DownloadUrls,
 }
 
 fn blob_error(e: BlobError) -> AppError {
@@ -114,10 +100,7 @@ pub async fn request_upload(app: &App, p: &Principal, session_id: &str, input: N
         caption: upload.caption.clone(),
         status: AttachmentStatus::Pending,
         content_type: None,
-        width: None,
-        height: None,
-        duration_ms: None,
-        has_thumbnail: false,
+        media: MediaInfo::default(),
         rejection: None,
         message_seq: None,
         created_at: now_rfc3339(),
@@ -190,17 +173,16 @@ pub async fn get(app: &App, p: &Principal, session_id: &str, attachment_id: &str
     }
     let item = app.table.get(&keys::attachment(&p.tenant, &session_id, &id)).await?.ok_or(AppError::NotFound("attachment"))?;
     let attachment: Attachment = from_item(item)?;
-    let mut view = AttachmentView { attachment, url: None, thumbnail_url: None, urls_expire_at: None };
+    let mut view = AttachmentView { attachment, urls: DownloadUrls::default() };
     if view.attachment.status == AttachmentStatus::Ready {
         let a = &view.attachment;
         let content_type = a.content_type.clone().unwrap_or_else(|| a.declared_type.clone());
-        let urls = sign_downloads(app, &p.tenant, &session_id, &id, &a.file_name, &content_type, a.has_thumbnail).await?;
-        (view.url, view.thumbnail_url, view.urls_expire_at) = (Some(urls.0), urls.1, Some(urls.2));
+        view.urls = sign_downloads(app, &p.tenant, &session_id, &id, &a.file_name, &content_type, a.media.has_thumbnail).await?;
     }
     Ok(view)
 }
 
-/// Signed URLs of a ready attachment: (file, thumbnail, expiry).
+/// Signed URLs of a ready attachment.
 async fn sign_downloads(
     app: &App,
     tenant: &TenantId,
@@ -209,7 +191,7 @@ async fn sign_downloads(
     file_name: &str,
     content_type: &str,
     has_thumbnail: bool,
-) -> AppResult<(String, Option<String>, String)> {
+) -> AppResult<DownloadUrls> {
     let valid = Duration::from_secs(DOWNLOAD_URL_SECONDS);
     let download = Download { file_name: file_name.to_string(), content_type: content_type.to_string(), inline: inline_safe(content_type) };
     let url = app.blobs.sign_download(&keys::blob_media(tenant, session, id), &download, valid).await.map_err(blob_error)?;
@@ -221,7 +203,7 @@ async fn sign_downloads(
     };
     let expires =
         time::OffsetDateTime::from_unix_timestamp(now_epoch_seconds() + valid.as_secs() as i64).map(format_rfc3339).unwrap_or_default();
-    Ok((url, thumbnail, expires))
+    Ok(DownloadUrls { url: Some(url), thumbnail_url: thumbnail, urls_expire_at: Some(expires) })
 }
 
 /// Adds download URLs to the attachment of a media message (history, frames).
@@ -229,8 +211,7 @@ pub async fn sign_message(app: &App, tenant: &TenantId, message: &mut Message) -
     let Some(a) = message.attachment.as_mut() else { return Ok(()) };
     let session = SessionId::parse(&message.session_id)?;
     let id = AttachmentId::parse(&a.id)?;
-    let (url, thumb, expires) = sign_downloads(app, tenant, &session, &id, &a.file_name, &a.content_type, a.has_thumbnail).await?;
-    (a.url, a.thumbnail_url, a.urls_expire_at) = (Some(url), thumb, Some(expires));
+    a.urls = sign_downloads(app, tenant, &session, &id, &a.file_name, &a.content_type, a.media.has_thumbnail).await?;
     Ok(())
 }
 
@@ -305,7 +286,12 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
         None => app.blobs.copy(&upload_key, &media_key, &served_type).await,
     }
     .map_err(blob_error)?;
-    let has_thumbnail = verified.thumbnail.is_some();
+    let info = MediaInfo {
+        width: verified.width,
+        height: verified.height,
+        duration_ms: verified.duration_ms,
+        has_thumbnail: verified.thumbnail.is_some(),
+    };
     if let Some(thumb) = verified.thumbnail {
         app.blobs.write(&keys::blob_thumbnail(tenant, session_id, id), thumb, "image/jpeg").await.map_err(blob_error)?;
     }
@@ -315,13 +301,8 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
         file_name: attachment.file_name.clone(),
         content_type: served_type.clone(),
         size: attachment.size,
-        width: verified.width,
-        height: verified.height,
-        duration_ms: verified.duration_ms,
-        has_thumbnail,
-        url: None,
-        thumbnail_url: None,
-        urls_expire_at: None,
+        media: info.clone(),
+        urls: DownloadUrls::default(),
     };
     let content = Content {
         sender: attachment.uploader.clone(),
@@ -336,7 +317,7 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
         let ready = Update::default()
             .set("status", AttachmentStatus::Ready.as_str())
             .set("content_type", served_type.clone())
-            .set("has_thumbnail", has_thumbnail)
+            .set("has_thumbnail", info.has_thumbnail)
             .set("message_seq", m.seq)
             .set("ready_at", now.clone())
             .remove(TTL);
@@ -355,15 +336,10 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
             file_name: attachment.file_name.clone(),
             content_type: served_type.clone(),
             size: attachment.size,
-            width: verified.width,
-            height: verified.height,
-            duration_ms: verified.duration_ms,
-            has_thumbnail,
+            media: info.clone(),
             uploader: attachment.uploader.clone(),
             created_at: m.created_at.clone(),
-            url: None,
-            thumbnail_url: None,
-            urls_expire_at: None,
+            urls: DownloadUrls::default(),
         };
         let kind = kind_name(verified.kind);
         Ok(vec![
@@ -515,9 +491,7 @@ pub async fn list_customer_files(
         let mut file: CustomerFile = from_item(item)?;
         let session = SessionId::parse(&file.session_id)?;
         let id = AttachmentId::parse(&file.attachment_id)?;
-        let (url, thumb, expires) =
-            sign_downloads(app, &p.tenant, &session, &id, &file.file_name, &file.content_type, file.has_thumbnail).await?;
-        (file.url, file.thumbnail_url, file.urls_expire_at) = (Some(url), thumb, Some(expires));
+        file.urls = sign_downloads(app, &p.tenant, &session, &id, &file.file_name, &file.content_type, file.media.has_thumbnail).await?;
         files.push(file);
     }
     Ok(PageOf { items: files, next_cursor })

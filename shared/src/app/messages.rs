@@ -39,6 +39,8 @@ pub(crate) struct Content {
     pub attachment: Option<crate::domain::message::MessageAttachment>,
 }
 
+// Short-lived: returned once per append, never stored or collected.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Appended {
     Stored {
         message: Message,

@@ -22,7 +22,7 @@ pub struct App {
     pub gateway: Arc<dyn ConnectionGateway>,
     pub events: Arc<dyn EventPublisher>,
     /// Readable event log (local runtime only; integrators use SNS in the cloud).
-    pub event_log: Option<Arc<dyn EventLog>>,
+    pub event_log: Arc<dyn EventLog>,
     /// Writes to `table` that record their events in the same transaction (local runtime only;
     /// it must write to the same table as `table`, as `adapters::local::assemble` wires it).
     pub outbox: Option<Arc<dyn TransactWithEvents>>,
@@ -40,7 +40,7 @@ impl App {
             connections_table: Arc::new(Missing("the connections table")),
             gateway: Arc::new(Missing("live connections")),
             events: Arc::new(Missing("event publication")),
-            event_log: None,
+            event_log: Arc::new(Missing("a readable event log")),
             outbox: None,
             blobs: Arc::new(crate::ports::blobs::NoBlobs),
         }

@@ -58,14 +58,9 @@ pub struct Attachment {
     /// The type verified from the bytes: what downloads are served as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    #[serde(default)]
-    pub has_thumbnail: bool,
+    /// What verification read from the bytes (once ready).
+    #[serde(flatten)]
+    pub media: MediaInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<RejectionReason>,
     /// The message it became.
@@ -74,6 +69,34 @@ pub struct Attachment {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_at: Option<String>,
+}
+
+/// What verification reads from an upload's bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MediaInfo {
+    /// Images: pixels across, as shown (EXIF orientation applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Audio: its length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub has_thumbnail: bool,
+}
+
+/// Short-lived signed URLs of a ready attachment: signed when it is read or delivered, never
+/// stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DownloadUrls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub urls_expire_at: Option<String>,
 }
 
 /// A request to upload one file into a session.

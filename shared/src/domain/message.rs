@@ -34,20 +34,10 @@ pub struct MessageAttachment {
     /// The type verified from the bytes.
     pub content_type: String,
     pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    #[serde(default)]
-    pub has_thumbnail: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thumbnail_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls_expire_at: Option<String>,
+    #[serde(flatten)]
+    pub media: crate::domain::attachment::MediaInfo,
+    #[serde(flatten)]
+    pub urls: crate::domain::attachment::DownloadUrls,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

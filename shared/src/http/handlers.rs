@@ -21,7 +21,7 @@ use crate::domain::message::Message;
 use crate::domain::session::{NewSession, Session};
 use crate::domain::{AttachmentId, CustomerId, SessionId};
 use crate::error::{AppError, ErrorBody};
-use crate::ports::events::LoggedEvent;
+use crate::ports::events::{EventLogError, LoggedEvent};
 
 #[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = NewCustomer,
     responses(
@@ -243,10 +243,13 @@ pub async fn read_events(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move {
         let p = principal(&req)?;
         p.require_admin()?;
-        let log = app.event_log.as_ref().ok_or(AppError::NotAvailable("an event log (subscribe to the SNS topic)"))?;
+        let log = &app.event_log;
         let after = query_sequence(&req, "after", 0, MAX_SEQUENCE)?.unwrap_or(0);
         let limit = page_size(query_param(&req, "limit").as_deref())?;
-        let items = log.read(p.tenant.as_str(), after, limit).await.map_err(AppError::internal)?;
+        let items = log.read(p.tenant.as_str(), after, limit).await.map_err(|e| match e {
+            EventLogError::NotAvailable => AppError::NotAvailable("an event log (subscribe to the SNS topic)"),
+            other => AppError::internal(other),
+        })?;
         let next_cursor = items.last().map(|e| e.seq.to_string());
         Ok(PageOf { items, next_cursor })
     })

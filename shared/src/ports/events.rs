@@ -34,5 +34,14 @@ pub struct LoggedEvent {
 /// Reading the durable event log with a cursor (local runtime; in the cloud integrators use SNS).
 #[async_trait]
 pub trait EventLog: Send + Sync + 'static {
-    async fn read(&self, tenant: &str, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, PublishError>;
+    async fn read(&self, tenant: &str, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, EventLogError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventLogError {
+    /// This runtime keeps no readable log (the cloud publishes to SNS instead).
+    #[error("no event log here")]
+    NotAvailable,
+    #[error("event log: {0}")]
+    Backend(String),
 }

@@ -315,12 +315,13 @@ impl TransactWithEvents for LocalOutbox {
 
 #[async_trait]
 impl EventLog for SqliteEventLog {
-    async fn read(&self, tenant: &str, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, PublishError> {
+    async fn read(&self, tenant: &str, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, crate::ports::events::EventLogError> {
         self.select(
             "SELECT seq, body FROM events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             vec![tenant.to_string().into(), (after as i64).into(), (limit as i64).into()],
         )
         .await
+        .map_err(|e| crate::ports::events::EventLogError::Backend(e.to_string()))
     }
 }
 

@@ -39,7 +39,7 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
         connections_table: connection_records.clone(),
         gateway: Arc::new(connections.clone()),
         events: Arc::new(event_log.clone()),
-        event_log: Some(Arc::new(event_log.clone())),
+        event_log: Arc::new(event_log.clone()),
         outbox: Some(Arc::new(outbox)),
         // Object storage lives in a folder the caller chooses (see `LocalBlobs::open`).
         blobs: Arc::new(crate::ports::blobs::NoBlobs),
