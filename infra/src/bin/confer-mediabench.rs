@@ -1,6 +1,6 @@
 //! Media verification benchmark: `confer::media::verify` on JPEG photos of 0.1 to 48 megapixels
-//! (made here: gradients, shapes and sensor-like noise, so they compress like photographs) and on
-//! the audio fixtures. Prints, per case, the median time of `--runs` calls and the peak of heap
+//! (made here: gradients, shapes and sensor-like noise, so they compress like photographs), on
+//! PNG screenshots, a WebP photo and the HEIC fixture, and on the audio fixtures. Prints, per case, the median time of `--runs` calls and the peak of heap
 //! memory held during one call above what was held before it (counted by a wrapper around the
 //! allocator, so it is the call's own memory, not the process's).
 //!
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use confer::media::{verify, Verified};
 use image::codecs::jpeg::JpegEncoder;
-use image::{ExtendedColorType, ImageEncoder, RgbImage};
+use image::{DynamicImage, ExtendedColorType, ImageEncoder, ImageFormat, RgbImage};
 
 /// mimalloc (what confer-local runs on), counting the bytes held and their high-water mark.
 struct Counting;
@@ -119,6 +119,36 @@ fn photo(width: u32, height: u32) -> RgbImage {
     })
 }
 
+/// A screen-like picture: flat panels, borders and rows of "text" strokes.
+fn screenshot(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        let sidebar = x < width / 5;
+        let header = y < height / 12;
+        let base = if header {
+            [32, 90, 200]
+        } else if sidebar {
+            [242, 242, 247]
+        } else {
+            [255, 255, 255]
+        };
+        let line = (y % 28) < 12 && (x / 9) % 13 != 0 && (x * 7 + y * 3) % 29 < 17;
+        let in_text = !header && x % (width / 5) > 24 && (y / 28) % 9 != 0;
+        if line && in_text {
+            image::Rgb([40, 40, 48])
+        } else if x == width / 5 || y == height / 12 {
+            image::Rgb([200, 200, 205])
+        } else {
+            image::Rgb(base)
+        }
+    })
+}
+
+fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    image.write_to(&mut Cursor::new(&mut out), format).expect("encode the picture");
+    out
+}
+
 /// `jpeg` with an APP1 EXIF segment holding one tag: the orientation.
 fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     let mut tiff = b"MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
@@ -142,7 +172,11 @@ fn size(bytes: usize) -> String {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
+    if d < Duration::from_millis(1) {
+        format!("{} µs", d.as_micros())
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    }
 }
 
 /// The process's peak resident memory (Linux), for reference.
@@ -178,7 +212,7 @@ fn main() {
         let m = measure(args.runs, "image/jpeg", &jpeg);
         let v = &m.verified;
         println!(
-            "| {name} | {}×{} | {} | {} ms ({}–{}) | {} | {} | {} |",
+            "| {name} | {}×{} | {} | {} ({}–{}) | {} | {} | {} |",
             width,
             height,
             size(jpeg.len()),
@@ -188,6 +222,42 @@ fn main() {
             size(m.peak_bytes),
             size(v.served.as_ref().map_or(0, Vec::len)),
             size(v.thumbnail.as_ref().map_or(0, Vec::len)),
+        );
+    }
+
+    println!();
+    println!("Other images: verify(), median of {} runs", args.runs);
+    println!();
+    println!("| Upload | Pixels | Size | verify() median (min–max) | Peak heap during verify() | Served copy | Thumbnail |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let others: [(&str, &str, u32, u32); 4] = [
+        ("PNG screenshot (re-encoded as PNG)", "image/png", 2560, 1440),
+        ("PNG screenshot (re-encoded as PNG)", "image/png", 3840, 2160),
+        ("WebP photo without metadata (served as is)", "image/webp", 4032, 3024),
+        ("HEIC photo (fixture; read, not decoded)", "image/heic", 0, 0),
+    ];
+    for (name, declared, width, height) in others {
+        if f64::from(width) * f64::from(height) / 1e6 > args.max_megapixels * 1.05 {
+            continue;
+        }
+        let bytes = match declared {
+            "image/png" => encode(&DynamicImage::ImageRgb8(screenshot(width, height)), ImageFormat::Png),
+            "image/webp" => encode(&DynamicImage::ImageRgb8(photo(width, height)), ImageFormat::WebP),
+            _ => std::fs::read(args.fixtures.join("photo-gps.heic")).expect("the HEIC fixture"),
+        };
+        let m = measure(args.runs, declared, &bytes);
+        let v = &m.verified;
+        println!(
+            "| {name} | {}×{} | {} | {} ({}–{}) | {} | {} | {} |",
+            v.width.unwrap_or(0),
+            v.height.unwrap_or(0),
+            size(bytes.len()),
+            ms(m.median),
+            ms(m.min),
+            ms(m.max),
+            size(m.peak_bytes),
+            v.served.as_ref().map_or("none".to_string(), |s| size(s.len())),
+            v.thumbnail.as_ref().map_or("none".to_string(), |t| size(t.len())),
         );
     }
 
@@ -209,12 +279,12 @@ fn main() {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let m = measure(args.runs.max(20), declared, &bytes);
         println!(
-            "| {file} | {declared} | {} | {} ms | {:.0} µs ({:.0}–{:.0}) | {} |",
+            "| {file} | {declared} | {} | {} ms | {} ({}–{}) | {} |",
             size(bytes.len()),
             m.verified.duration_ms.unwrap_or(0),
-            m.median.as_secs_f64() * 1e6,
-            m.min.as_secs_f64() * 1e6,
-            m.max.as_secs_f64() * 1e6,
+            ms(m.median),
+            ms(m.min),
+            ms(m.max),
             size(m.peak_bytes),
         );
     }
