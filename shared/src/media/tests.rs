@@ -5,7 +5,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{Cursor, Write};
-use std::time::{Duration, Instant};
 
 use ::image::{DynamicImage, GenericImageView, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 
@@ -401,13 +400,11 @@ fn every_exif_orientation_is_applied_as_the_image_crate_applies_it() {
 fn decompression_bomb_is_refused_from_its_header_without_allocating() {
     let bomb = png_declaring(100_000, 100_000);
     assert!(bomb.len() < 100);
-    let started = Instant::now();
     let (result, allocated) = allocated_by(|| verify("image/png", &bomb));
     let rejection = result.unwrap_err();
     assert_eq!(rejection.code, "too_many_pixels", "{rejection}");
     assert!(rejection.message.contains("100000×100000"), "{}", rejection.message);
     assert!(allocated < 1 << 20, "allocated {allocated} bytes");
-    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
 
     // Within the side limit but over the pixel limit: 7072 × 7072 is 50.01 MP.
     let (result, allocated) = allocated_by(|| verify("image/png", &png_declaring(7072, 7072)));
