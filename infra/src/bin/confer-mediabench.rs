@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo build --profile server -p confer-local --bin confer-mediabench
-//! target/server/confer-mediabench --runs 5
+//! target/server/confer-mediabench --runs 5 [--breakdown]
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -72,6 +72,9 @@ struct Args {
     /// Largest photo to measure, in megapixels (the cases are 0.1, 1, 12 and 48).
     #[arg(long, default_value_t = 48.0)]
     max_megapixels: f64,
+    /// Also time the steps of verifying the largest photo apart: decode, thumbnail, re-encode.
+    #[arg(long)]
+    breakdown: bool,
     /// Directory of the audio fixtures.
     #[arg(long, default_value = "tests/fixtures/media")]
     fixtures: PathBuf,
@@ -117,6 +120,24 @@ fn photo(width: u32, height: u32) -> RgbImage {
         let b = 230.0 - 120.0 * v + sun * 0.3 - 110.0 * hills + noise;
         image::Rgb([r.clamp(0.0, 255.0) as u8, g.clamp(0.0, 255.0) as u8, b.clamp(0.0, 255.0) as u8])
     })
+}
+
+/// The steps of a JPEG's verification, timed apart with the same library calls (printed before
+/// the table row of the photo).
+fn breakdown(jpeg: &[u8]) {
+    let started = Instant::now();
+    let pixels = image::load_from_memory(jpeg).expect("decode");
+    let decode = started.elapsed();
+    let started = Instant::now();
+    let _thumbnail = pixels.thumbnail_exact(640, 480).resize_exact(320, 240, image::imageops::FilterType::Lanczos3);
+    let thumbnail = started.elapsed();
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(jpeg.len());
+    JpegEncoder::new_with_quality(&mut out, 90)
+        .write_image(pixels.as_bytes(), pixels.width(), pixels.height(), pixels.color().into())
+        .expect("encode");
+    let encode = started.elapsed();
+    eprintln!("48 MP steps: decode {}, thumbnail {}, re-encode at quality 90 {}", ms(decode), ms(thumbnail), ms(encode));
 }
 
 /// A screen-like picture: flat panels, borders and rows of "text" strokes.
@@ -210,6 +231,9 @@ fn main() {
         drop(pixels);
         let jpeg = if orientation == 1 { jpeg } else { with_orientation(&jpeg, orientation) };
         let m = measure(args.runs, "image/jpeg", &jpeg);
+        if args.breakdown && orientation == 1 && width == 8064 {
+            breakdown(&jpeg);
+        }
         let v = &m.verified;
         println!(
             "| {name} | {}×{} | {} | {} ({}–{}) | {} | {} | {} |",
