@@ -11,6 +11,8 @@
 #   voice.webm                   WebM/Opus as a file muxer writes it (sizes and Duration known)
 #   voice.ogg                    Ogg/Opus
 #   voice.m4a                    AAC in MP4 (what phones send)
+#   voice-fragmented.mp4         AAC in fragmented MP4 (an empty moov, then moof/mdat fragments:
+#                                the layout of a recorder that writes as it records)
 #   voice.aac                    raw AAC in ADTS frames
 #   voice.mp3                    MP3 with an ID3 tag and a LAME header (encoder delay and padding)
 #   photo-gps.heic               a 64×48 HEIC whose Exif item carries a GPS position
@@ -44,6 +46,8 @@ ff -i "$out/voice.wav" -ac 1 -ar 48000 -c:a libopus -b:a 12k "${quiet[@]}" -f we
 ff -i "$out/voice.wav" -ac 1 -ar 48000 -c:a libopus -b:a 12k "${quiet[@]}" -f ogg "$out/voice.ogg"
 ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a aac -b:a 16k "${quiet[@]}" -f ipod "$out/voice.m4a"
 ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a aac -b:a 16k "${quiet[@]}" -f adts "$out/voice.aac"
+ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a aac -b:a 16k "${quiet[@]}" \
+    -movflags frag_keyframe+empty_moov+default_base_moof -brand iso5 -f mp4 "$out/voice-fragmented.mp4"
 ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a libmp3lame -b:a 16k "${quiet[@]}" "$out/voice.mp3"
 
 # ffmpeg's live mode leaves out Duration and Cues and gives the Segment an unknown size, but still

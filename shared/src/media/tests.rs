@@ -570,6 +570,7 @@ fn voice_recordings_report_their_true_duration() {
         ("voice.ogg", "audio/ogg; codecs=opus", "audio/ogg"),
         ("voice.m4a", "audio/x-m4a", "audio/mp4"),
         ("voice.m4a", "audio/mp4", "audio/mp4"),
+        ("voice-fragmented.mp4", "audio/mp4", "audio/mp4"),
         ("voice.aac", "audio/aac", "audio/aac"),
         ("voice.mp3", "audio/mpeg", "audio/mpeg"),
     ] {
