@@ -295,6 +295,7 @@ fn main() {
         ("voice.webm", "audio/webm"),
         ("voice.ogg", "audio/ogg"),
         ("voice.m4a", "audio/mp4"),
+        ("voice-fragmented.mp4", "audio/mp4"),
         ("voice.aac", "audio/aac"),
         ("voice.mp3", "audio/mpeg"),
         ("voice.wav", "audio/wav"),
