@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR
 # cargo-lambda links with zig; it finds `zig` on PATH or `python -m ziglang` from the venv.
 TOOLS_PATH := $(abspath $(CONFER_VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: lint-template sam-build cold-start
+.PHONY: lint-template sam-build cold-start media-bench
 
 ## cfn-lint on template.yaml; any finding (error, warning or informational) fails.
 lint-template:
@@ -24,3 +24,8 @@ cold-start:
 	cargo build --release -p confer-functions
 	cargo build --profile server -p confer-local --bin confer-coldstart
 	"$(CARGO_TARGET_DIR)/server/confer-coldstart" --bin-dir "$(CARGO_TARGET_DIR)/release" --events events --runs $(RUNS)
+
+## Media verification: time and peak memory per photo size and audio format (docs/performance.md).
+media-bench:
+	cargo build --profile server -p confer-local --bin confer-mediabench
+	"$(CARGO_TARGET_DIR)/server/confer-mediabench" --runs 5

@@ -11,12 +11,25 @@
 #   voice.webm                   WebM/Opus as a file muxer writes it (sizes and Duration known)
 #   voice.ogg                    Ogg/Opus
 #   voice.m4a                    AAC in MP4 (what phones send)
+#   voice-fragmented.mp4         AAC in fragmented MP4 (an empty moov, then moof/mdat fragments:
+#                                the layout of a recorder that writes as it records)
 #   voice.aac                    raw AAC in ADTS frames
 #   voice.mp3                    MP3 with an ID3 tag and a LAME header (encoder delay and padding)
 #   photo-gps.heic               a 64×48 HEIC whose Exif item carries a GPS position
+#
+# For benchmarks, long recordings of the same kinds: `make-media-fixtures.sh --repeat 254 DIR`
+# speaks the sentence 254 times over (10 minutes) and writes the files to DIR instead.
 set -euo pipefail
 
+repeat=1
 out="$(cd "$(dirname "$0")/../.." && pwd)/tests/fixtures/media"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --repeat) repeat="$2"; shift 2 ;;
+        -*) echo "usage: $0 [--repeat N] [DIR]" >&2; exit 2 ;;
+        *) out="$1"; shift ;;
+    esac
+done
 mkdir -p "$out"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -26,13 +39,15 @@ ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
 quiet=(-map_metadata -1 -fflags +bitexact -flags:a +bitexact)
 
 espeak-ng -v en -s 160 -w "$work/speech.wav" "This is a voice message from Confer."
-ff -i "$work/speech.wav" -ac 1 -ar 8000 -c:a pcm_u8 "${quiet[@]}" "$out/voice.wav"
+ff -stream_loop "$((repeat - 1))" -i "$work/speech.wav" -ac 1 -ar 8000 -c:a pcm_u8 "${quiet[@]}" "$out/voice.wav"
 
 ff -i "$out/voice.wav" -ac 1 -ar 48000 -c:a libopus -b:a 12k "${quiet[@]}" -f webm "$out/voice.webm"
 ff -i "$out/voice.wav" -ac 1 -ar 48000 -c:a libopus -b:a 12k "${quiet[@]}" -f webm -live 1 -cluster_time_limit 500 "$work/live.webm"
 ff -i "$out/voice.wav" -ac 1 -ar 48000 -c:a libopus -b:a 12k "${quiet[@]}" -f ogg "$out/voice.ogg"
 ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a aac -b:a 16k "${quiet[@]}" -f ipod "$out/voice.m4a"
 ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a aac -b:a 16k "${quiet[@]}" -f adts "$out/voice.aac"
+ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a aac -b:a 16k "${quiet[@]}" \
+    -movflags frag_keyframe+empty_moov+default_base_moof -brand iso5 -f mp4 "$out/voice-fragmented.mp4"
 ff -i "$out/voice.wav" -ac 1 -ar 16000 -c:a libmp3lame -b:a 16k "${quiet[@]}" "$out/voice.mp3"
 
 # ffmpeg's live mode leaves out Duration and Cues and gives the Segment an unknown size, but still

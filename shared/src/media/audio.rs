@@ -2,8 +2,8 @@
 //! learn the playing time.
 //!
 //! The duration comes from the container's header when it states one; otherwise — WebM recorded
-//! by a browser's MediaRecorder has no Duration element, raw AAC and some MP3s have no header at
-//! all — from the timestamps of its packets, read to the end. Opus packets that carry no duration
+//! by a browser's MediaRecorder has no Duration element, raw AAC (ADTS) has no header at all —
+//! from the timestamps of its packets, read to the end. Opus packets that carry no duration
 //! of their own (WebM blocks) are measured from their table-of-contents byte.
 
 use std::io::Cursor;
@@ -17,14 +17,15 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::TimeBase;
 
-use super::allow::Sniffed;
+use super::allow::{Format, Sniffed};
 use super::{MediaKind, Rejection, Verified};
 
 pub(super) fn verify(real: Sniffed, bytes: &[u8]) -> Result<Verified, Rejection> {
     let Sniffed::Format(format) = real else {
         return Err(Rejection::mismatch("not an audio file"));
     };
-    let duration_ms = duration_ms(bytes)?;
+    // Raw AAC has no header: the reader's figure is an estimate from the first frames' sizes.
+    let duration_ms = duration_ms(bytes, format != Format::Adts)?;
     Ok(Verified {
         kind: MediaKind::Audio,
         content_type: format.content_type().to_string(),
@@ -37,8 +38,9 @@ pub(super) fn verify(real: Sniffed, bytes: &[u8]) -> Result<Verified, Rejection>
     })
 }
 
-/// The playing time of the first audio track, in milliseconds.
-pub(crate) fn duration_ms(bytes: &[u8]) -> Result<u64, Rejection> {
+/// The playing time of the first audio track, in milliseconds; from the container's header only
+/// when `header_is_exact`.
+pub(crate) fn duration_ms(bytes: &[u8], header_is_exact: bool) -> Result<u64, Rejection> {
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut reader = symphonia::default::get_probe()
         .probe(&Hint::new(), source, FormatOptions::default(), MetadataOptions::default())
@@ -55,14 +57,16 @@ pub(crate) fn duration_ms(bytes: &[u8]) -> Result<u64, Rejection> {
     };
 
     // The container's own figure, when it has one.
-    if let Some(time) = track.duration.and_then(|duration| time_base.calc_duration(duration)) {
-        if time.as_millis() > 0 {
-            return u64::try_from(time.as_millis()).map_err(|_| Rejection::corrupt("the audio's duration is out of range"));
+    if header_is_exact {
+        if let Some(time) = track.duration.and_then(|duration| time_base.calc_duration(duration)) {
+            if time.as_millis() > 0 {
+                return u64::try_from(time.as_millis()).map_err(|_| out_of_range());
+            }
         }
-    }
-    if let (Some(frames), Some(rate)) = (track.num_frames, sample_rate) {
-        if frames > 0 && rate > 0 {
-            return Ok(frames.saturating_mul(1000) / u64::from(rate));
+        if let (Some(frames), Some(rate)) = (track.num_frames, sample_rate) {
+            if frames > 0 && rate > 0 {
+                return Ok(frames.saturating_mul(1000) / u64::from(rate));
+            }
         }
     }
 

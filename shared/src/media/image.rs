@@ -22,7 +22,9 @@ use ::image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder}
 use ::image::codecs::webp::WebPEncoder;
 use ::image::imageops::FilterType;
 use ::image::metadata::Orientation;
-use ::image::{DynamicImage, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
+use ::image::{
+    DynamicImage, GenericImageView, ImageBuffer, ImageDecoder, ImageEncoder, ImageError, ImageFormat, ImageReader, Limits, Pixel, RgbImage,
+};
 
 use super::allow::{Format, Sniffed};
 use super::{heif, MediaKind, Rejection, Verified};
@@ -105,21 +107,32 @@ fn raster(format: Format, bytes: &[u8]) -> Result<Verified, Rejection> {
     let orientation = if format == Format::Gif { Orientation::NoTransforms } else { decoder.orientation().map_err(decode_error)? };
     let icc_profile = decoder.icc_profile().ok().flatten();
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
-    image.apply_orientation(orientation);
+    let (width, height) = if quarter_turn(orientation) { (height, width) } else { (width, height) };
 
-    let thumbnail = thumbnail(&image)?;
-    let served = match format {
-        Format::Jpeg => Some((encode_jpeg(&image, icc_profile, SERVED_JPEG_QUALITY)?, "image/jpeg")),
-        Format::Png => Some((encode_png(&image, icc_profile)?, "image/png")),
-        Format::Webp if webp_needs_scrub(bytes) => Some((encode_webp_lossless(&image, icc_profile)?, "image/webp")),
-        Format::Gif => scrub_gif(bytes)?.map(|gif| (gif, "image/gif")),
-        _ => None,
+    let (thumbnail, served) = if format == Format::Jpeg {
+        // A JPEG's pixels are turned as they are encoded (no second full-size buffer), and the
+        // thumbnail is made from them unturned and then turned.
+        let mut small = DynamicImage::ImageRgb8(thumbnail_pixels(&image));
+        small.apply_orientation(orientation);
+        let served = encode_jpeg_oriented(&image, orientation, icc_profile, bytes.len())?;
+        (encode_jpeg(&small, None, THUMBNAIL_JPEG_QUALITY)?, Some((served, "image/jpeg")))
+    } else {
+        image.apply_orientation(orientation);
+        let thumbnail = encode_jpeg(&DynamicImage::ImageRgb8(thumbnail_pixels(&image)), None, THUMBNAIL_JPEG_QUALITY)?;
+        let served = match format {
+            Format::Png => Some((encode_png(&image, icc_profile)?, "image/png")),
+            Format::Webp if webp_needs_scrub(bytes) => Some((encode_webp_lossless(&image, icc_profile)?, "image/webp")),
+            Format::Gif => scrub_gif(bytes)?.map(|gif| (gif, "image/gif")),
+            _ => None,
+        };
+        (thumbnail, served)
     };
+    debug_assert_eq!(image.width().max(image.height()), width.max(height));
     Ok(Verified {
         kind: MediaKind::Image,
         content_type: format.content_type().to_string(),
-        width: Some(image.width()),
-        height: Some(image.height()),
+        width: Some(width),
+        height: Some(height),
         duration_ms: None,
         thumbnail: Some(thumbnail),
         served_content_type: served.as_ref().map(|(_, content_type)| content_type.to_string()),
@@ -127,13 +140,18 @@ fn raster(format: Format, bytes: &[u8]) -> Result<Verified, Rejection> {
     })
 }
 
-/// A JPEG thumbnail whose longest side is at most `THUMBNAIL_MAX_SIDE` (smaller images keep their
+/// Whether an orientation turns the image a quarter (swapping width and height).
+fn quarter_turn(orientation: Orientation) -> bool {
+    matches!(orientation, Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH)
+}
+
+/// Thumbnail pixels: the longest side at most `THUMBNAIL_MAX_SIDE` (smaller images keep their
 /// size). Large reductions first average whole blocks of pixels (fast, one pass, no full-size
 /// copy), then a Lanczos filter makes the last step of at most a factor of two.
-fn thumbnail(image: &DynamicImage) -> Result<Vec<u8>, Rejection> {
+fn thumbnail_pixels(image: &DynamicImage) -> RgbImage {
     let (width, height) = (image.width(), image.height());
     let longest = width.max(height);
-    let small = if longest <= THUMBNAIL_MAX_SIDE {
+    if longest <= THUMBNAIL_MAX_SIDE {
         flatten(image)
     } else {
         let scale = f64::from(THUMBNAIL_MAX_SIDE) / f64::from(longest);
@@ -141,8 +159,7 @@ fn thumbnail(image: &DynamicImage) -> Result<Vec<u8>, Rejection> {
         let (target_w, target_h) = (target(width), target(height));
         let step = if longest > 2 * THUMBNAIL_MAX_SIDE { image.thumbnail_exact(target_w * 2, target_h * 2) } else { image.clone() };
         flatten(&step.resize_exact(target_w, target_h, FilterType::Lanczos3))
-    };
-    encode_jpeg(&DynamicImage::ImageRgb8(small), None, THUMBNAIL_JPEG_QUALITY)
+    }
 }
 
 /// 8-bit RGB, transparent pixels laid over white (JPEG has no transparency).
@@ -178,6 +195,69 @@ fn encode_jpeg(image: &DynamicImage, icc_profile: Option<Vec<u8>>, quality: u8) 
         }
     }
     Ok(out)
+}
+
+/// The served copy of a JPEG: its pixels encoded at `SERVED_JPEG_QUALITY` through a view that
+/// applies the orientation, so no turned copy of the image is ever held.
+fn encode_jpeg_oriented(
+    image: &DynamicImage,
+    orientation: Orientation,
+    icc_profile: Option<Vec<u8>>,
+    upload_len: usize,
+) -> Result<Vec<u8>, Rejection> {
+    let mut out = Vec::with_capacity(upload_len);
+    let mut encoder = JpegEncoder::new_with_quality(&mut out, SERVED_JPEG_QUALITY);
+    if let Some(profile) = icc_profile {
+        let _ = encoder.set_icc_profile(profile);
+    }
+    match image {
+        DynamicImage::ImageLuma8(pixels) => encoder.encode_image(&Oriented::new(pixels, orientation)),
+        DynamicImage::ImageRgb8(pixels) => encoder.encode_image(&Oriented::new(pixels, orientation)),
+        other => encoder.encode_image(&Oriented::new(&flatten(other), orientation)),
+    }
+    .map_err(encode_failed)?;
+    Ok(out)
+}
+
+/// An image seen as it is displayed under an EXIF orientation.
+struct Oriented<'a, P: Pixel> {
+    pixels: &'a ImageBuffer<P, Vec<P::Subpixel>>,
+    orientation: Orientation,
+}
+
+impl<'a, P: Pixel> Oriented<'a, P> {
+    fn new(pixels: &'a ImageBuffer<P, Vec<P::Subpixel>>, orientation: Orientation) -> Self {
+        Oriented { pixels, orientation }
+    }
+}
+
+impl<P: Pixel> GenericImageView for Oriented<'_, P> {
+    type Pixel = P;
+
+    fn dimensions(&self) -> (u32, u32) {
+        let (w, h) = self.pixels.dimensions();
+        if quarter_turn(self.orientation) {
+            (h, w)
+        } else {
+            (w, h)
+        }
+    }
+
+    /// The stored pixel shown at (x, y): the inverse of each orientation's transform.
+    fn get_pixel(&self, x: u32, y: u32) -> P {
+        let (w, h) = self.pixels.dimensions();
+        let (sx, sy) = match self.orientation {
+            Orientation::NoTransforms => (x, y),
+            Orientation::Rotate90 => (y, h - 1 - x),
+            Orientation::Rotate180 => (w - 1 - x, h - 1 - y),
+            Orientation::Rotate270 => (w - 1 - y, x),
+            Orientation::FlipHorizontal => (w - 1 - x, y),
+            Orientation::FlipVertical => (x, h - 1 - y),
+            Orientation::Rotate90FlipH => (y, x),
+            Orientation::Rotate270FlipH => (w - 1 - y, h - 1 - x),
+        };
+        *self.pixels.get_pixel(sx, sy)
+    }
 }
 
 fn encode_png(image: &DynamicImage, icc_profile: Option<Vec<u8>>) -> Result<Vec<u8>, Rejection> {
