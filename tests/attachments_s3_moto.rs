@@ -84,9 +84,8 @@ async fn the_verify_trigger_turns_an_upload_into_one_message_on_s3_and_dynamodb(
         connections_table: Arc::new(MemoryTable::new()),
         gateway: Arc::new(connections.clone()),
         events: events.clone(),
-        event_log: Arc::new(confer::adapters::missing::Missing("a readable event log")),
-        outbox: None,
         blobs: Arc::new(S3Blobs::with_path_style(&config, bucket_name.clone())),
+        ..App::without_backends()
     });
     let tenant = TenantId::parse("acme").unwrap();
     let agent = Principal { tenant: tenant.clone(), role: Role::Agent, id: "agent-ann".into() };

@@ -30,9 +30,7 @@ async fn app_on_dynamodb() -> (App, LocalConnections, Arc<Collected>) {
         connections_table: Arc::new(MemoryTable::new()),
         gateway: Arc::new(connections.clone()),
         events: events.clone(),
-        event_log: Arc::new(confer::adapters::missing::Missing("a readable event log")),
-        outbox: None,
-        blobs: Arc::new(confer::ports::blobs::NoBlobs),
+        ..App::without_backends()
     };
     (app, connections, events)
 }

@@ -141,6 +141,13 @@ fn http_api_events_equal_the_cloud_routes() {
             let method = p.get("Method").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: HttpApi event without Method"));
             let path = p.get("Path").and_then(Value::as_str).unwrap_or_else(|| panic!("{id}: HttpApi event without Path"));
             assert_eq!(p.get("ApiId").and_then(ref_target).as_deref(), Some("HttpApi"), "{id}: event must attach to the HttpApi resource");
+            // Public routes (and only they) opt out of the JWT authorizer.
+            let no_authorizer = p.get("Auth").and_then(|a| a.get("Authorizer")).and_then(Value::as_str) == Some("NONE");
+            let public = ROUTES.iter().any(|r| r.public && r.method.eq_ignore_ascii_case(method) && r.path == path);
+            assert_eq!(
+                no_authorizer, public,
+                "{id}: {method} {path} without an authorizer: {no_authorizer}, public in the route table: {public}"
+            );
             assert!(
                 declared.insert((method.to_ascii_uppercase(), path.to_string(), binary.clone())),
                 "{id}: duplicate event {method} {path}"

@@ -67,7 +67,8 @@ pub struct HttpRequestParts<'a> {
     pub body: &'a [u8],
     pub route_key: &'a str,
     pub path_parameters: &'a [(String, String)],
-    pub claims: &'a HashMap<String, String>,
+    /// The verified token's claims; `None` for a route without an authorizer.
+    pub claims: Option<&'a HashMap<String, String>>,
     pub source: SocketAddr,
     pub host: &'a str,
 }
@@ -94,6 +95,11 @@ pub fn http_v2_event(p: &HttpRequestParts<'_>) -> Value {
             (base64::engine::general_purpose::STANDARD.encode(p.body), true)
         }
     };
+    // API Gateway sends no authorizer for a route without one.
+    let authorizer = match p.claims {
+        Some(claims) => json!({ "jwt": { "claims": claims, "scopes": null } }),
+        None => Value::Null,
+    };
     let mut event = json!({
         "version": "2.0",
         "routeKey": p.route_key,
@@ -103,7 +109,7 @@ pub fn http_v2_event(p: &HttpRequestParts<'_>) -> Value {
         "requestContext": {
             "accountId": ACCOUNT_ID,
             "apiId": HTTP_API_ID,
-            "authorizer": { "jwt": { "claims": p.claims, "scopes": null } },
+            "authorizer": authorizer,
             "domainName": p.host,
             "domainPrefix": p.host.split('.').next().unwrap_or(p.host),
             "http": {

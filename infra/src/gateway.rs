@@ -152,9 +152,15 @@ async fn route_rest(g: &Gateway, source: SocketAddr, request_id: &str, req: Requ
     let route_key = format!("{} {}", route.method, route.path);
     handled.route_key = Some(route_key.clone());
     // The JWT authorizer: the same verification code that checks Cognito tokens.
-    let token = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
-    let verified = g.stack.verifier.verify(token.ok_or(AppError::Unauthorized)?).await?;
-    handled.principal = Principal::from_claims(&verified.claims).ok();
+    // Routes without an authorizer (an invitation's exchange, local sign-in) get no claims.
+    let verified = if route.public {
+        None
+    } else {
+        let token = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
+        let verified = g.stack.verifier.verify(token.ok_or(AppError::Unauthorized)?).await?;
+        handled.principal = Principal::from_claims(&verified.claims).ok();
+        Some(verified)
+    };
     let body = to_bytes(body, MAX_GATEWAY_BODY_BYTES)
         .await
         .map_err(|_| AppError::PayloadTooLarge { actual: MAX_GATEWAY_BODY_BYTES + 1, limit: MAX_GATEWAY_BODY_BYTES })?;
@@ -167,7 +173,7 @@ async fn route_rest(g: &Gateway, source: SocketAddr, request_id: &str, req: Requ
         body: &body,
         route_key: &route_key,
         path_parameters: &params,
-        claims: &verified.claims,
+        claims: verified.as_ref().map(|v| &v.claims),
         source,
         host: &g.host,
     });

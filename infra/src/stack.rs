@@ -63,6 +63,8 @@ impl LocalStack {
         let LocalBackends { mut app, connections, connection_records, event_log } = assemble(&store).map_err(|e| e.to_string())?;
         let blobs = LocalBlobs::open(&data_dir.join(BLOBS_DIR), data_dir).map_err(|e| format!("cannot open {BLOBS_DIR}/: {e}"))?;
         app.blobs = Arc::new(blobs.clone());
+        app.tokens = issuer.clone();
+        app.agents = Arc::new(confer::adapters::local::agents::LocalAgents::in_dir(data_dir));
         let app = Arc::new(app);
         Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs })
     }

@@ -50,10 +50,12 @@ impl Capability {
 /// Shorthands for the tables.
 pub mod needs {
     use super::Capability::{self, *};
+    pub const NONE: &[Capability] = &[];
     pub const TABLE: &[Capability] = &[Table];
     pub const TABLE_EVENTS: &[Capability] = &[Table, Events];
     pub const TABLE_BLOBS: &[Capability] = &[Table, Blobs];
     pub const LIVE: &[Capability] = &[Live];
+    pub const TABLE_LIVE: &[Capability] = &[Table, Live];
     pub const CHAT: &[Capability] = &[Table, Live, Events];
     pub const MEDIA: &[Capability] = &[Table, Live, Events, Blobs];
 }

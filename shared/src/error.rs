@@ -18,6 +18,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Something that existed for this caller no longer does (a used or expired invitation).
+    #[error("{0}")]
+    Gone(String),
     #[error("the session is closed")]
     SessionClosed,
     #[error("not a participant of this session")]
@@ -47,6 +50,7 @@ impl AppError {
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) | AppError::SessionClosed => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotAvailable(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -62,6 +66,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
+            AppError::Gone(_) => "invitation_invalid",
             AppError::SessionClosed => "session_closed",
             AppError::NotAParticipant => "not_a_participant",
             AppError::PayloadTooLarge { .. } => "payload_too_large",

@@ -15,6 +15,7 @@ pub mod types {
     pub const SESSION_CLOSED: &str = "session.closed";
     pub const MESSAGE_CREATED: &str = "message.created";
     pub const MESSAGE_DELIVERED: &str = "message.delivered";
+    pub const MESSAGE_READ: &str = "message.read";
     pub const ATTACHMENT_READY: &str = "attachment.ready";
     pub const ATTACHMENT_REJECTED: &str = "attachment.rejected";
     /// Every type Confer publishes today.
@@ -25,6 +26,7 @@ pub mod types {
         SESSION_CLOSED,
         MESSAGE_CREATED,
         MESSAGE_DELIVERED,
+        MESSAGE_READ,
         ATTACHMENT_READY,
         ATTACHMENT_REJECTED,
     ];

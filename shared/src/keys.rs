@@ -45,6 +45,23 @@ pub fn customer_session_edge(t: &TenantId, c: &CustomerId, s: &SessionId) -> Key
     Key::new(format!("T#{t}#C#{c}"), format!("{SESSION_EDGE_PREFIX}{s}"))
 }
 
+/// An agent's partition: their sessions (`S#<ses>`).
+pub fn agent_partition(t: &TenantId, agent: &str) -> String {
+    format!("T#{t}#A#{agent}")
+}
+
+pub fn agent_session_edge(t: &TenantId, agent: &str, s: &SessionId) -> Key {
+    Key::new(agent_partition(t, agent), format!("{SESSION_EDGE_PREFIX}{s}"))
+}
+
+/// The partition listing a participant's sessions: the customer's, or the agent's.
+pub fn sessions_of(t: &TenantId, who: &ParticipantRef) -> String {
+    match who {
+        ParticipantRef::Customer(c) => format!("T#{t}#C#{c}"),
+        ParticipantRef::Agent(a) => agent_partition(t, a),
+    }
+}
+
 pub fn customer_partition(t: &TenantId, c: &CustomerId) -> String {
     format!("T#{t}#C#{c}")
 }
@@ -78,6 +95,11 @@ pub fn client_message(t: &TenantId, s: &SessionId, sender: &ParticipantRef, clie
 }
 
 pub const CUSTOMER_FILE_PREFIX: &str = "F#";
+
+/// An invitation link, by the hash of its secret.
+pub fn invitation(t: &TenantId, secret_hash: &str) -> Key {
+    Key::new(format!("T#{t}#INV#{secret_hash}"), "INVITATION")
+}
 
 pub fn attachment(t: &TenantId, s: &SessionId, a: &AttachmentId) -> Key {
     Key::new(session_partition(t, s), format!("A#{a}"))

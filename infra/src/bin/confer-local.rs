@@ -39,6 +39,19 @@ enum Command {
         #[arg(long, default_value = "info", env = "RUST_LOG")]
         log_level: String,
     },
+    /// Add an agent who signs in with a password in the web console (or give one a new
+    /// password or role). The password comes from CONFER_AGENT_PASSWORD or the first line of
+    /// standard input, never from the command line.
+    AgentAdd {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["admin", "agent"], default_value = "agent")]
+        role: String,
+        #[arg(long, default_value = DEFAULT_DATA_DIR, env = "CONFER_DATA_DIR")]
+        data_dir: PathBuf,
+    },
     /// Print a token signed with the data directory's key.
     Token {
         #[arg(long)]
@@ -92,6 +105,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             shutdown_signal().await;
             tracing::info!("shutting down");
             running.stop().await;
+            Ok(())
+        }
+        Command::AgentAdd { tenant, username, role, data_dir } => {
+            let password = match std::env::var("CONFER_AGENT_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password: {e}"))?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+            let role = Role::parse(&role).map_err(|_| format!("unknown role {role}"))?;
+            confer::adapters::local::agents::LocalAgents::in_dir(&data_dir).put(&tenant, &username, role, &password)?;
+            println!("{username} of {tenant} signs in as {} at /", role.as_str());
             Ok(())
         }
         Command::Token { tenant, role, sub, data_dir, ttl } => {

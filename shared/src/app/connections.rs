@@ -26,11 +26,57 @@ pub async fn connect(app: &App, p: &Principal, connection_id: &str) -> AppResult
     item.insert("connected_at".into(), now_rfc3339().into());
     item.insert(TTL.into(), (now_epoch_seconds() + CONNECTION_TTL_SECONDS).into());
     app.connections_table.put(item, None).await?;
+    // The first connection brings the participant online.
+    if connections_of(app, &p.tenant, &who).await?.len() == 1 {
+        announce_presence(app, &p.tenant, &who, true).await;
+    }
     Ok(())
 }
 
 pub async fn disconnect(app: &App, connection_id: &str) -> AppResult<()> {
-    app.connections_table.delete(&keys::connection(connection_id), None).await?;
+    let gone = app.connections_table.delete(&keys::connection(connection_id), None).await?;
+    // The last connection takes the participant offline.
+    let owner = gone.and_then(|item| {
+        let tenant = TenantId::parse(item.get("tenant")?.as_str()?).ok()?;
+        let who: ParticipantRef = serde_json::from_value(item.get("principal")?.clone()).ok()?;
+        Some((tenant, who))
+    });
+    if let Some((tenant, who)) = owner {
+        if connections_of(app, &tenant, &who).await?.is_empty() {
+            announce_presence(app, &tenant, &who, false).await;
+        }
+    }
+    Ok(())
+}
+
+/// Most open sessions a presence change is announced in (the participant's newest).
+pub const PRESENCE_SESSIONS: usize = 20;
+
+/// Tells the other participants of `who`'s open sessions that `who` came online or went offline.
+/// Best effort: a failure is logged, never the connection's.
+pub async fn announce_presence(app: &App, tenant: &TenantId, who: &ParticipantRef, online: bool) {
+    if let Err(e) = try_announce_presence(app, tenant, who, online).await {
+        tracing::warn!(error = %e, online, "presence not announced");
+    }
+}
+
+async fn try_announce_presence(app: &App, tenant: &TenantId, who: &ParticipantRef, online: bool) -> AppResult<()> {
+    let query = Query::partition(keys::sessions_of(tenant, who))
+        .sort(crate::ports::table::SortKey::BeginsWith(keys::SESSION_EDGE_PREFIX.into()))
+        .backward()
+        .limit(PRESENCE_SESSIONS)
+        .attributes(&["id", "status"]);
+    let page = app.table.query(query).await?;
+    for edge in page.items {
+        if edge.get("status").and_then(Value::as_str) != Some("open") {
+            continue;
+        }
+        let Some(id) = edge.get("id").and_then(Value::as_str).and_then(|s| crate::domain::SessionId::parse(s).ok()) else { continue };
+        let Some(session) = super::sessions::load(app, tenant, &id).await? else { continue };
+        let others: Vec<_> = session.participants.iter().map(|x| x.who.clone()).filter(|x| x != who).collect();
+        let frame = crate::ws::protocol::ServerFrame::Presence { session_id: id.to_string(), participant: who.clone(), online }.to_bytes();
+        deliver(app, tenant, &others, &frame, None).await?;
+    }
     Ok(())
 }
 

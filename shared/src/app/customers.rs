@@ -2,9 +2,10 @@
 
 use serde_json::json;
 
-use super::paging::{decode_cursor, read_page, PageOf};
+use super::paging::{decode_cursor, encode_cursor, read_page, PageOf};
 use super::{from_item, to_item, App};
 use crate::domain::customer::{Customer, CustomerPatch, NewCustomer};
+use crate::domain::limits::MAX_NAME_CHARS;
 use crate::domain::{now_rfc3339, CustomerId, Principal, Role};
 use crate::error::{AppError, AppResult};
 use crate::events::{types, EventEnvelope};
@@ -59,14 +60,55 @@ pub async fn get(app: &App, p: &Principal, id: &CustomerId) -> AppResult<Custome
     from_item(item)
 }
 
-pub async fn list(app: &App, p: &Principal, limit: usize, cursor: Option<&str>) -> AppResult<PageOf<Customer>> {
+pub async fn list(app: &App, p: &Principal, limit: usize, cursor: Option<&str>, search: Option<&str>) -> AppResult<PageOf<Customer>> {
     p.require_staff()?;
     let mut query = Query::on_index(GSI1, keys::customers_index(&p.tenant));
     if let Some(c) = cursor {
         query.start_after = Some(decode_cursor(c, &query)?);
     }
-    let (items, next_cursor) = read_page(app.table.as_ref(), query, limit).await?;
-    Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor })
+    let Some(search) = search else {
+        let (items, next_cursor) = read_page(app.table.as_ref(), query, limit).await?;
+        return Ok(PageOf { items: items.into_iter().map(from_item).collect::<AppResult<_>>()?, next_cursor });
+    };
+    let needle = search.trim().to_lowercase();
+    if needle.is_empty() || search.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::validation(format!("q must be 1 to {MAX_NAME_CHARS} characters, not blank")));
+    }
+    // Reads the tenant's customers in order, keeping those whose name or email contains the text,
+    // until the page is full or SEARCH_SCAN customers were read; the cursor resumes from the last
+    // one read. (The search index of everything arrives with the search capability.)
+    let mut found = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let page = app.table.query(query.clone().limit(100)).await?;
+        let mut last = None;
+        for item in page.items {
+            scanned += 1;
+            last = Some(key_of_index_item(&item));
+            let customer: Customer = from_item(item)?;
+            let hit = customer.name.to_lowercase().contains(&needle)
+                || customer.email.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle));
+            if hit {
+                found.push(customer);
+            }
+            if found.len() == limit || scanned >= SEARCH_SCAN {
+                break;
+            }
+        }
+        let exhausted = page.last_key.is_none() && last.is_none();
+        match (found.len() == limit || scanned >= SEARCH_SCAN, page.last_key) {
+            (true, _) => return Ok(PageOf { items: found, next_cursor: last.map(|k| encode_cursor(&k)) }),
+            (false, Some(k)) if !exhausted => query.start_after = Some(k),
+            _ => return Ok(PageOf { items: found, next_cursor: None }),
+        }
+    }
+}
+
+/// Most customers one search request reads before answering with a cursor.
+pub const SEARCH_SCAN: usize = 1_000;
+
+fn key_of_index_item(item: &crate::ports::table::Item) -> crate::ports::table::Item {
+    ["pk", "sk", GSI1.pk_attr, GSI1.sk_attr].iter().filter_map(|a| item.get(*a).map(|v| (a.to_string(), v.clone()))).collect()
 }
 
 pub async fn update(app: &App, p: &Principal, id: &CustomerId, patch: CustomerPatch) -> AppResult<Customer> {

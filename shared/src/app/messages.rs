@@ -6,7 +6,7 @@ use super::connections::deliver;
 use super::paging::{decode_cursor, read_page, PageOf};
 use super::sessions::{can_read, load};
 use super::{from_item, to_item, App};
-use crate::domain::limits::MAX_SEQ;
+use crate::domain::limits::{MAX_SEQ, TYPING_INTERVAL_MS};
 use crate::domain::message::{validate_text, Message, MessageKind};
 use crate::domain::session::{Session, SessionStatus};
 use crate::domain::{ids::parse_client_message_id, now_rfc3339, MessageId, ParticipantRef, Principal, SessionId, TenantId};
@@ -266,10 +266,40 @@ pub async fn history(app: &App, p: &Principal, session_id: &str, q: HistoryQuery
     Ok(PageOf { items: messages, next_cursor })
 }
 
-/// Records that `p` received every message of the session up to `up_to_seq` and tells the other
-/// participants (a `receipt`). An acknowledgement at or below the recorded watermark changes
-/// nothing (safe to resend); one beyond the session's latest message is refused.
-pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, up_to_seq: u64) -> AppResult<bool> {
+/// Which watermark an acknowledgement moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watermark {
+    /// `ack`: every message up to the number has reached the participant.
+    Delivered,
+    /// `read`: the participant has seen every message up to the number.
+    Read,
+}
+
+impl Watermark {
+    fn attribute(self) -> &'static str {
+        match self {
+            Watermark::Delivered => "delivered_seq",
+            Watermark::Read => "read_seq",
+        }
+    }
+    fn status(self) -> &'static str {
+        match self {
+            Watermark::Delivered => "delivered",
+            Watermark::Read => "read",
+        }
+    }
+    fn event_type(self) -> &'static str {
+        match self {
+            Watermark::Delivered => types::MESSAGE_DELIVERED,
+            Watermark::Read => types::MESSAGE_READ,
+        }
+    }
+}
+
+/// Records that `p` received (or read) every message of the session up to `up_to_seq` and tells
+/// the other participants (a `receipt`). An acknowledgement at or below the recorded watermark
+/// changes nothing (safe to resend); one beyond the session's latest message is refused.
+pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, up_to_seq: u64, mark: Watermark) -> AppResult<bool> {
     let session_id = SessionId::parse(session_id)?;
     if up_to_seq == 0 {
         return Err(AppError::validation("up_to_seq starts at 1"));
@@ -283,24 +313,56 @@ pub async fn acknowledge(app: &App, p: &Principal, session_id: &str, up_to_seq: 
         return Err(AppError::validation(format!("up_to_seq {up_to_seq} is beyond the session's latest message ({})", session.last_seq)));
     }
     let participant_key = keys::participant(&p.tenant, &session_id, &me);
-    let update = Update::default().set("delivered_seq", up_to_seq);
-    let below = Some(Condition::AbsentOrLessThan("delivered_seq".into(), up_to_seq.into()));
+    let update = Update::default().set(mark.attribute(), up_to_seq);
+    let below = Some(Condition::AbsentOrLessThan(mark.attribute().into(), up_to_seq.into()));
     match app.table.update(&participant_key, update, below).await {
         Ok(_) => {}
         Err(StoreError::ConditionFailed) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
     let others: Vec<_> = session.participants.iter().map(|x| x.who.clone()).filter(|who| *who != me).collect();
-    let frame = ServerFrame::Receipt { session_id: session_id.to_string(), participant: me.clone(), status: "delivered".into(), up_to_seq }
-        .to_bytes();
+    let frame =
+        ServerFrame::Receipt { session_id: session_id.to_string(), participant: me.clone(), status: mark.status().into(), up_to_seq }
+            .to_bytes();
     deliver(app, &p.tenant, &others, &frame, None).await?;
     app.publish(EventEnvelope::new(
-        types::MESSAGE_DELIVERED,
+        mark.event_type(),
         &p.tenant,
-        format!("{session_id}:delivered:{}:{up_to_seq}", me.key_segment()),
+        format!("{session_id}:{}:{}:{up_to_seq}", mark.status(), me.key_segment()),
         json!({ "session_id": session_id, "participant": me, "up_to_seq": up_to_seq }),
     ))
     .await;
+    Ok(true)
+}
+
+/// Relays that `p` is typing to the session's other participants: never stored, at most once per
+/// [`TYPING_INTERVAL_MS`] per connection (more often is dropped silently: the indicator is
+/// already showing). The limiter's state is a time on the connection's own record.
+pub async fn typing(app: &App, p: &Principal, session_id: &str, connection_id: &str) -> AppResult<bool> {
+    let session_id = SessionId::parse(session_id)?;
+    let me = p.participant();
+    let session = load(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("session"))?;
+    if !session.participants.iter().any(|x| x.who == me) {
+        return Err(if can_read(p, &session) { AppError::NotAParticipant } else { AppError::NotFound("session") });
+    }
+    if session.status == SessionStatus::Closed {
+        return Err(AppError::SessionClosed);
+    }
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let update = Update::default().set("typing_at_ms", now_ms);
+    let quiet = Some(Condition::AbsentOrLessThan("typing_at_ms".into(), (now_ms - TYPING_INTERVAL_MS + 1).into()));
+    // Only a live connection's record is touched: one that vanished is not created again.
+    if app.connections_table.get(&keys::connection(connection_id)).await?.is_none() {
+        return Ok(false);
+    }
+    match app.connections_table.update(&keys::connection(connection_id), update, quiet).await {
+        Ok(_) => {}
+        Err(StoreError::ConditionFailed) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let others: Vec<_> = session.participants.iter().map(|x| x.who.clone()).filter(|who| *who != me).collect();
+    let frame = ServerFrame::Typing { session_id: session_id.to_string(), participant: me }.to_bytes();
+    deliver(app, &p.tenant, &others, &frame, None).await?;
     Ok(true)
 }
 

@@ -3,6 +3,7 @@
 pub mod attachments;
 pub mod connections;
 pub mod customers;
+pub mod invitations;
 pub mod messages;
 pub mod paging;
 pub mod sessions;
@@ -28,6 +29,10 @@ pub struct App {
     pub outbox: Option<Arc<dyn TransactWithEvents>>,
     /// Media objects and their signed URLs.
     pub blobs: Arc<dyn BlobStore>,
+    /// Mints Confer's own tokens (invited customers; locally, signed-in agents).
+    pub tokens: Arc<dyn crate::ports::identity::TokenIssuer>,
+    /// Agents who sign in with a password (local runtime).
+    pub agents: Arc<dyn crate::ports::identity::AgentDirectory>,
 }
 
 impl App {
@@ -43,6 +48,8 @@ impl App {
             event_log: Arc::new(Missing("a readable event log")),
             outbox: None,
             blobs: Arc::new(crate::ports::blobs::NoBlobs),
+            tokens: Arc::new(crate::ports::identity::NoIdentity),
+            agents: Arc::new(crate::ports::identity::NoIdentity),
         }
     }
 

@@ -59,3 +59,11 @@ pub const MAX_IMAGE_SIDE: u32 = 16_384;
 pub const MAX_IMAGE_DECODE_BYTES: u64 = MAX_IMAGE_PIXELS * 4;
 /// Longest side of an image's thumbnail, in pixels.
 pub const THUMBNAIL_MAX_SIDE: u32 = 320;
+/// A connection's `typing` is relayed at most once in this many milliseconds.
+pub const TYPING_INTERVAL_MS: i64 = 2_000;
+/// Invitation links: how long they may be used (default, least, most), and the customer token
+/// an exchange yields.
+pub const DEFAULT_INVITATION_SECONDS: u64 = 60 * 60;
+pub const MIN_INVITATION_SECONDS: u64 = 60;
+pub const MAX_INVITATION_SECONDS: u64 = 7 * 24 * 60 * 60;
+pub const CUSTOMER_TOKEN_SECONDS: u64 = 12 * 60 * 60;

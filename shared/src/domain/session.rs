@@ -56,7 +56,22 @@ pub struct Participant {
     /// Delivery watermark: this participant acknowledged every message up to this sequence
     /// number (0 before the first acknowledgement). Only moves forward.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub delivered_seq: u64,
+    /// Read watermark: this participant has seen every message up to this sequence number.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub read_seq: u64,
+    /// Whether the participant has a live connection now (filled in when the session is read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<bool>,
+}
+
+impl Participant {
+    /// A participant as they join: nothing received or read yet.
+    pub fn joining(who: ParticipantRef, at: &str) -> Self {
+        Participant { who, joined_at: at.to_string(), delivered_seq: 0, read_seq: 0, online: None }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]

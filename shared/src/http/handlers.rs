@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
-use super::openapi::{AfterSeq, BeforeSeq, Cursor, EventSeq, FileKind, HistoryDirection, PageSize};
-use super::{json_body, path_param, principal, query_param, query_sequence, respond};
+use super::openapi::{AfterSeq, BeforeSeq, Cursor, EventSeq, FileKind, HistoryDirection, PageSize, SearchText, SessionStatusParam};
+use super::{body_is_empty, json_body, path_param, principal, query_param, query_sequence, respond};
 use crate::app::attachments::{self, AttachmentView, CustomerFile, UploadTicket};
+use crate::app::invitations::{self, Invitation, InvitationExchange, IssuedToken, NewInvitation, SignIn};
 use crate::app::paging::{page_size, PageOf};
-use crate::app::sessions::SessionSummary;
+use crate::app::sessions::{SessionListItem, SessionSummary};
 use crate::app::{customers, messages, sessions, App};
 use crate::domain::attachment::NewUpload;
 use crate::domain::customer::{Customer, CustomerPatch, NewCustomer};
@@ -38,17 +39,18 @@ pub async fn create_customer(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 #[utoipa::path(get, path = "/v1/customers", tag = "customers",
-    params(("limit" = Option<PageSize>, Query), ("cursor" = Option<Cursor>, Query)),
+    params(("limit" = Option<PageSize>, Query), ("cursor" = Option<Cursor>, Query),
+        ("q" = Option<SearchText>, Query)),
     responses(
-        (status = 200, body = PageOf<Customer>, description = "Oldest first"),
-        (status = 400, body = ErrorBody, description = "A bad `limit` or `cursor`"),
+        (status = 200, body = PageOf<Customer>, description = "Oldest first. With `q`, the customers whose name or email contains it (any case); a page may hold fewer than `limit` while `next_cursor` says the search goes on"),
+        (status = 400, body = ErrorBody, description = "A bad `limit`, `cursor` or `q`"),
         (status = 403, body = ErrorBody, description = "Customers may not list customers")),
     security(("bearer" = [])))]
 pub async fn list_customers(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move {
         let p = principal(&req)?;
         let limit = page_size(query_param(&req, "limit").as_deref())?;
-        customers::list(&app, &p, limit, query_param(&req, "cursor").as_deref()).await
+        customers::list(&app, &p, limit, query_param(&req, "cursor").as_deref(), query_param(&req, "q").as_deref()).await
     })
     .await
 }
@@ -130,7 +132,82 @@ pub async fn get_session(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move {
         let p = principal(&req)?;
         let id = SessionId::parse(&path_param(&req, "sessionId")?)?;
-        sessions::get(&app, &p, &id).await
+        sessions::get_with_presence(&app, &p, &id).await
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions",
+    params(("status" = Option<SessionStatusParam>, Query), ("limit" = Option<PageSize>, Query), ("cursor" = Option<Cursor>, Query)),
+    responses(
+        (status = 200, body = PageOf<SessionListItem>, description = "The caller's sessions, newest first, each with its unread count. With `status`, a page may hold fewer than `limit` while `next_cursor` says more may follow"),
+        (status = 400, body = ErrorBody, description = "A bad `status`, `limit` or `cursor`")),
+    security(("bearer" = [])))]
+pub async fn list_my_sessions(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move {
+        let p = principal(&req)?;
+        let status = sessions::parse_status(query_param(&req, "status").as_deref())?;
+        let limit = page_size(query_param(&req, "limit").as_deref())?;
+        sessions::list_mine(&app, &p, status, limit, query_param(&req, "cursor").as_deref()).await
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/customers/{customerId}/invitations", tag = "identity", request_body = NewInvitation,
+    params(("customerId" = CustomerId, Path)),
+    responses(
+        (status = 201, body = Invitation, description = "A single-use link for the customer: the web client opens `join_path` on its origin"),
+        (status = 400, body = ErrorBody, description = "A malformed customer id or a lifetime out of range"),
+        (status = 403, body = ErrorBody, description = "Customers may not invite"),
+        (status = 404, body = ErrorBody, description = "No such customer for this caller")),
+    security(("bearer" = [])))]
+pub async fn create_invitation(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 201, |req| async move {
+        let p = principal(&req)?;
+        let id = CustomerId::parse(&path_param(&req, "customerId")?)?;
+        let input: NewInvitation = if body_is_empty(&req) { NewInvitation::default() } else { json_body(&req)? };
+        invitations::create(&app, &p, &id, input).await
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/invitations/exchange", tag = "identity", request_body = InvitationExchange,
+    responses(
+        (status = 200, body = IssuedToken, description = "A customer token bound to the invited customer"),
+        (status = 400, body = ErrorBody, description = "A body of the wrong shape"),
+        (status = 410, body = ErrorBody, description = "`invitation_invalid`: the link was used, has expired, or never existed"),
+        (status = 501, body = ErrorBody, description = "This deployment does not mint customer tokens")),
+    security(()))]
+pub async fn exchange_invitation(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move { invitations::exchange(&app, json_body(&req)?).await }).await
+}
+
+#[utoipa::path(post, path = "/v1/local/sign-in", tag = "identity", request_body = SignIn,
+    responses(
+        (status = 200, body = IssuedToken, description = "An agent token (confer-local's agents, `confer-local agent add`)"),
+        (status = 400, body = ErrorBody, description = "A body of the wrong shape"),
+        (status = 401, body = ErrorBody, description = "Unknown tenant, name or password, or a disabled agent")),
+    security(()))]
+pub async fn local_sign_in(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move { invitations::sign_in(&app, json_body(&req)?).await }).await
+}
+
+/// Who the caller is, as the verified token says.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub tenant: String,
+    pub role: crate::domain::Role,
+    /// The agent's subject, or the customer's id.
+    pub id: String,
+}
+
+#[utoipa::path(get, path = "/v1/me", tag = "identity",
+    responses((status = 200, body = Me)),
+    security(("bearer" = [])))]
+pub async fn get_me(_app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move {
+        let p = principal(&req)?;
+        Ok(Me { tenant: p.tenant.to_string(), role: p.role, id: p.id })
     })
     .await
 }

@@ -92,6 +92,11 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     parse_json(bytes)
 }
 
+/// Whether the request came without a body (or only white space).
+pub fn body_is_empty(req: &Request) -> bool {
+    body_bytes(req).iter().all(u8::is_ascii_whitespace)
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::InvalidJson("the body is empty".into()));

@@ -17,10 +17,11 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         handlers::create_customer, handlers::list_customers, handlers::get_customer, handlers::update_customer,
         handlers::list_customer_sessions, handlers::create_session, handlers::get_session, handlers::close_session,
         handlers::list_messages, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
+        handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::exchange_invitation, handlers::local_sign_in,
         handlers::read_events
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, EventSeq, HistoryDirection, FileKind, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId)),
     modifiers(&BearerAuth, &EveryOperation),
     tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "events", description = "Local runtime only"))
 )]
@@ -147,6 +148,23 @@ doc_schema!(
         .schema_type(Type::String)
         .enum_values(Some(["backward", "forward"]))
         .description(Some("`backward`: newest first (the default, and implied by `before_seq`); `forward`: oldest first (implied by `after_seq`)"))
+);
+
+doc_schema!(
+    /// `status` of the caller's sessions.
+    SessionStatusParam => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["open", "closed"]))
+        .description(Some("Only sessions in this state"))
+);
+
+doc_schema!(
+    /// `q` of the customer list.
+    SearchText => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(crate::domain::limits::MAX_NAME_CHARS))
+        .pattern(Some(r"\S"))
+        .description(Some("Text the name or email contains, in any case"))
 );
 
 doc_schema!(

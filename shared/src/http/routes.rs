@@ -24,6 +24,8 @@ pub struct Route {
     pub cloud: bool,
     /// The ports the function uses: what its Lambda builds, its environment and permissions.
     pub needs: &'static [Capability],
+    /// Called without a token (no authorizer): the handler authenticates what it is given.
+    pub public: bool,
     pub handler: HttpHandler,
 }
 
@@ -35,6 +37,18 @@ macro_rules! route {
             function: $function,
             cloud: $cloud,
             needs: $needs,
+            public: false,
+            handler: |app, req| Box::pin($handler(app, req)),
+        }
+    };
+    (public $method:literal, $path:literal, $function:literal, $cloud:expr, $needs:expr, $handler:path) => {
+        Route {
+            method: $method,
+            path: $path,
+            function: $function,
+            cloud: $cloud,
+            needs: $needs,
+            public: true,
             handler: |app, req| Box::pin($handler(app, req)),
         }
     };
@@ -47,23 +61,30 @@ pub static ROUTES: &[Route] = &[
     route!("PATCH", "/v1/customers/{customerId}", "customers-update", true, needs::TABLE_EVENTS, h::update_customer),
     route!("GET", "/v1/customers/{customerId}/sessions", "customer-sessions-list", true, needs::TABLE, h::list_customer_sessions),
     route!("GET", "/v1/customers/{customerId}/files", "customer-files-list", true, needs::TABLE_BLOBS, h::list_customer_files),
-    route!("POST", "/v1/sessions", "sessions-create", true, needs::TABLE_EVENTS, h::create_session),
-    route!("GET", "/v1/sessions/{sessionId}", "sessions-get", true, needs::TABLE, h::get_session),
-    route!("POST", "/v1/sessions/{sessionId}/close", "sessions-close", true, needs::TABLE_EVENTS, h::close_session),
+    route!("POST", "/v1/sessions", "sessions-create", true, needs::CHAT, h::create_session),
+    route!("GET", "/v1/sessions", "sessions-list", true, needs::TABLE, h::list_my_sessions),
+    route!("GET", "/v1/sessions/{sessionId}", "sessions-get", true, needs::TABLE_LIVE, h::get_session),
+    route!("POST", "/v1/sessions/{sessionId}/close", "sessions-close", true, needs::CHAT, h::close_session),
     route!("GET", "/v1/sessions/{sessionId}/messages", "messages-list", true, needs::TABLE_BLOBS, h::list_messages),
     route!("POST", "/v1/sessions/{sessionId}/attachments", "attachments-create", true, needs::TABLE_BLOBS, h::create_attachment),
     route!("GET", "/v1/sessions/{sessionId}/attachments/{attachmentId}", "attachments-get", true, needs::TABLE_BLOBS, h::get_attachment),
+    route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),
+    route!("POST", "/v1/customers/{customerId}/invitations", "invitations-create", true, needs::TABLE, h::create_invitation),
+    route!(public "POST", "/v1/invitations/exchange", "invitations-exchange", true, needs::TABLE, h::exchange_invitation),
+    route!(public "POST", "/v1/local/sign-in", "local-sign-in", false, needs::NONE, h::local_sign_in),
     route!("GET", "/v1/events", "events-read", false, needs::TABLE, h::read_events),
 ];
 
 /// WebSocket routes (route selection expression `$request.body.action`): route key, function,
 /// and the ports it uses.
 pub static WS_ROUTES: &[(&str, &str, &[Capability])] = &[
-    ("$connect", "ws-connect", needs::LIVE),
-    ("$disconnect", "ws-disconnect", needs::LIVE),
-    ("$default", "ws-default", needs::LIVE),
+    ("$connect", "ws-connect", needs::TABLE_LIVE),
+    ("$disconnect", "ws-disconnect", needs::TABLE_LIVE),
+    ("$default", "ws-default", needs::TABLE_LIVE),
     ("send", "ws-send", needs::CHAT),
     ("ack", "ws-ack", needs::CHAT),
+    ("read", "ws-read", needs::CHAT),
+    ("typing", "ws-typing", needs::TABLE_LIVE),
 ];
 
 /// The Lambda REQUEST authorizer on `$connect`.
@@ -129,6 +150,8 @@ pub fn ws_handler(route_key: &str) -> Option<WsHandler> {
         "$default" => |a, e| Box::pin(ws::on_default(a, e)),
         "send" => |a, e| Box::pin(ws::on_send(a, e)),
         "ack" => |a, e| Box::pin(ws::on_ack(a, e)),
+        "read" => |a, e| Box::pin(ws::on_read(a, e)),
+        "typing" => |a, e| Box::pin(ws::on_typing(a, e)),
         _ => return None,
     };
     Some(h)

@@ -4,6 +4,7 @@
 pub mod blobs;
 pub mod connections;
 pub mod events;
+pub mod identity;
 pub mod table;
 
 pub use blobs::{BlobError, BlobStore};

@@ -14,7 +14,7 @@ use crate::domain::principal::{CLAIM_CUSTOMER, CLAIM_ROLE, CLAIM_SUB, CLAIM_TENA
 use crate::domain::Principal;
 use crate::error::AppError;
 use crate::http::parse_json;
-use protocol::{client_message_id_of, AckAction, SendAction, ServerFrame, SUBPROTOCOL};
+use protocol::{client_message_id_of, AckAction, ReadAction, SendAction, ServerFrame, TypingAction, SUBPROTOCOL};
 
 /// Keys of the authorizer context (what API Gateway passes to every route of the connection).
 pub const CTX_TENANT: &str = "tenant";
@@ -163,6 +163,42 @@ pub async fn on_send(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> A
     }
 }
 
+pub async fn on_read(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let conn = connection_id(&event);
+    let body = match bounded_body(&event) {
+        Ok(b) => b,
+        Err(e) => return reply_error(&app, &conn, &e, None).await,
+    };
+    let result = async {
+        let p = principal(&event)?;
+        let action: ReadAction = parse_json(body.as_bytes())?;
+        messages::acknowledge(&app, &p, &action.session_id, action.up_to_seq, messages::Watermark::Read).await
+    }
+    .await;
+    match result {
+        Ok(_) => response(200),
+        Err(e) => reply_error(&app, &conn, &e, None).await,
+    }
+}
+
+pub async fn on_typing(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let conn = connection_id(&event);
+    let body = match bounded_body(&event) {
+        Ok(b) => b,
+        Err(e) => return reply_error(&app, &conn, &e, None).await,
+    };
+    let result = async {
+        let p = principal(&event)?;
+        let action: TypingAction = parse_json(body.as_bytes())?;
+        messages::typing(&app, &p, &action.session_id, &conn).await
+    }
+    .await;
+    match result {
+        Ok(_) => response(200),
+        Err(e) => reply_error(&app, &conn, &e, None).await,
+    }
+}
+
 pub async fn on_ack(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
     let conn = connection_id(&event);
     let body = match bounded_body(&event) {
@@ -172,7 +208,7 @@ pub async fn on_ack(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> Ap
     let result = async {
         let p = principal(&event)?;
         let action: AckAction = parse_json(body.as_bytes())?;
-        messages::acknowledge(&app, &p, &action.session_id, action.up_to_seq).await
+        messages::acknowledge(&app, &p, &action.session_id, action.up_to_seq, messages::Watermark::Delivered).await
     }
     .await;
     match result {

@@ -28,6 +28,23 @@ pub struct AckAction {
     pub up_to_seq: u64,
 }
 
+/// `read`: the caller has seen every message up to `up_to_seq`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadAction {
+    pub action: String,
+    pub session_id: String,
+    pub up_to_seq: u64,
+}
+
+/// `typing`: the caller is typing in the session (relayed, never stored).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypingAction {
+    pub action: String,
+    pub session_id: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -41,12 +58,28 @@ pub enum ServerFrame {
         message: Message,
         duplicate: bool,
     },
-    /// A participant acknowledged delivery of every message up to `up_to_seq`.
+    /// A participant received (`delivered`) or has seen (`read`) every message up to `up_to_seq`.
     Receipt {
         session_id: String,
         participant: ParticipantRef,
         status: String,
         up_to_seq: u64,
+    },
+    /// Another participant is typing.
+    Typing {
+        session_id: String,
+        participant: ParticipantRef,
+    },
+    /// Another participant of the session came online (their first connection) or went offline
+    /// (their last one closed).
+    Presence {
+        session_id: String,
+        participant: ParticipantRef,
+        online: bool,
+    },
+    /// A session the recipient takes part in was opened or closed.
+    Session {
+        session: crate::app::sessions::SessionListItem,
     },
     Pong,
     Error {
@@ -81,6 +114,8 @@ pub fn route_key_of(body: &str) -> &'static str {
     match serde_json::from_str::<Probe>(body).ok().and_then(|p| p.action) {
         Some(a) if a == "send" => "send",
         Some(a) if a == "ack" => "ack",
+        Some(a) if a == "read" => "read",
+        Some(a) if a == "typing" => "typing",
         _ => "$default",
     }
 }

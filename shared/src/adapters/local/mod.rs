@@ -1,6 +1,7 @@
 //! Embedded backends: a durable SQLite table, an in-memory table for live-connection records,
 //! in-process live connections, and a durable event log with signed, retried webhooks.
 
+pub mod agents;
 pub mod blobs;
 pub mod connections;
 pub mod event_log;
@@ -43,6 +44,8 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
         outbox: Some(Arc::new(outbox)),
         // Object storage lives in a folder the caller chooses (see `LocalBlobs::open`).
         blobs: Arc::new(crate::ports::blobs::NoBlobs),
+        tokens: Arc::new(crate::ports::identity::NoIdentity),
+        agents: Arc::new(crate::ports::identity::NoIdentity),
     };
     Ok(LocalBackends { app, connections, connection_records, event_log })
 }
