@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use confer::adapters::aws::dynamodb::DynamoTable;
 use confer::adapters::local::{LocalConnections, MemoryTable};
+use confer::app::messages::Watermark;
 use confer::app::{customers, messages, sessions};
 use confer::domain::customer::NewCustomer;
 use confer::domain::session::NewSession;
@@ -101,7 +102,7 @@ async fn messages_take_gap_free_sequence_numbers_and_history_follows_them() {
     assert_eq!(again.message, sent[1]);
 
     // Ada acknowledges up to 12: the agent gets a receipt; an older watermark changes nothing.
-    assert!(messages::acknowledge(&app, &ada, &session.id, 12).await.expect("ack"));
+    assert!(messages::acknowledge(&app, &ada, &session.id, 12, Watermark::Delivered).await.expect("ack"));
     // The agent's connection had every message pushed to it, in order; then the receipt.
     let mut pushed = Vec::new();
     let frame = loop {
@@ -116,11 +117,17 @@ async fn messages_take_gap_free_sequence_numbers_and_history_follows_them() {
     };
     assert_eq!(pushed, (1..=12).collect::<Vec<_>>());
     assert_eq!((frame["type"].as_str(), frame["up_to_seq"].as_u64()), (Some("receipt"), Some(12)));
-    assert!(!messages::acknowledge(&app, &ada, &session.id, 7).await.expect("older ack"));
-    assert!(messages::acknowledge(&app, &ada, &session.id, 13).await.is_err(), "beyond the latest message");
+    assert!(!messages::acknowledge(&app, &ada, &session.id, 7, Watermark::Delivered).await.expect("older ack"));
+    assert!(messages::acknowledge(&app, &ada, &session.id, 13, Watermark::Delivered).await.is_err(), "beyond the latest message");
     let stored = sessions::get(&app, &agent, &confer::domain::SessionId::parse(&session.id).unwrap()).await.expect("session");
     let ada_part = stored.participants.iter().find(|p| p.who == ada.participant()).expect("participant");
     assert_eq!(ada_part.delivered_seq, 12);
+    // The read watermark moves on its own, and the caller's session list counts what is unread.
+    assert!(messages::acknowledge(&app, &ada, &session.id, 10, Watermark::Read).await.expect("read"));
+    let mine = sessions::list_mine(&app, &ada, None, 10, None).await.expect("list");
+    assert_eq!((mine.items[0].read_seq, mine.items[0].unread), (10, 2));
+    let agents_list = sessions::list_mine(&app, &agent, Some(confer::domain::session::SessionStatus::Open), 10, None).await.expect("list");
+    assert_eq!(agents_list.items.len(), 1, "the agent's own list holds the session");
 
     // Closed: a resend still gets its stored message, a new message is refused.
     sessions::close(&app, &agent, &confer::domain::SessionId::parse(&session.id).unwrap()).await.expect("close");
