@@ -49,7 +49,7 @@ async fn read_receipts_move_unread_counts_and_the_session_list_follows_live() {
     let s = &c.server;
     let agent = s.agent("acme", "agent-ann");
     let mut agent_ws = s.ws(&s.token("acme", Role::Agent, "agent-ann")).await;
-    let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await;
+    let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await.with_ambient_frames();
     for i in 0..3 {
         customer_ws.send_message(&c.session_id, &format!("c{i}"), &format!("question {i}")).await;
         customer_ws.expect("ack").await;
@@ -95,7 +95,7 @@ async fn read_receipts_move_unread_counts_and_the_session_list_follows_live() {
 async fn typing_is_relayed_at_most_every_two_seconds_and_presence_follows_connections() {
     let c = chat().await;
     let s = &c.server;
-    let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await;
+    let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await.with_ambient_frames();
     let agent_token = s.token("acme", Role::Agent, "agent-ann");
     let mut laptop = s.ws(&agent_token).await;
     let online = next_of(&mut customer_ws, "presence").await;
@@ -142,10 +142,13 @@ async fn an_invitation_link_lets_a_customer_in_once() {
     ws.expect("ack").await;
 
     // Single use; a tampered or unknown secret is refused the same way.
-    anonymous.post("/v1/invitations/exchange", json!({ "secret": secret })).await.expect_error(410, "invitation_invalid");
-    let tampered = format!("{}x", &secret[..secret.len() - 1]);
-    anonymous.post("/v1/invitations/exchange", json!({ "secret": tampered })).await.expect_error(410, "invitation_invalid");
-    anonymous.post("/v1/invitations/exchange", json!({ "secret": "globex.nothing" })).await.expect_error(410, "invitation_invalid");
+    anonymous.post("/v1/invitations/exchange", json!({ "secret": secret })).await.expect_error(404, "invitation_invalid");
+    let last = if secret.ends_with('x') { "y" } else { "x" };
+    let tampered = format!("{}{last}", &secret[..secret.len() - 1]);
+    anonymous.post("/v1/invitations/exchange", json!({ "secret": tampered })).await.expect_error(404, "invitation_invalid");
+    let elsewhere = format!("globex{}", &secret[secret.find('.').unwrap()..]);
+    anonymous.post("/v1/invitations/exchange", json!({ "secret": elsewhere })).await.expect_error(404, "invitation_invalid");
+    anonymous.post("/v1/invitations/exchange", json!({ "secret": "globex.nothing" })).await.expect_error(400, "validation_failed");
     anonymous.post("/v1/invitations/exchange", json!({})).await.expect_error(400, "validation_failed");
     // Only staff of the customer's tenant invite; lifetimes are bounded.
     s.customer("acme", &c.customer_id)

@@ -50,7 +50,8 @@ impl AppError {
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) | AppError::SessionClosed => StatusCode::CONFLICT,
-            AppError::Gone(_) => StatusCode::GONE,
+            // No usable invitation for this secret: as a missing resource.
+            AppError::Gone(_) => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotAvailable(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -223,13 +223,19 @@ type Stream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 pub struct Ws {
     stream: Stream,
     pub protocol: Option<String>,
+    /// Whether `presence` and `session` frames are returned; by default they are skipped, so a
+    /// test of messages reads its frames in order without the room's comings and goings.
+    ambient: bool,
 }
+
+/// Frames about the room rather than its messages.
+const AMBIENT: &[&str] = &["presence", "session"];
 
 impl Ws {
     pub async fn connect(url: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
         let (stream, response) = tokio_tungstenite::connect_async(url).await?;
         let protocol = response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_string);
-        Ok(Ws { stream, protocol })
+        Ok(Ws { stream, protocol, ambient: false })
     }
 
     /// Connects offering subprotocols (a browser's way to present the token).
@@ -238,7 +244,13 @@ impl Ws {
         request.headers_mut().insert("sec-websocket-protocol", protocols.parse().unwrap());
         let (stream, response) = tokio_tungstenite::connect_async(request).await?;
         let protocol = response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_string);
-        Ok(Ws { stream, protocol })
+        Ok(Ws { stream, protocol, ambient: false })
+    }
+
+    /// Also returns `presence` and `session` frames.
+    pub fn with_ambient_frames(mut self) -> Self {
+        self.ambient = true;
+        self
     }
 
     pub async fn send_json(&mut self, v: Value) {
@@ -260,7 +272,13 @@ impl Ws {
                 Err(_) => return None,
                 Ok(None) => return None,
                 Ok(Some(Err(_))) => return None,
-                Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(t.as_str()).expect("frames are JSON")),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let frame: Value = serde_json::from_str(t.as_str()).expect("frames are JSON");
+                    if !self.ambient && frame["type"].as_str().is_some_and(|t| AMBIENT.contains(&t)) {
+                        continue;
+                    }
+                    return Some(frame);
+                }
                 Ok(Some(Ok(Message::Close(_)))) => return None,
                 Ok(Some(Ok(_))) => continue,
             }

@@ -23,7 +23,7 @@ use crate::ports::table::{Condition, StoreError, Update, TTL};
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
     /// How long the link may be used, in seconds (default an hour, at most a week).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::optional_whole_number")]
     #[schema(minimum = 60, maximum = 604800)]
     pub valid_for_seconds: Option<u64>,
 }
@@ -42,7 +42,8 @@ pub struct Invitation {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationExchange {
-    #[schema(max_length = 200)]
+    /// `<tenant>.<43 characters of URL-safe base64>`, as the link carries it.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9-]{0,62}\.[A-Za-z0-9_-]{43}$")]
     pub secret: String,
 }
 
@@ -103,13 +104,15 @@ pub async fn create(app: &App, p: &Principal, customer: &CustomerId, input: NewI
 }
 
 /// Exchanges an invitation's secret for a customer token, once. A used, expired or unknown
-/// secret answers `invitation_invalid` (410), the same for each, so nothing is revealed.
+/// secret answers `invitation_invalid` (404), the same for each, so nothing is revealed.
 pub async fn exchange(app: &App, input: InvitationExchange) -> AppResult<IssuedToken> {
     let invalid = || AppError::Gone("this invitation link was already used or has expired; ask for a new one".into());
-    let (tenant, random) = input.secret.split_once('.').ok_or_else(invalid)?;
-    let tenant = TenantId::parse(tenant).map_err(|_| invalid())?;
-    if random.len() != 43 || URL_SAFE_NO_PAD.decode(random).is_err() {
-        return Err(invalid());
+    let malformed = || AppError::validation("secret is not an invitation link's secret");
+    let (tenant, random) = input.secret.split_once('.').ok_or_else(malformed)?;
+    let tenant = TenantId::parse(tenant).map_err(|_| malformed())?;
+    let url_safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if random.len() != 43 || !random.chars().all(url_safe) {
+        return Err(malformed());
     }
     let key = keys::invitation(&tenant, &hash(random));
     let stored: Stored = match app.table.get(&key).await? {

@@ -114,27 +114,13 @@ pub struct NewUpload {
     /// (`audio/webm;codecs=opus`). The upload must carry it as sent.
     pub content_type: String,
     /// Exact size in bytes, from 1 to the limit of the type's kind.
-    #[serde(deserialize_with = "whole_number")]
+    #[serde(deserialize_with = "super::whole_number")]
     #[schema(minimum = 1)]
     pub size: u64,
     /// Shown with the media: no control characters but line breaks and tabs.
     #[serde(default)]
     #[schema(schema_with = schema::caption)]
     pub caption: Option<String>,
-}
-
-/// A JSON integer, also when written with a zero fraction (`1024.0` is the integer JSON Schema
-/// means by `1024`).
-fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    use serde::de::Error;
-    let n = serde_json::Number::deserialize(d)?;
-    if let Some(v) = n.as_u64() {
-        return Ok(v);
-    }
-    match n.as_f64() {
-        Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
-        _ => Err(D::Error::custom(format!("size must be a whole number of bytes, not {n}"))),
-    }
 }
 
 /// A valid upload request: its kind, and the cleaned name, type and caption.

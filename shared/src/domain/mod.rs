@@ -25,6 +25,27 @@ pub fn format_rfc3339(t: time::OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
 }
 
+/// A JSON integer, also when written with a zero fraction (`1024.0` is the integer JSON Schema
+/// means by `1024`).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    use serde::de::Error;
+    let n = <serde_json::Number as serde::Deserialize>::deserialize(d)?;
+    if let Some(v) = n.as_u64() {
+        return Ok(v);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
+        _ => Err(D::Error::custom(format!("size must be a whole number of bytes, not {n}"))),
+    }
+}
+
+/// [`whole_number`] for an optional field (`null` or absent is `None`).
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] u64);
+    Ok(<Option<Whole> as serde::Deserialize>::deserialize(d)?.map(|w| w.0))
+}
+
 pub fn now_epoch_seconds() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

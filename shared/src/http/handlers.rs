@@ -174,8 +174,8 @@ pub async fn create_invitation(app: Arc<App>, req: Request) -> Response<Body> {
 #[utoipa::path(post, path = "/v1/invitations/exchange", tag = "identity", request_body = InvitationExchange,
     responses(
         (status = 200, body = IssuedToken, description = "A customer token bound to the invited customer"),
-        (status = 400, body = ErrorBody, description = "A body of the wrong shape"),
-        (status = 410, body = ErrorBody, description = "`invitation_invalid`: the link was used, has expired, or never existed"),
+        (status = 400, body = ErrorBody, description = "A body of the wrong shape, or a secret that is not an invitation's"),
+        (status = 404, body = ErrorBody, description = "`invitation_invalid`: the link was used, has expired, or never existed"),
         (status = 501, body = ErrorBody, description = "This deployment does not mint customer tokens")),
     security(()))]
 pub async fn exchange_invitation(app: Arc<App>, req: Request) -> Response<Body> {
