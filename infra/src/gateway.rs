@@ -29,6 +29,7 @@ use confer::ws::protocol::{route_key_of, ServerFrame, SUBPROTOCOL};
 
 use crate::apigw_events as events;
 use crate::stack::LocalStack;
+use crate::web::{Console, WebRoot};
 
 /// Read buffer of each WebSocket (frames are small; tungstenite zero-fills the buffer on every
 /// read, so its 128 KiB default costs more than the frames). Larger frames still arrive whole.
@@ -42,6 +43,8 @@ pub const WS_PATH: &str = "/ws";
 struct Gateway {
     stack: Arc<LocalStack>,
     host: String,
+    /// The web client, served for `GET`/`HEAD` of every path outside the APIs.
+    console: Arc<Console>,
 }
 
 /// The id API Gateway gives a request when it arrives: in the event handed to the handler, in
@@ -49,13 +52,14 @@ struct Gateway {
 #[derive(Clone)]
 struct RequestId(String);
 
-pub fn router(stack: Arc<LocalStack>, addr: SocketAddr) -> Router {
-    let state = Gateway { stack, host: addr.to_string() };
+pub fn router(stack: Arc<LocalStack>, addr: SocketAddr, web: WebRoot) -> Router {
+    let console = Arc::new(Console::new(web, &format!("http://{addr}")));
+    let state = Gateway { stack, host: addr.to_string(), console };
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }).fallback(get_only))
         .route("/openapi.json", get(|| async { Json(confer::http::openapi::document_json()) }).fallback(get_only))
         .route("/.well-known/jwks.json", get(jwks).fallback(get_only))
-        .fallback(rest)
+        .fallback(rest_or_console)
         // Everything above is the HTTP API; the WebSocket API below is another API in AWS.
         .layer(axum::middleware::from_fn(with_request_id))
         .route(WS_PATH, get(websocket).fallback(get_only))
@@ -103,6 +107,20 @@ fn error(e: &AppError, request_id: Option<&str>) -> Response {
 /// Closes every live socket (shutdown).
 pub fn close_all(stack: &LocalStack) {
     stack.connections.close_all();
+}
+
+/// The web client for `GET`/`HEAD` outside the APIs (not an API Gateway route: in the cloud a
+/// CDN serves it); everything else is the REST API's.
+async fn rest_or_console(
+    state: State<Gateway>,
+    source: ConnectInfo<SocketAddr>,
+    request_id: Extension<RequestId>,
+    req: Request,
+) -> Response {
+    if let Some(page) = state.console.answer(req.method(), req.uri().path(), req.headers()) {
+        return page;
+    }
+    rest(state, source, request_id, req).await
 }
 
 /// What the request line of a REST request reports besides its status.

@@ -7,5 +7,6 @@ pub mod blob_routes;
 pub mod gateway;
 pub mod s3_events;
 pub mod stack;
+pub mod web;
 
 pub use stack::{LocalStack, Running, ServeConfig};

@@ -15,6 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::web::WebRoot;
+
 pub const DB_FILE: &str = "confer.sqlite3";
 pub const WEBHOOK_SECRET_FILE: &str = "webhook-secret";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -32,11 +34,13 @@ pub struct ServeConfig {
     pub webhooks: Vec<String>,
     /// Longest wait between webhook retries.
     pub webhook_max_backoff: Duration,
+    /// The web client served at `/`: built into the binary, or a folder (`serve --web-dir`).
+    pub web: WebRoot,
 }
 
 impl ServeConfig {
     pub fn new(addr: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
-        ServeConfig { addr, data_dir: data_dir.into(), webhooks: Vec::new(), webhook_max_backoff: Duration::from_secs(60) }
+        ServeConfig { addr, data_dir: data_dir.into(), webhooks: Vec::new(), webhook_max_backoff: Duration::from_secs(60), web: WebRoot::Embedded }
     }
 }
 
@@ -148,7 +152,7 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
         }));
     }
     let (tx, rx) = oneshot::channel::<()>();
-    let router = crate::gateway::router(stack.clone(), addr);
+    let router = crate::gateway::router(stack.clone(), addr, config.web.clone());
     let shutdown_stack = stack.clone();
     let server = tokio::spawn(async move {
         let result = axum::serve(without_nagle(listener), router.into_make_service_with_connect_info::<SocketAddr>())

@@ -10,6 +10,7 @@ use confer::domain::{ids::parse_subject, CustomerId, Principal, Role, TenantId};
 use confer::identity::LocalIssuer;
 use confer::LogFormat;
 use confer_local::stack::{self, ServeConfig, DEFAULT_ADDR, DEFAULT_DATA_DIR};
+use confer_local::web::{Console, WebRoot};
 
 #[derive(Parser)]
 #[command(name = "confer-local", version, about = "Confer on one machine: REST + WebSocket gateway over embedded storage")]
@@ -20,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start REST + WebSocket (at /ws) on one port, storing everything in the data directory.
+    /// Start REST + WebSocket (at /ws) and the web console (at /) on one port, storing everything
+    /// in the data directory.
     Serve {
         /// Address to listen on (port 0 picks a free port; the chosen address is printed).
         #[arg(long, default_value = DEFAULT_ADDR, env = "CONFER_ADDR")]
@@ -38,6 +40,10 @@ enum Command {
         /// directives such as `warn,confer=debug`.
         #[arg(long, default_value = "info", env = "RUST_LOG")]
         log_level: String,
+        /// Serve the web client from this folder (a build of web/, `npm run build` writes
+        /// web/dist) instead of the one built into the binary.
+        #[arg(long, value_name = "DIR", env = "CONFER_WEB_DIR")]
+        web_dir: Option<PathBuf>,
     },
     /// Add an agent who signs in with a password in the web console (or give one a new
     /// password or role). The password comes from CONFER_AGENT_PASSWORD or the first line of
@@ -87,7 +93,7 @@ fn principal(tenant: &str, role: &str, sub: &str) -> Result<Principal, String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { addr, data_dir, webhooks, log_format, log_level } => {
+        Command::Serve { addr, data_dir, webhooks, log_format, log_level, web_dir } => {
             let format = match log_format {
                 LogFormatArg::Json => LogFormat::Json,
                 LogFormatArg::Text => LogFormat::Text,
@@ -98,6 +104,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let mut config = ServeConfig::new(addr, data_dir.clone());
             config.webhooks = webhooks;
+            if let Some(dir) = web_dir {
+                if !dir.join("index.html").is_file() {
+                    return Err(format!("--web-dir {}: no index.html there (run `npm run build` in web/)", dir.display()));
+                }
+                config.web = WebRoot::Dir(dir);
+            } else if !Console::embedded_is_built() {
+                tracing::warn!("built without the web console (CONFER_SKIP_WEB_BUILD); / explains how to add it");
+            }
             let running = stack::start(config).await?;
             let addr = running.addr;
             println!("confer-local listening on http://{addr} (WebSocket ws://{addr}/ws), data in {}", data_dir.display());

@@ -1,0 +1,150 @@
+// Confer's REST API. Every failure becomes an ApiError whose message is the error envelope's
+// message (docs/errors.md), written for the person using the client.
+
+import type {
+  Customer,
+  CustomerFile,
+  Invitation,
+  IssuedToken,
+  Me,
+  Message,
+  Page,
+  Session,
+  SessionListItem,
+  SessionSummary,
+  UploadTicket,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** What a person reads for any error: the API's own words where there are some. */
+export function describeError(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  if (e instanceof Error && e.message) return e.message;
+  return 'Something went wrong. Please try again.';
+}
+
+/** Reads an error answer: Confer's envelope, API Gateway's `{"message"}`, or the status alone. */
+export function errorFromResponse(status: number, body: unknown, requestId?: string): ApiError {
+  const envelope = (body as { error?: { code?: string; message?: string; request_id?: string } } | null)?.error;
+  if (envelope && typeof envelope.message === 'string') {
+    return new ApiError(status, envelope.code ?? 'error', envelope.message, envelope.request_id ?? requestId);
+  }
+  const plain = (body as { message?: unknown } | null)?.message;
+  if (typeof plain === 'string' && plain) return new ApiError(status, `http_${status}`, plain, requestId);
+  const words: Record<number, string> = {
+    401: 'You are not signed in, or your sign-in has expired.',
+    403: 'You are not allowed to do this.',
+    404: 'This was not found.',
+    413: 'This is too large.',
+    429: 'Too many requests; please wait a moment.',
+  };
+  return new ApiError(status, `http_${status}`, words[status] ?? `The server answered ${status}. Please try again.`, requestId);
+}
+
+export const NETWORK_ERROR = 'Confer could not be reached. Check your connection and try again.';
+
+type Query = Record<string, string | number | undefined | null>;
+
+export function queryString(query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+export interface ApiOptions {
+  base?: string;
+  token: () => string | null;
+  /** Called when an authenticated call answers 401 (the token expired or was revoked). */
+  onUnauthorized?: (e: ApiError) => void;
+  fetch?: typeof fetch;
+}
+
+export class Api {
+  private readonly base: string;
+  private readonly doFetch: typeof fetch;
+
+  constructor(private readonly options: ApiOptions) {
+    this.base = options.base ?? '';
+    this.doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const token = auth ? this.options.token() : null;
+    if (auth && token) headers.authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await this.doFetch(this.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'omit',
+      });
+    } catch {
+      throw new ApiError(0, 'network', NETWORK_ERROR);
+    }
+    const text = await response.text().catch(() => '');
+    let parsed: unknown = null;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = null;
+      }
+    }
+    if (!response.ok) {
+      const e = errorFromResponse(response.status, parsed, response.headers.get('apigw-requestid') ?? undefined);
+      if (response.status === 401 && auth) this.options.onUnauthorized?.(e);
+      throw e;
+    }
+    return parsed as T;
+  }
+
+  // Who am I
+  me = () => this.request<Me>('GET', '/v1/me');
+  signIn = (tenant: string, username: string, password: string) =>
+    this.request<IssuedToken>('POST', '/v1/local/sign-in', { tenant, username, password }, false);
+  exchangeInvitation = (secret: string) =>
+    this.request<IssuedToken>('POST', '/v1/invitations/exchange', { secret }, false);
+
+  // Customers
+  customers = (q: Query) => this.request<Page<Customer>>('GET', `/v1/customers${queryString(q)}`);
+  customer = (id: string) => this.request<Customer>('GET', `/v1/customers/${encodeURIComponent(id)}`);
+  createCustomer = (body: Partial<Customer>) => this.request<Customer>('POST', '/v1/customers', body);
+  updateCustomer = (id: string, patch: Partial<Customer>) =>
+    this.request<Customer>('PATCH', `/v1/customers/${encodeURIComponent(id)}`, patch);
+  customerSessions = (id: string, q: Query = {}) =>
+    this.request<Page<SessionSummary>>('GET', `/v1/customers/${encodeURIComponent(id)}/sessions${queryString(q)}`);
+  customerFiles = (id: string, q: Query = {}) =>
+    this.request<Page<CustomerFile>>('GET', `/v1/customers/${encodeURIComponent(id)}/files${queryString(q)}`);
+  invite = (id: string) =>
+    this.request<Invitation>('POST', `/v1/customers/${encodeURIComponent(id)}/invitations`, {});
+
+  // Sessions
+  mySessions = (q: Query = {}) => this.request<Page<SessionListItem>>('GET', `/v1/sessions${queryString(q)}`);
+  session = (id: string) => this.request<Session>('GET', `/v1/sessions/${encodeURIComponent(id)}`);
+  openSession = (customer_id: string, subject?: string) =>
+    this.request<Session>('POST', '/v1/sessions', subject ? { customer_id, subject } : { customer_id });
+  closeSession = (id: string) => this.request<Session>('POST', `/v1/sessions/${encodeURIComponent(id)}/close`, {});
+  messages = (id: string, q: Query = {}) =>
+    this.request<Page<Message>>('GET', `/v1/sessions/${encodeURIComponent(id)}/messages${queryString(q)}`);
+  requestUpload = (
+    sessionId: string,
+    body: { client_upload_id: string; file_name: string; content_type: string; size: number; caption?: string },
+  ) => this.request<UploadTicket>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/attachments`, body);
+}

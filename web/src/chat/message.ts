@@ -1,0 +1,114 @@
+// One message as a list item: text, an image (thumbnail, full size on click), a voice message
+// (an audio player), or a file (a download).
+
+import { durationInWords, formatBytes, formatDateTime, formatDuration } from '../format';
+import { h, srOnly } from '../dom';
+import { icon } from '../icons';
+import type { Message, MessageAttachment } from '../types';
+
+export interface MessageContext {
+  isMine(m: Message): boolean;
+  senderName(m: Message): string;
+  /** Download URLs are short-lived: a fresh copy of the message when they are about to expire. */
+  fresh(m: Message): Promise<Message>;
+  openImage(m: Message, trigger: HTMLElement): void;
+}
+
+/** Display size of an image inside a box, keeping its proportions. */
+export function fitInside(width: number | null | undefined, height: number | null | undefined, box = 240): [number, number] {
+  if (!width || !height) return [box, box];
+  const scale = Math.min(1, box / Math.max(width, height));
+  return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+}
+
+export function urlsExpired(a: MessageAttachment | null | undefined, now = Date.now(), marginMs = 60_000): boolean {
+  if (!a?.urls_expire_at) return false;
+  const t = Date.parse(a.urls_expire_at);
+  return Number.isFinite(t) && t - marginMs <= now;
+}
+
+export function messageItem(m: Message, ctx: MessageContext): HTMLLIElement {
+  const mine = ctx.isMine(m);
+  const sender = ctx.senderName(m);
+  const body = h('div', { class: 'bubble' });
+  body.appendChild(h('p', { class: 'sender' }, sender));
+  const a = m.attachment;
+  if (m.kind === 'image' && a) {
+    const [w, hgt] = fitInside(a.width, a.height);
+    const img = h('img', {
+      src: a.thumbnail_url || a.url || '',
+      alt: m.text ? `Image: ${m.text}` : `Image ${a.file_name}`,
+      width: w,
+      height: hgt,
+      loading: 'lazy',
+      decoding: 'async',
+      class: 'thumb',
+    });
+    const open = h('button', { type: 'button', class: 'thumb-button', 'aria-label': `Open image ${a.file_name} at full size` }, img);
+    open.addEventListener('click', () => ctx.openImage(m, open));
+    body.appendChild(open);
+    if (m.text) body.appendChild(h('p', { class: 'text caption' }, m.text));
+  } else if (m.kind === 'audio' && a) {
+    const label = `Voice message from ${sender}${a.duration_ms ? `, ${durationInWords(a.duration_ms)}` : ''}`;
+    const audio = h('audio', { controls: true, preload: 'metadata', src: a.url || '', 'aria-label': label });
+    let refreshed = false;
+    audio.addEventListener('error', async () => {
+      // An expired URL: sign a fresh one once.
+      if (refreshed || !urlsExpired(a, Date.now(), 0)) return;
+      refreshed = true;
+      const fresh = await ctx.fresh(m).catch(() => null);
+      if (fresh?.attachment?.url) audio.src = fresh.attachment.url;
+    });
+    body.appendChild(
+      h(
+        'div',
+        { class: 'voice' },
+        audio,
+        a.duration_ms ? h('span', { class: 'duration', 'aria-hidden': 'true' }, formatDuration(a.duration_ms)) : null,
+      ),
+    );
+    if (m.text) body.appendChild(h('p', { class: 'text caption' }, m.text));
+  } else if (m.kind === 'file' && a) {
+    const link = h(
+      'a',
+      { class: 'file', href: a.url || '#', download: a.file_name, rel: 'noopener' },
+      icon('file'),
+      h('span', { class: 'file-name' }, a.file_name),
+      h('span', { class: 'file-size' }, formatBytes(a.size)),
+      srOnly(' (download)'),
+    );
+    link.addEventListener('click', async (e) => {
+      if (!urlsExpired(m.attachment)) return;
+      e.preventDefault();
+      const fresh = await ctx.fresh(m).catch(() => null);
+      if (fresh?.attachment?.url) {
+        m.attachment = fresh.attachment;
+        link.href = fresh.attachment.url;
+        link.click();
+      }
+    });
+    body.appendChild(link);
+    if (m.text) body.appendChild(h('p', { class: 'text caption' }, m.text));
+  } else {
+    body.appendChild(h('p', { class: 'text' }, m.text));
+  }
+  const ticks = mine ? h('span', { class: 'ticks' }) : null;
+  body.appendChild(
+    h('p', { class: 'meta' }, h('time', { dateTime: m.created_at }, formatDateTime(m.created_at)), ticks),
+  );
+  return h(
+    'li',
+    { class: `msg ${mine ? 'mine' : 'theirs'} kind-${m.kind}`, dataset: { seq: String(m.seq), id: m.id } },
+    body,
+  );
+}
+
+/** Paints a message's delivery ticks: ✓ stored, ✓✓ delivered, ✓✓ (coloured) read. */
+export function paintTicks(li: HTMLElement, status: 'sent' | 'delivered' | 'read'): void {
+  const ticks = li.querySelector<HTMLElement>('.ticks');
+  if (!ticks || ticks.dataset.status === status) return;
+  ticks.dataset.status = status;
+  const words = { sent: 'Sent', delivered: 'Delivered', read: 'Read' }[status];
+  ticks.replaceChildren(h('span', { 'aria-hidden': 'true' }, status === 'sent' ? '✓' : '✓✓'), srOnly(words));
+  ticks.title = words;
+}

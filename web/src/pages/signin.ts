@@ -1,0 +1,98 @@
+// Signing in: an agent's password (confer-local's agents), or a token pasted as it is.
+
+import { Api, ApiError, describeError } from '../api';
+import { route, type Ctx } from '../app';
+import type { Identity } from '../auth';
+import { field, h } from '../dom';
+import type { Role } from '../types';
+
+/** Learns who a token names (GET /v1/me) before it is kept. */
+async function identify(token: string, expiresAt?: string): Promise<Identity> {
+  const probe = new Api({ token: () => token });
+  const me = await probe.me();
+  return { token, tenant: me.tenant, role: me.role as Role, id: me.id, expires_at: expiresAt };
+}
+
+route('/sign-in', 'public', (ctx: Ctx) => {
+  if (ctx.identity) {
+    queueMicrotask(() => ctx.navigate(ctx.identity?.role === 'customer' ? '/chat' : '/', { replace: true }));
+  }
+  const tenant = h('input', { name: 'tenant', autocomplete: 'organization', required: true, spellcheck: false });
+  const username = h('input', { name: 'username', autocomplete: 'username', required: true, spellcheck: false });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'button primary' }, 'Sign in');
+  const form = h(
+    'form',
+    {
+      class: 'card',
+      'aria-labelledby': 'sign-in-heading',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        error.textContent = '';
+        submit.disabled = true;
+        try {
+          const issued = await ctx.api.signIn(tenant.value.trim(), username.value.trim(), password.value);
+          ctx.signIn({ token: issued.token, tenant: issued.tenant, role: issued.role, id: issued.id, expires_at: issued.expires_at });
+        } catch (err) {
+          error.textContent =
+            err instanceof ApiError && err.code === 'route_not_found'
+              ? 'Password sign-in is not available on this server. Paste a token instead.'
+              : describeError(err);
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    h('h2', { id: 'sign-in-heading' }, 'With your password'),
+    field('Workspace', tenant, 'Your business’s workspace name, for example acme.'),
+    field('Username', username),
+    field('Password', password),
+    error,
+    h('div', { class: 'actions' }, submit),
+  );
+
+  const tokenInput = h('textarea', { name: 'token', rows: 3, spellcheck: false, autocomplete: 'off', required: true });
+  const tokenError = h('p', { class: 'form-error', role: 'alert' });
+  const useToken = h('button', { type: 'submit', class: 'button secondary' }, 'Use this token');
+  const tokenForm = h(
+    'form',
+    {
+      class: 'card',
+      'aria-labelledby': 'token-heading',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        tokenError.textContent = '';
+        const token = tokenInput.value.trim().replace(/^Bearer\s+/i, '');
+        if (!token) {
+          tokenError.textContent = 'Paste a token first.';
+          return;
+        }
+        useToken.disabled = true;
+        try {
+          ctx.signIn(await identify(token));
+        } catch (err) {
+          tokenError.textContent = describeError(err);
+        } finally {
+          useToken.disabled = false;
+        }
+      },
+    },
+    h('h2', { id: 'token-heading' }, 'With a token'),
+    field('Token', tokenInput, 'A token from your identity provider, or from `confer-local token`.'),
+    tokenError,
+    h('div', { class: 'actions' }, useToken),
+  );
+
+  return {
+    title: 'Sign in',
+    el: h(
+      'section',
+      { class: 'page narrow sign-in' },
+      h('h1', null, 'Sign in to Confer'),
+      h('p', { class: 'lead' }, 'The console for your team’s conversations with customers.'),
+      form,
+      tokenForm,
+    ),
+  };
+});

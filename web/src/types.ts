@@ -1,0 +1,207 @@
+// The shapes of Confer's REST API (GET /openapi.json) and WebSocket protocol (docs/asyncapi.yaml)
+// that the client reads.
+
+export type Role = 'admin' | 'agent' | 'customer';
+
+export interface ParticipantRef {
+  kind: 'agent' | 'customer';
+  id: string;
+}
+
+export interface Participant extends ParticipantRef {
+  joined_at?: string;
+  /** Delivery watermark: holds every message up to here. */
+  delivered_seq?: number;
+  /** Read watermark: has seen every message up to here. */
+  read_seq?: number;
+  online?: boolean | null;
+}
+
+export type MessageKind = 'text' | 'image' | 'audio' | 'file';
+
+export interface MessageAttachment {
+  id: string;
+  file_name: string;
+  content_type: string;
+  size: number;
+  width?: number | null;
+  height?: number | null;
+  duration_ms?: number | null;
+  has_thumbnail?: boolean;
+  url?: string | null;
+  thumbnail_url?: string | null;
+  urls_expire_at?: string | null;
+}
+
+export interface Message {
+  id: string;
+  session_id: string;
+  seq: number;
+  sender: ParticipantRef;
+  client_message_id: string;
+  kind: MessageKind;
+  text: string;
+  created_at: string;
+  attachment?: MessageAttachment | null;
+}
+
+export interface Customer {
+  id: string;
+  name: string;
+  email?: string | null;
+  phone?: string | null;
+  external_ref?: string | null;
+  attributes?: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+}
+
+export type SessionStatus = 'open' | 'closed';
+
+export interface Session {
+  id: string;
+  customer_id: string;
+  status: SessionStatus;
+  created_by: string;
+  created_at: string;
+  closed_at?: string | null;
+  subject?: string | null;
+  last_seq?: number;
+  participants?: Participant[];
+}
+
+export interface SessionSummary {
+  id: string;
+  customer_id: string;
+  customer_name?: string | null;
+  status: SessionStatus;
+  subject?: string | null;
+  created_at: string;
+  closed_at?: string | null;
+}
+
+export interface SessionListItem extends SessionSummary {
+  last_seq: number;
+  read_seq: number;
+  unread: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor?: string | null;
+}
+
+export interface IssuedToken {
+  token: string;
+  tenant: string;
+  role: Role;
+  id: string;
+  expires_at: string;
+}
+
+export interface Me {
+  tenant: string;
+  role: Role;
+  id: string;
+}
+
+export interface Invitation {
+  secret?: string;
+  join_path?: string;
+  invitation_url?: string;
+  customer_id?: string;
+  expires_at: string;
+}
+
+export interface SignedUpload {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  expires_at: string;
+}
+
+export interface Attachment {
+  id: string;
+  session_id: string;
+  client_upload_id: string;
+  file_name: string;
+  kind: 'image' | 'audio' | 'file';
+  size: number;
+  status: 'pending' | 'ready' | 'rejected';
+  rejection?: { code: string; message?: string } | null;
+}
+
+export interface UploadTicket {
+  attachment: Attachment;
+  upload?: SignedUpload | null;
+}
+
+export interface CustomerFile {
+  attachment_id: string;
+  session_id: string;
+  message_seq: number;
+  kind: 'image' | 'audio' | 'file';
+  file_name: string;
+  content_type: string;
+  size: number;
+  uploader: ParticipantRef;
+  created_at: string;
+  duration_ms?: number | null;
+  width?: number | null;
+  height?: number | null;
+  url?: string | null;
+  thumbnail_url?: string | null;
+}
+
+// Server frames.
+export interface MessageFrame {
+  type: 'message';
+  message: Message;
+}
+export interface AckFrame {
+  type: 'ack';
+  client_message_id: string;
+  message: Message;
+  duplicate: boolean;
+}
+export interface ReceiptFrame {
+  type: 'receipt';
+  session_id: string;
+  participant: ParticipantRef;
+  status: 'delivered' | 'read';
+  up_to_seq: number;
+}
+export interface TypingFrame {
+  type: 'typing';
+  session_id: string;
+  participant: ParticipantRef;
+}
+export interface PresenceFrame {
+  type: 'presence';
+  session_id: string;
+  participant: ParticipantRef;
+  online: boolean;
+}
+export interface SessionFrame {
+  type: 'session';
+  session: SessionListItem;
+}
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+  client_message_id?: string;
+  attachment_id?: string;
+}
+export interface PongFrame {
+  type: 'pong';
+}
+export type ServerFrame =
+  | MessageFrame
+  | AckFrame
+  | ReceiptFrame
+  | TypingFrame
+  | PresenceFrame
+  | SessionFrame
+  | ErrorFrame
+  | PongFrame;

@@ -1,0 +1,260 @@
+// Browser test harness: confer-local started by the test on port 0 with a fresh data directory,
+// Debian's Chromium driven by playwright-core, axe-core run in each screen, screenshots written
+// to test-results/screens/.
+
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const webDir = resolve(here, '../..');
+export const repoDir = resolve(webDir, '..');
+export const screensDir = join(webDir, 'test-results', 'screens');
+
+export function conferBinary(): string {
+  if (process.env.CONFER_LOCAL_BIN) return process.env.CONFER_LOCAL_BIN;
+  const target = process.env.CARGO_TARGET_DIR ? resolve(repoDir, process.env.CARGO_TARGET_DIR) : join(repoDir, 'target');
+  const bin = join(target, 'debug', 'confer-local');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`cargo test --workspace --no-run\` first (or set CONFER_LOCAL_BIN)`);
+  return bin;
+}
+
+export class Server {
+  process: ChildProcess | null = null;
+  base = '';
+  port = 0;
+  log = '';
+
+  constructor(readonly dataDir: string) {}
+
+  /** Starts confer-local on `port` (0: a free one), serving the client as built into it, or from CONFER_WEB_DIR. */
+  async start(port = 0): Promise<void> {
+    const args = ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--log-format', 'text', '--log-level', 'warn'];
+    if (process.env.CONFER_WEB_DIR) args.push('--web-dir', process.env.CONFER_WEB_DIR);
+    const child = spawn(conferBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process = child;
+    child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.base = await new Promise<string>((resolvePromise, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`confer-local did not start: ${this.log}`)), 30_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /http:\/\/[0-9.:]+/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolvePromise(m[0]);
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`confer-local exited (${code}): ${this.log}`));
+      });
+    });
+    this.port = Number(new URL(this.base).port);
+  }
+
+  /** Stops it the way an operator does (SIGTERM) and waits for it to end. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolvePromise) => {
+      child.once('exit', () => resolvePromise());
+      child.kill('SIGTERM');
+    });
+    this.process = null;
+  }
+
+  cli(args: string[], env: Record<string, string> = {}): string {
+    return execFileSync(conferBinary(), [...args, '--data-dir', this.dataDir], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    }).trim();
+  }
+
+  token(tenant: string, role: 'agent' | 'admin' | 'customer', sub: string): string {
+    return this.cli(['token', '--tenant', tenant, '--role', role, '--sub', sub]);
+  }
+
+  addAgent(tenant: string, username: string, password: string): void {
+    this.cli(['agent-add', '--tenant', tenant, '--username', username], { CONFER_AGENT_PASSWORD: password });
+  }
+
+  api(token: string | null) {
+    const call = async <T = unknown>(method: string, path: string, body?: unknown): Promise<T> => {
+      const res = await fetch(this.base + path, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return (text ? JSON.parse(text) : null) as T;
+    };
+    return {
+      get: <T = any>(path: string) => call<T>('GET', path),
+      post: <T = any>(path: string, body: unknown = {}) => call<T>('POST', path, body),
+    };
+  }
+
+  /** A WebSocket client of this server (Node's own), for sending as another participant. */
+  async socket(token: string): Promise<RawSocket> {
+    const ws = new WebSocket(this.base.replace('http', 'ws') + '/ws', ['confer.v1', `bearer.${token}`]);
+    const frames: any[] = [];
+    ws.addEventListener('message', (e) => frames.push(JSON.parse(String(e.data))));
+    await new Promise<void>((res, rej) => {
+      ws.addEventListener('open', () => res());
+      ws.addEventListener('error', () => rej(new Error('socket refused')));
+    });
+    const socket: RawSocket = {
+      frames,
+      send: (frame) => ws.send(JSON.stringify(frame)),
+      close: () => ws.close(),
+      async sendText(sessionId, cmid, text) {
+        socket.send({ action: 'send', session_id: sessionId, client_message_id: cmid, text });
+        return waitFor(() => frames.find((f) => f.type === 'ack' && f.client_message_id === cmid), `ack of ${cmid}`);
+      },
+    };
+    return socket;
+  }
+}
+
+export interface RawSocket {
+  frames: any[];
+  send(frame: Record<string, unknown>): void;
+  close(): void;
+  sendText(sessionId: string, cmid: string, text: string): Promise<any>;
+}
+
+export async function waitFor<T>(fn: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function freshDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'confer-web-test-'));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_FLAGS,
+  });
+}
+
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  /** Content-Security-Policy violations and uncaught errors seen by the page. */
+  problems: string[];
+}
+
+export async function person(browser: Browser, base: string, options: { phone?: boolean } = {}): Promise<Person> {
+  const context = await browser.newContext({
+    viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+    isMobile: options.phone ?? false,
+    hasTouch: options.phone ?? false,
+    permissions: ['microphone', 'clipboard-read', 'clipboard-write'],
+    baseURL: base,
+  });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    const text = m.text();
+    if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return { context, page, problems };
+}
+
+const axeSource = readFileSync(join(webDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core in the page (evaluated through the driver, so the page's CSP is untouched) and
+ * fails on any serious or critical violation.
+ */
+export async function checkAccessibility(page: Page, screen: string): Promise<void> {
+  const has = await page.evaluate(() => typeof (window as unknown as { axe?: unknown }).axe !== 'undefined');
+  if (!has) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<any> } }).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n: any) => `${n.target.join(' ')} — ${n.failureSummary}`),
+    }));
+  });
+  const serious = violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious, `axe on ${screen}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
+}
+
+let shot = 0;
+/** Writes a screenshot of the page to test-results/screens/NN-name.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(screensDir, { recursive: true });
+  shot += 1;
+  const path = join(screensDir, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** axe and a screenshot: every screen gets both. */
+export async function screen(page: Page, name: string): Promise<void> {
+  await checkAccessibility(page, name);
+  await screenshot(page, name);
+}
+
+/** A small PNG made in the browser (a gradient), as bytes. */
+export async function makePng(page: Page, width: number, height: number): Promise<Buffer> {
+  const b64 = await page.evaluate(
+    ([w, hgt]) => {
+      const c = document.createElement('canvas');
+      c.width = w;
+      c.height = hgt;
+      const g = c.getContext('2d')!;
+      const grad = g.createLinearGradient(0, 0, w, hgt);
+      grad.addColorStop(0, '#1d4ed8');
+      grad.addColorStop(1, '#f59e0b');
+      g.fillStyle = grad;
+      g.fillRect(0, 0, w, hgt);
+      g.fillStyle = '#ffffff';
+      g.font = `${Math.round(hgt / 5)}px sans-serif`;
+      g.fillText('Confer', w / 10, hgt / 2);
+      return c.toDataURL('image/png').split(',')[1];
+    },
+    [width, height] as const,
+  );
+  return Buffer.from(b64, 'base64');
+}
