@@ -175,3 +175,38 @@ async fn json_logs_tell_each_request_and_connection_and_never_a_token_or_a_messa
     assert!(!log.contains(signature), "a token reached the log");
     assert!(!log.contains(secret), "a message's text reached the log");
 }
+
+#[tokio::test]
+async fn the_web_console_is_served_at_the_root_with_a_strict_content_security_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = serve(dir.path());
+    let http = reqwest::Client::new();
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = page.text().await.unwrap();
+    // The client built into the binary: its script is a file of the build, never inline.
+    let script = html.split("src=\"").nth(1).and_then(|s| s.split('"').next()).expect("a script file").to_string();
+    assert!(script.starts_with("/assets/") && script.ends_with(".js"), "{script}");
+    assert!(!html.contains("<script>"), "{html}");
+    let js = http.get(format!("{base}{script}")).send().await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(js.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+
+    // The client's own routes are the page; a missing file is a 404; the API keeps its answers.
+    let route = http.get(format!("{base}/customers/cus_x")).send().await.unwrap();
+    assert_eq!((route.status().as_u16(), route.headers()["content-type"].to_str().unwrap()), (200, "text/html; charset=utf-8"));
+    assert_eq!(http.get(format!("{base}/assets/gone.js")).send().await.unwrap().status(), 404);
+    assert_eq!(http.head(format!("{base}/")).send().await.unwrap().status(), 200);
+    let api = http.get(format!("{base}/v1/nothing")).send().await.unwrap();
+    assert_eq!(api.status(), 404);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "route_not_found");
+    let post = http.post(format!("{base}/customers")).send().await.unwrap();
+    assert_eq!(post.status(), 404, "only GET and HEAD reach the client");
+    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+}

@@ -25,6 +25,14 @@ export function formatDay(iso: string, now: Date = new Date()): string {
   return `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
 }
 
+/** 4 Dec 2026 — a date on its own. */
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
+}
+
 /** 14:05 today, else 4 Dec 2026, 14:05. */
 export function formatDateTime(iso: string | null | undefined, now: Date = new Date()): string {
   if (!iso) return '';

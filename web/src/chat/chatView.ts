@@ -80,13 +80,22 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
   // ---- messages ----
   const rendered = new Map<number, HTMLLIElement>();
   const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 96;
+  // Whether the view follows the newest message: until the person scrolls up, and again once they are back down.
+  let pinned = true;
   const toBottom = () => {
+    pinned = true;
     scroller.scrollTop = scroller.scrollHeight;
   };
+  // Sizes change after a render (the page is attached, images and players lay out, the composer grows).
+  const resized = new ResizeObserver(() => {
+    if (pinned) scroller.scrollTop = scroller.scrollHeight;
+  });
+  resized.observe(scroller);
+  resized.observe(list);
+  scope.add(() => resized.disconnect());
 
   function renderMessages(): void {
     const messages = sync.timeline.messages();
-    const wasNearBottom = nearBottom();
     const before = { height: scroller.scrollHeight, top: scroller.scrollTop };
     const firstSeq = Number((list.firstElementChild as HTMLElement | null)?.dataset.seq ?? Infinity);
     let prepended = false;
@@ -107,17 +116,30 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
         if (m.seq < firstSeq) prepended = true;
       }
     }
-    if (prepended && !firstPaint) {
+    if (prepended && !pinned) {
       scroller.scrollTop = before.top + (scroller.scrollHeight - before.height);
-    } else if (appended && (firstPaint || wasNearBottom || appendedMine)) {
+    } else if (appended && (firstPaint || pinned || appendedMine)) {
       toBottom();
     }
+    if (prepended || appended) groupBySender();
     if (messages.length > 0 || sync.timeline.anchored) firstPaint = false;
     paintHistoryStart();
     paintTicksAll();
     paintPending();
     markRead();
     fillUp();
+  }
+
+  /** A message right after one of the same sender within five minutes shows no name of its own. */
+  function groupBySender(): void {
+    let prev: Message | undefined;
+    for (const li of list.children as HTMLCollectionOf<HTMLElement>) {
+      const m = sync.timeline.get(Number(li.dataset.seq));
+      const continued =
+        !!m && !!prev && key(prev.sender) === key(m.sender) && Date.parse(m.created_at) - Date.parse(prev.created_at) < 5 * 60_000;
+      li.classList.toggle('continued', continued);
+      prev = m;
+    }
   }
 
   function paintHistoryStart(): void {
@@ -161,6 +183,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
   let lastTop = 0;
   scope.listen(scroller, 'scroll', () => {
     const top = scroller.scrollTop;
+    pinned = nearBottom();
     if (top < lastTop && top < 160) void loadOlder();
     lastTop = top;
   });
@@ -232,10 +255,9 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
         ),
       );
     }
-    const wasNearBottom = nearBottom();
     pending.replaceChildren(...items);
     pending.hidden = items.length === 0;
-    if (wasNearBottom) toBottom();
+    if (pinned) toBottom();
   }
 
   // ---- header: who, presence, status ----
@@ -250,7 +272,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
     // Presence of the other side.
     const others = live.others(sessionId);
     let online: boolean | null = null;
-    for (const [k, s] of others) {
+    for (const [k, s] of live.socket.isOpen ? others : []) {
       if (options.mode === 'agent' && !k.startsWith('customer:')) continue;
       if (s.online === true) online = true;
       else if (s.online === false && online === null) online = false;
@@ -493,6 +515,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
           break;
         case 'state':
           paintPending();
+          paintHead();
           if (e.state.kind === 'open') void refreshSession();
           break;
       }

@@ -4,7 +4,7 @@
 import { describeError } from '../api';
 import { route, type Ctx } from '../app';
 import { field, h, replaceChildren, Scope } from '../dom';
-import { durationInWords, formatBytes, formatDateTime } from '../format';
+import { durationInWords, formatBytes, formatDate, formatDateTime } from '../format';
 import type { Customer, CustomerFile, SessionSummary } from '../types';
 
 route('/customers', 'staff', (ctx: Ctx) => {
@@ -322,7 +322,7 @@ route('/customers/:id', 'staff', (ctx: Ctx, { id }) => {
         ['Email', c.email ?? '—'],
         ['Phone', c.phone ?? '—'],
         ['Reference', c.external_ref ?? '—'],
-        ['Customer since', formatDateTime(c.created_at)],
+        ['Customer since', formatDate(c.created_at)],
       ];
       replaceChildren(details, rows.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
     })

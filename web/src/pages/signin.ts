@@ -38,7 +38,9 @@ route('/sign-in', 'public', (ctx: Ctx) => {
           error.textContent =
             err instanceof ApiError && err.code === 'route_not_found'
               ? 'Password sign-in is not available on this server. Paste a token instead.'
-              : describeError(err);
+              : err instanceof ApiError && err.status === 401
+                ? 'The workspace, username or password is not right.'
+                : describeError(err);
         } finally {
           submit.disabled = false;
         }

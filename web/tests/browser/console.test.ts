@@ -433,6 +433,7 @@ describe('the web client', () => {
     const seqs = await expectNoGapsOrRepeats(agent.page);
     expect(seqs[0]).toBe(1);
     expect(seqs.length).toBe(130);
+    await scroller.evaluate((el) => el.scrollTo({ top: 0 }));
     await screen(agent.page, 'agent-history-top');
   });
 
