@@ -11,8 +11,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// What the build reads; a change to any of them builds the client again.
-const SOURCES: &[&str] =
-    &["src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json"];
+const SOURCES: &[&str] = &["src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json"];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

@@ -40,7 +40,13 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     pub fn new(addr: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
-        ServeConfig { addr, data_dir: data_dir.into(), webhooks: Vec::new(), webhook_max_backoff: Duration::from_secs(60), web: WebRoot::Embedded }
+        ServeConfig {
+            addr,
+            data_dir: data_dir.into(),
+            webhooks: Vec::new(),
+            webhook_max_backoff: Duration::from_secs(60),
+            web: WebRoot::Embedded,
+        }
     }
 }
 
