@@ -219,6 +219,7 @@ async fn admins_invite_change_and_disable_their_own_agents_only() {
     let password = bob["one_time_password"].as_str().unwrap().to_string();
     ann.post("/v1/agents", json!({ "username": "bob", "role": "admin" })).await.expect_error(409, "conflict");
     ann.post("/v1/agents", json!({ "username": "eve", "role": "customer" })).await.expect_error(400, "validation_failed");
+    ann.patch("/v1/agents/bob", json!({ "role": "customer" })).await.expect_error(400, "validation_failed");
     let bob_token = sign_in("acme", "bob".into(), password.clone()).await.expect(200)["token"].as_str().unwrap().to_string();
     let bob_api = s.client(bob_token.clone());
     bob_api.get("/v1/agents").await.expect_error(403, "forbidden");

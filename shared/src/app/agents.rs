@@ -17,12 +17,29 @@ fn directory_error(e: TokenError) -> AppError {
     }
 }
 
+/// The roles an agent may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentRole {
+    Admin,
+    Agent,
+}
+
+impl From<AgentRole> for Role {
+    fn from(r: AgentRole) -> Self {
+        match r {
+            AgentRole::Admin => Role::Admin,
+            AgentRole::Agent => Role::Agent,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
     #[schema(pattern = "^[A-Za-z0-9._@:+-]{1,128}$")]
     pub username: String,
-    pub role: Role,
+    pub role: AgentRole,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -37,7 +54,7 @@ pub struct InvitedAgent {
 #[serde(deny_unknown_fields)]
 pub struct AgentPatch {
     #[serde(default)]
-    pub role: Option<Role>,
+    pub role: Option<AgentRole>,
     #[serde(default)]
     pub disabled: Option<bool>,
 }
@@ -50,13 +67,9 @@ pub async fn list(app: &App, p: &Principal) -> AppResult<Vec<AgentEntry>> {
 pub async fn invite(app: &App, p: &Principal, input: NewAgent) -> AppResult<InvitedAgent> {
     p.require_admin()?;
     let username = parse_subject(&input.username, "username")?;
-    if input.role == Role::Customer {
-        return Err(AppError::validation("an agent's role is admin or agent"));
-    }
-    match app.agents.invite(p.tenant.as_str(), &username, input.role).await.map_err(directory_error)? {
-        Some(password) => {
-            Ok(InvitedAgent { agent: AgentEntry { username, role: input.role, disabled: false }, one_time_password: password })
-        }
+    let role = Role::from(input.role);
+    match app.agents.invite(p.tenant.as_str(), &username, role).await.map_err(directory_error)? {
+        Some(password) => Ok(InvitedAgent { agent: AgentEntry { username, role, disabled: false }, one_time_password: password }),
         None => Err(AppError::Conflict(format!("{username} is already an agent of this tenant"))),
     }
 }
@@ -64,15 +77,13 @@ pub async fn invite(app: &App, p: &Principal, input: NewAgent) -> AppResult<Invi
 pub async fn update(app: &App, p: &Principal, username: &str, patch: AgentPatch) -> AppResult<AgentEntry> {
     p.require_admin()?;
     let username = parse_subject(username, "agent id")?;
-    if patch.role == Some(Role::Customer) {
-        return Err(AppError::validation("an agent's role is admin or agent"));
-    }
-    if username == p.id && (patch.disabled == Some(true) || patch.role == Some(Role::Agent)) {
+    let role = patch.role.map(Role::from);
+    if username == p.id && (patch.disabled == Some(true) || role == Some(Role::Agent)) {
         return Err(AppError::Conflict("an admin cannot disable or demote themself; ask another admin".into()));
     }
     let entry = app
         .agents
-        .update(p.tenant.as_str(), &username, patch.role, patch.disabled)
+        .update(p.tenant.as_str(), &username, role, patch.disabled)
         .await
         .map_err(directory_error)?
         .ok_or(AppError::NotFound("agent"))?;
