@@ -203,3 +203,43 @@ async fn agents_sign_in_with_a_password_and_customers_are_found_by_name_or_email
     ann.get("/v1/customers?q=%20%20").await.expect_error(400, "validation_failed");
     assert!(names(&s.agent("globex", "x").get("/v1/customers?q=ada").await.expect(200)).is_empty(), "another tenant finds nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_invite_change_and_disable_their_own_agents_only() {
+    let s = TestServer::start().await;
+    confer::adapters::local::agents::LocalAgents::in_dir(&s.data_dir).put("acme", "ann", Role::Admin, "correct horse battery").unwrap();
+    let anonymous = s.anonymous();
+    let sign_in = |tenant: &'static str, user: String, password: String| {
+        let anonymous = anonymous.clone();
+        async move { anonymous.post("/v1/local/sign-in", json!({ "tenant": tenant, "username": user, "password": password })).await }
+    };
+    let ann = s.client(sign_in("acme", "ann".into(), "correct horse battery".into()).await.expect(200)["token"].as_str().unwrap());
+
+    let bob = ann.post("/v1/agents", json!({ "username": "bob", "role": "agent" })).await.expect(201);
+    let password = bob["one_time_password"].as_str().unwrap().to_string();
+    ann.post("/v1/agents", json!({ "username": "bob", "role": "admin" })).await.expect_error(409, "conflict");
+    ann.post("/v1/agents", json!({ "username": "eve", "role": "customer" })).await.expect_error(400, "validation_failed");
+    ann.patch("/v1/agents/bob", json!({ "role": "customer" })).await.expect_error(400, "validation_failed");
+    let bob_token = sign_in("acme", "bob".into(), password.clone()).await.expect(200)["token"].as_str().unwrap().to_string();
+    let bob_api = s.client(bob_token.clone());
+    bob_api.get("/v1/agents").await.expect_error(403, "forbidden");
+    bob_api.post("/v1/agents", json!({ "username": "mallory", "role": "admin" })).await.expect_error(403, "forbidden");
+    let listed = ann.get("/v1/agents").await.expect(200);
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ann", "bob"]);
+
+    // Another tenant's admin sees none of them and can change none.
+    let globex = s.admin("globex", "gus");
+    assert_eq!(globex.get("/v1/agents").await.expect(200), json!([]));
+    globex.patch("/v1/agents/bob", json!({ "disabled": true })).await.expect_error(404, "not_found");
+
+    assert_eq!(ann.patch("/v1/agents/bob", json!({ "role": "admin" })).await.expect(200)["role"], "admin");
+    ann.patch("/v1/agents/ann", json!({ "disabled": true })).await.expect_error(409, "conflict");
+    // Disabling closes the agent's open socket and stops their sign-in.
+    let mut bob_ws = s.ws(&bob_token).await;
+    bob_ws.send_json(json!({ "action": "ping" })).await;
+    bob_ws.expect("pong").await;
+    assert_eq!(ann.patch("/v1/agents/bob", json!({ "disabled": true })).await.expect(200)["disabled"], true);
+    assert!(bob_ws.closed_with().await.is_some(), "the disabled agent's socket is closed");
+    sign_in("acme", "bob".into(), password).await.expect_error(401, "unauthorized");
+}

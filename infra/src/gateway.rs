@@ -161,7 +161,14 @@ async fn route_rest(g: &Gateway, source: SocketAddr, request_id: &str, req: Requ
     let (parts, body) = req.into_parts();
     let (method, path) = (parts.method.as_str(), parts.uri.path());
     let (route, params) = match find(method, path) {
-        Matched::Found(route, params) => (route, params),
+        // API Gateway hands path parameters over decoded (`D%2B` is `D+`).
+        Matched::Found(route, params) => (
+            route,
+            params
+                .into_iter()
+                .map(|(k, v)| (k, percent_encoding::percent_decode_str(&v).decode_utf8_lossy().into_owned()))
+                .collect::<Vec<_>>(),
+        ),
         Matched::MethodNotAllowed(allow) => {
             return Err(AppError::MethodNotAllowed { method: method.to_string(), path: path.to_string(), allow })
         }

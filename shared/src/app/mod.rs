@@ -1,5 +1,6 @@
 //! Use cases. Each takes the ports it needs through [`App`]; none knows which backend runs.
 
+pub mod agents;
 pub mod attachments;
 pub mod connections;
 pub mod customers;

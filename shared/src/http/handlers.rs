@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::openapi::{AfterSeq, BeforeSeq, Cursor, EventSeq, FileKind, HistoryDirection, PageSize, SearchText, SessionStatusParam};
 use super::{body_is_empty, json_body, path_param, principal, query_param, query_sequence, respond};
+use crate::app::agents::{self, AgentPatch, InvitedAgent, NewAgent};
 use crate::app::attachments::{self, AttachmentView, CustomerFile, UploadTicket};
 use crate::app::invitations::{self, Invitation, InvitationExchange, IssuedToken, NewInvitation, SignIn};
 use crate::app::paging::{page_size, PageOf};
@@ -17,12 +18,14 @@ use crate::app::sessions::{SessionListItem, SessionSummary};
 use crate::app::{customers, messages, sessions, App};
 use crate::domain::attachment::NewUpload;
 use crate::domain::customer::{Customer, CustomerPatch, NewCustomer};
+use crate::domain::ids::AgentId;
 use crate::domain::limits::{MAX_SEQ, MAX_SEQUENCE};
 use crate::domain::message::Message;
 use crate::domain::session::{NewSession, Session};
 use crate::domain::{AttachmentId, CustomerId, SessionId};
 use crate::error::{AppError, ErrorBody};
 use crate::ports::events::{EventLogError, LoggedEvent};
+use crate::ports::identity::AgentEntry;
 
 #[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = NewCustomer,
     responses(
@@ -190,6 +193,47 @@ pub async fn exchange_invitation(app: Arc<App>, req: Request) -> Response<Body> 
     security(()))]
 pub async fn local_sign_in(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move { invitations::sign_in(&app, json_body(&req)?).await }).await
+}
+
+#[utoipa::path(get, path = "/v1/agents", tag = "identity",
+    responses(
+        (status = 200, body = Vec<AgentEntry>, description = "The tenant's agents who sign in with a password (confer-local)"),
+        (status = 403, body = ErrorBody, description = "Admins only"),
+        (status = 501, body = ErrorBody, description = "No agent directory here")),
+    security(("bearer" = [])))]
+pub async fn list_agents(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move { agents::list(&app, &principal(&req)?).await }).await
+}
+
+#[utoipa::path(post, path = "/v1/agents", tag = "identity", request_body = NewAgent,
+    responses(
+        (status = 201, body = InvitedAgent, description = "The agent, with a one-time password shown once"),
+        (status = 400, body = ErrorBody, description = "A bad username or role"),
+        (status = 403, body = ErrorBody, description = "Admins only"),
+        (status = 409, body = ErrorBody, description = "The name is taken in this tenant"),
+        (status = 501, body = ErrorBody, description = "No agent directory here")),
+    security(("bearer" = [])))]
+pub async fn invite_agent(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 201, |req| async move { agents::invite(&app, &principal(&req)?, json_body(&req)?).await }).await
+}
+
+#[utoipa::path(patch, path = "/v1/agents/{agentId}", tag = "identity", request_body = AgentPatch,
+    params(("agentId" = AgentId, Path)),
+    responses(
+        (status = 200, body = AgentEntry, description = "The agent as changed; disabling closes their open sockets"),
+        (status = 400, body = ErrorBody, description = "A bad agent id or body"),
+        (status = 403, body = ErrorBody, description = "Admins only"),
+        (status = 404, body = ErrorBody, description = "No such agent in this tenant"),
+        (status = 409, body = ErrorBody, description = "An admin disabling or demoting themself"),
+        (status = 501, body = ErrorBody, description = "No agent directory here")),
+    security(("bearer" = [])))]
+pub async fn update_agent(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move {
+        let p = principal(&req)?;
+        let id = path_param(&req, "agentId")?;
+        agents::update(&app, &p, &id, json_body(&req)?).await
+    })
+    .await
 }
 
 /// Who the caller is, as the verified token says.

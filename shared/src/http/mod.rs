@@ -98,8 +98,12 @@ pub fn body_is_empty(req: &Request) -> bool {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(AppError::InvalidJson("the body is empty".into()));
+    };
+    // Every body and frame is an object: serde would also read a struct from an array.
+    if *first != b'{' && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(AppError::validation("the body must be a JSON object"));
     }
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::Validation(e.to_string()),

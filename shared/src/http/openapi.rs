@@ -18,6 +18,7 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         handlers::list_customer_sessions, handlers::create_session, handlers::get_session, handlers::close_session,
         handlers::list_messages, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
         handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::exchange_invitation, handlers::local_sign_in,
+        handlers::list_agents, handlers::invite_agent, handlers::update_agent,
         handlers::read_events
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).

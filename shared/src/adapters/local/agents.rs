@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::parse_subject;
 use crate::domain::{Principal, Role, TenantId};
-use crate::ports::identity::{AgentDirectory, TokenError};
+use crate::ports::identity::{AgentDirectory, AgentEntry, TokenError};
 
 pub const AGENTS_FILE: &str = "agents.json";
 
@@ -43,6 +43,13 @@ impl LocalAgents {
         }
     }
 
+    fn save(&self, agents: &[LocalAgent]) -> Result<(), String> {
+        let text = serde_json::to_vec_pretty(agents).map_err(|e| e.to_string())?;
+        let tmp = self.path.with_extension(format!("json.part-{}", rand::random::<u32>()));
+        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
     /// Adds an agent, or replaces the one of that tenant and name (a new password or role).
     pub fn put(&self, tenant: &str, username: &str, role: Role, password: &str) -> Result<(), String> {
         let tenant = TenantId::parse(tenant).map_err(|e| e.to_string())?;
@@ -58,10 +65,7 @@ impl LocalAgents {
         let mut agents = self.all()?;
         agents.retain(|a| !(a.tenant == tenant.as_str() && a.username == username));
         agents.push(LocalAgent { tenant: tenant.to_string(), username, role, password_hash: hash, disabled: false });
-        let text = serde_json::to_vec_pretty(&agents).map_err(|e| e.to_string())?;
-        let tmp = self.path.with_extension("json.part");
-        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| format!("{}: {e}", self.path.display()))
+        self.save(&agents)
     }
 }
 
@@ -81,7 +85,55 @@ impl AgentDirectory for LocalAgents {
         let tenant = TenantId::parse(&agent.tenant).map_err(|e| TokenError::Backend(e.to_string()))?;
         Ok(Some(Principal { tenant, role: agent.role, id: agent.username }))
     }
+
+    async fn list(&self, tenant: &str) -> Result<Vec<AgentEntry>, TokenError> {
+        let agents = self.all().map_err(TokenError::Backend)?;
+        Ok(agents
+            .into_iter()
+            .filter(|a| a.tenant == tenant)
+            .map(|a| AgentEntry { username: a.username, role: a.role, disabled: a.disabled })
+            .collect())
+    }
+
+    async fn invite(&self, tenant: &str, username: &str, role: Role) -> Result<Option<String>, TokenError> {
+        let _guard = WRITES.lock().await;
+        if self.all().map_err(TokenError::Backend)?.iter().any(|a| a.tenant == tenant && a.username == username) {
+            return Ok(None);
+        }
+        let password = {
+            use rand::RngCore;
+            let mut bytes = [0u8; 18];
+            rand::thread_rng().fill_bytes(&mut bytes);
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+        };
+        self.put(tenant, username, role, &password).map_err(TokenError::Backend)?;
+        Ok(Some(password))
+    }
+
+    async fn update(
+        &self,
+        tenant: &str,
+        username: &str,
+        role: Option<Role>,
+        disabled: Option<bool>,
+    ) -> Result<Option<AgentEntry>, TokenError> {
+        let _guard = WRITES.lock().await;
+        let mut agents = self.all().map_err(TokenError::Backend)?;
+        let Some(agent) = agents.iter_mut().find(|a| a.tenant == tenant && a.username == username) else { return Ok(None) };
+        if let Some(role) = role {
+            agent.role = role;
+        }
+        if let Some(disabled) = disabled {
+            agent.disabled = disabled;
+        }
+        let entry = AgentEntry { username: agent.username.clone(), role: agent.role, disabled: agent.disabled };
+        self.save(&agents).map_err(TokenError::Backend)?;
+        Ok(Some(entry))
+    }
 }
+
+/// One change to the file at a time (read, change, write back).
+static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// An Argon2id hash of a random password, verified against when the name is unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$5Ht6m2lwgk8Xh1Q2Ey7pV9UHxWk8nG7cL8S6aX0H0Gk";
