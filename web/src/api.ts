@@ -74,7 +74,7 @@ export interface ApiOptions {
 }
 
 export class Api {
-  private readonly base: string;
+  readonly base: string;
   private readonly doFetch: typeof fetch;
 
   constructor(private readonly options: ApiOptions) {

@@ -4,6 +4,7 @@
 import { Api, ApiError, describeError } from './api';
 import { clearIdentity, isStaff, loadIdentity, saveIdentity, type Identity } from './auth';
 import { h, replaceChildren, Scope } from './dom';
+import type { ClientConfig } from './config';
 import { Live } from './live';
 import type { SocketState } from './socket';
 
@@ -72,8 +73,12 @@ export class App implements Ctx {
   private flash: string | null = null;
   private title = 'Confer';
 
-  constructor(private readonly root: HTMLElement) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly config: ClientConfig,
+  ) {
     this.api = new Api({
+      base: config.api,
       token: () => this.identity?.token ?? null,
       onUnauthorized: () => {
         if (!this.identity) return;
@@ -96,7 +101,7 @@ export class App implements Ctx {
   private startLive(): void {
     if (!this.identity) return;
     this.live?.stop();
-    this.live = new Live(this.api, this.identity);
+    this.live = new Live(this.api, this.identity, this.config.ws);
     this.live.on((e) => {
       if (e.type === 'error') this.notify(e.message);
       if (e.type === 'sessions') this.updateTitle();
@@ -260,6 +265,7 @@ export class App implements Ctx {
       { class: 'topnav', 'aria-label': 'Main' },
       h('a', { href: '#/' }, 'Open sessions'),
       h('a', { href: '#/customers' }, 'Customers'),
+      identity.role === 'admin' ? h('a', { href: '#/agents' }, 'Agents') : null,
     );
     const markCurrent = () => {
       const path = currentPath();

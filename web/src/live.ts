@@ -73,7 +73,7 @@ export class Live {
   constructor(
     readonly api: Api,
     readonly identity: Identity,
-    url = socketUrl(location),
+    url: string = socketUrl(location),
   ) {
     this.me = { kind: identity.role === 'customer' ? 'customer' : 'agent', id: identity.id };
     this.socket = new LiveSocket({

@@ -5,6 +5,11 @@ import './pages/join';
 import './pages/staff';
 import './pages/customers';
 import './pages/customer';
+import './pages/agents';
+
+import { loadConfig } from './config';
 
 const root = document.getElementById('app');
-if (root) new App(root).start();
+if (root) {
+  void loadConfig().then((config) => new App(root, config).start());
+}

@@ -7,8 +7,8 @@ import { field, h } from '../dom';
 import type { Role } from '../types';
 
 /** Learns who a token names (GET /v1/me) before it is kept. */
-async function identify(token: string, expiresAt?: string): Promise<Identity> {
-  const probe = new Api({ token: () => token });
+async function identify(api: Api, token: string, expiresAt?: string): Promise<Identity> {
+  const probe = new Api({ base: api.base, token: () => token });
   const me = await probe.me();
   return { token, tenant: me.tenant, role: me.role as Role, id: me.id, expires_at: expiresAt };
 }
@@ -72,7 +72,7 @@ route('/sign-in', 'public', (ctx: Ctx) => {
         }
         useToken.disabled = true;
         try {
-          ctx.signIn(await identify(token));
+          ctx.signIn(await identify(ctx.api, token));
         } catch (err) {
           tokenError.textContent = describeError(err);
         } finally {

@@ -437,6 +437,43 @@ describe('the web client', () => {
     await screen(agent.page, 'agent-history-top');
   });
 
+  it('an admin invites an agent, who signs in with the one-time password, and manages the team', async () => {
+    server.cli(['agent-add', '--tenant', 'acme', '--username', 'root', '--role', 'admin'], { CONFER_AGENT_PASSWORD: PASSWORD });
+    const admin = await person(browser, server.base);
+    await admin.page.goto('/');
+    await admin.page.getByLabel('Workspace', { exact: true }).fill('acme');
+    await admin.page.getByLabel('Username', { exact: true }).fill('root');
+    await admin.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await admin.page.getByRole('button', { name: 'Sign in' }).click();
+    await admin.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
+    await admin.page.locator('tr[data-agent="ann"]').waitFor();
+    await admin.page.getByLabel('Username', { exact: true }).fill('bob');
+    await admin.page.getByRole('button', { name: 'Invite agent' }).click();
+    const password = await admin.page.getByLabel('One-time password for bob').inputValue();
+    expect(password.length).toBeGreaterThanOrEqual(12);
+    await admin.page.locator('tr[data-agent="bob"]').waitFor();
+    await screen(admin.page, 'admin-agents');
+
+    const bob = await person(browser, server.base);
+    await bob.page.goto('/');
+    await bob.page.getByLabel('Workspace', { exact: true }).fill('acme');
+    await bob.page.getByLabel('Username', { exact: true }).fill('bob');
+    await bob.page.getByLabel('Password', { exact: true }).fill(password);
+    await bob.page.getByRole('button', { name: 'Sign in' }).click();
+    await bob.page.getByRole('heading', { name: 'Open sessions', level: 1 }).waitFor();
+    // Agents do not see the team page in their menu.
+    expect(await bob.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).count()).toBe(0);
+    await bob.context.close();
+
+    await admin.page.getByLabel('Role of bob').selectOption('admin');
+    await admin.page.getByText('bob was updated.').waitFor();
+    await admin.page.getByRole('button', { name: 'Disable bob' }).click();
+    await admin.page.locator('tr[data-agent="bob"]', { hasText: 'Disabled' }).waitFor();
+    // An admin cannot disable themself: the control is not offered.
+    expect(await admin.page.getByRole('button', { name: 'Disable root' }).isDisabled()).toBe(true);
+    await admin.context.close();
+  });
+
   it('no page broke its Content-Security-Policy or threw', () => {
     expect(agent.problems).toEqual([]);
     expect(customer.problems).toEqual([]);
