@@ -7,6 +7,10 @@ import type { ServerFrame } from './types';
 
 export const SUBPROTOCOL = 'confer.v1';
 
+// readyState values, named here so that the module loads where WebSocket is not a global.
+const CONNECTING = 0;
+const OPEN = 1;
+
 export type SocketState =
   | { kind: 'connecting'; attempt: number }
   | { kind: 'open' }
@@ -63,18 +67,18 @@ export class LiveSocket {
       ws.onmessage = null;
       ws.onerror = null;
       ws.onopen = null;
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000, 'signed out');
+      if (ws.readyState === OPEN || ws.readyState === CONNECTING) ws.close(1000, 'signed out');
     }
     this.setState({ kind: 'stopped' });
   }
 
   get isOpen(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
+    return this.ws?.readyState === OPEN;
   }
 
   /** Sends a frame now; false when the socket is not open (the caller keeps it for later). */
   send(frame: Record<string, unknown>): boolean {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (!this.ws || this.ws.readyState !== OPEN) return false;
     try {
       this.ws.send(JSON.stringify(frame));
       return true;
