@@ -3,7 +3,7 @@
 //!
 //! When `web/dist` is missing or older than the client's sources, this runs `npm ci` (only when
 //! `node_modules` is missing or older than the lock file) and `npm run build` in `web/`, then
-//! writes a table of every file of `web/dist` (`include_bytes!`) into `OUT_DIR`.
+//! copies `web/dist` into `OUT_DIR` with a table of its files (`include_bytes!`).
 //! `CONFER_SKIP_WEB_BUILD=1` builds without the console (the server then says so at `/`).
 
 use std::path::{Path, PathBuf};
@@ -30,10 +30,18 @@ fn main() {
     if !skip && files.is_empty() {
         panic!("{} holds no built client after `npm run build`", dist.display());
     }
+    // The build is copied next to the table, so the binary builds from what this run saw even
+    // if web/dist is deleted or rebuilt later (web/dist itself is not watched: this script writes it).
+    let copies = out.with_file_name("web");
+    let _ = std::fs::remove_dir_all(&copies);
     let mut table = String::from("/// Every file of the built web client: its path under web/dist and its bytes.\n");
     table.push_str("pub static ASSETS: &[(&str, &[u8])] = &[\n");
     for (name, path) in &files {
-        table.push_str(&format!("    ({name:?}, include_bytes!({:?})),\n", path.display().to_string()));
+        let copy = copies.join(name);
+        std::fs::create_dir_all(copy.parent().expect("a file has a folder"))
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", copies.display()));
+        std::fs::copy(path, &copy).unwrap_or_else(|e| panic!("cannot copy {}: {e}", path.display()));
+        table.push_str(&format!("    ({name:?}, include_bytes!({:?})),\n", copy.display().to_string()));
     }
     table.push_str("];\n");
     std::fs::write(&out, table).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
@@ -64,8 +72,8 @@ fn build(web: &Path) {
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
     if Command::new(npm).arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
         panic!(
-            "\n\nconfer-local serves the web console, built from web/ with Node.js (20 or newer) and npm, \
-             and `npm` was not found.\nInstall Node.js and npm (Debian: apt-get install nodejs npm), \
+            "\n\nconfer-local serves the web console, built from web/ with Node.js (20.19 or newer) and npm, \
+             and `npm` was not found.\nInstall Node.js 20.19 or newer with npm, \
              or build without the console: CONFER_SKIP_WEB_BUILD=1 cargo build ...\n\n"
         );
     }

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
 
-command -v npm >/dev/null || { echo "Node.js (20 or newer) and npm are required: apt-get install nodejs npm" >&2; exit 1; }
+command -v npm >/dev/null || { echo "Node.js (20.19 or newer) and npm are required" >&2; exit 1; }
 
 # Debian's Chromium (no browser download: playwright-core drives the system's), its driver, and
 # colour emoji for the screenshots.
