@@ -125,7 +125,7 @@ export class App implements Ctx {
     if (!this.notices) return;
     const item = h(
       'div',
-      { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+      { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status', dataset: { at: String(Date.now()) } },
       h('p', null, message),
       h('button', { type: 'button', class: 'link', onclick: () => item.remove() }, 'Dismiss'),
     );
@@ -153,7 +153,7 @@ export class App implements Ctx {
     this.live?.stop();
     this.live = null;
     this.flash = reason ?? null;
-    this.navigate(wasCustomer && reason ? '/link-expired' : '/sign-in', { replace: true });
+    this.navigate(wasCustomer ? (reason ? '/link-expired' : '/left') : '/sign-in', { replace: true });
   }
 
   setTitle(title: string): void {
@@ -200,7 +200,10 @@ export class App implements Ctx {
     replaceChildren(this.main, view.el);
     // A conversation fills the page and scrolls inside; other pages scroll as a whole.
     this.main.classList.toggle('fill', view.el.classList.contains('fills'));
-    this.notices.replaceChildren();
+    // Notices of the page left behind go; one given just before moving here (an action's outcome) stays.
+    for (const n of [...this.notices.children] as HTMLElement[]) {
+      if (Date.now() - Number(n.dataset.at ?? 0) > 1500) n.remove();
+    }
     const flash = this.takeFlash();
     if (flash) this.notify(flash, 'info');
     this.setTitle(view.title);
@@ -247,7 +250,14 @@ export class App implements Ctx {
     const status = connectionStatus(this, this.shellScope);
     const signOut = h(
       'button',
-      { type: 'button', class: 'button secondary small', onclick: () => this.signOut() },
+      {
+        type: 'button',
+        class: 'button secondary small',
+        onclick: () => {
+          if (kind === 'customer' && !confirm('Leave the chat? To come back you will need a new link from the business.')) return;
+          this.signOut();
+        },
+      },
       kind === 'customer' ? 'Leave' : 'Sign out',
     );
     if (kind === 'customer') {

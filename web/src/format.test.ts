@@ -10,7 +10,7 @@ import {
   unreadLabel,
 } from './format';
 import { describeError, errorFromResponse, queryString } from './api';
-import { fitInside, urlsExpired } from './chat/message';
+import { fitInside, safeUrl, showsInline, urlsExpired } from './chat/message';
 import { pickRecordingType } from './chat/recorder';
 
 describe('formatting', () => {
@@ -84,6 +84,18 @@ describe('formatting', () => {
     expect(fitInside(800, 600)).toEqual([240, 180]);
     expect(fitInside(100, 50)).toEqual([100, 50]);
     expect(fitInside(null, 50)).toEqual([240, 240]);
+  });
+
+  it('only web addresses become links, and HEIC photos without a thumbnail are downloads', () => {
+    expect(safeUrl('http://127.0.0.1:8080/blobs/x?sig=1')).toBe('http://127.0.0.1:8080/blobs/x?sig=1');
+    expect(safeUrl('https://bucket.s3.amazonaws.com/x')).toBe('https://bucket.s3.amazonaws.com/x');
+    expect(safeUrl('javascript:alert(1)')).toBe('');
+    expect(safeUrl(' data:text/html,x')).toBe('');
+    expect(safeUrl(null)).toBe('');
+    const heic = { id: 'a', file_name: 'p.heic', content_type: 'image/heic', size: 1, url: 'https://x/p.heic' };
+    expect(showsInline(heic)).toBe(false);
+    expect(showsInline({ ...heic, thumbnail_url: 'https://x/t.jpg' })).toBe(true);
+    expect(showsInline({ ...heic, content_type: 'image/png', thumbnail_url: null })).toBe(true);
   });
 
   it('download URLs count as expired a minute early', () => {

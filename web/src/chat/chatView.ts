@@ -9,7 +9,7 @@ import { contentTypeOf, formatDateTime, formatDuration, recordingFileName } from
 import { icon } from '../icons';
 import { key, type Live } from '../live';
 import type { Message, ParticipantRef, Session } from '../types';
-import { messageItem, paintTicks, urlsExpired, type MessageContext } from './message';
+import { messageItem, paintTicks, safeUrl, urlsExpired, type MessageContext } from './message';
 import { canRecord, VoiceRecorder } from './recorder';
 
 export type ChatMode = 'agent' | 'customer';
@@ -299,6 +299,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
   async function closeSession(event: Event): Promise<void> {
     const button = event.currentTarget as HTMLButtonElement;
     if (!session) return;
+    if (!confirm('Close this session? Nobody can write in it afterwards; its history stays.')) return;
     button.disabled = true;
     try {
       session = { ...session, ...(await ctx.api.closeSession(sessionId)) };
@@ -594,11 +595,12 @@ function imageDialog() {
       let message = m;
       if (urlsExpired(m.attachment)) message = await ctx.fresh(m).catch(() => m);
       const a = message.attachment;
-      if (!a?.url) return;
-      img.src = a.url;
+      const url = safeUrl(a?.url);
+      if (!a || !url) return;
+      img.src = url;
       img.alt = message.text ? `Image: ${message.text}` : `Image ${a.file_name}`;
       caption.textContent = message.text || a.file_name;
-      download.href = a.url;
+      download.href = url;
       download.download = a.file_name;
       el.showModal();
       close.focus();

@@ -21,6 +21,16 @@ export function fitInside(width: number | null | undefined, height: number | nul
   return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
 }
 
+/** Only web addresses become links and sources (never `javascript:` or the like). */
+export function safeUrl(url: string | null | undefined): string {
+  return url && /^(https?:|blob:)/i.test(url) ? url : '';
+}
+
+/** Whether browsers can show the image itself (a HEIC photo without a thumbnail they cannot). */
+export function showsInline(a: MessageAttachment): boolean {
+  return !!safeUrl(a.thumbnail_url) || !/^image\/hei[cf]/i.test(a.content_type);
+}
+
 export function urlsExpired(a: MessageAttachment | null | undefined, now = Date.now(), marginMs = 60_000): boolean {
   if (!a?.urls_expire_at) return false;
   const t = Date.parse(a.urls_expire_at);
@@ -33,10 +43,10 @@ export function messageItem(m: Message, ctx: MessageContext): HTMLLIElement {
   const body = h('div', { class: 'bubble' });
   body.appendChild(h('p', { class: 'sender' }, sender));
   const a = m.attachment;
-  if (m.kind === 'image' && a) {
+  if (m.kind === 'image' && a && showsInline(a)) {
     const [w, hgt] = fitInside(a.width, a.height);
     const img = h('img', {
-      src: a.thumbnail_url || a.url || '',
+      src: safeUrl(a.thumbnail_url) || safeUrl(a.url),
       alt: m.text ? `Image: ${m.text}` : `Image ${a.file_name}`,
       width: w,
       height: hgt,
@@ -50,14 +60,14 @@ export function messageItem(m: Message, ctx: MessageContext): HTMLLIElement {
     if (m.text) body.appendChild(h('p', { class: 'text caption' }, m.text));
   } else if (m.kind === 'audio' && a) {
     const label = `Voice message from ${sender}${a.duration_ms ? `, ${durationInWords(a.duration_ms)}` : ''}`;
-    const audio = h('audio', { controls: true, preload: 'metadata', src: a.url || '', 'aria-label': label });
+    const audio = h('audio', { controls: true, preload: 'metadata', src: safeUrl(a.url), 'aria-label': label });
     let refreshed = false;
     audio.addEventListener('error', async () => {
       // An expired URL: sign a fresh one once.
       if (refreshed || !urlsExpired(a, Date.now(), 0)) return;
       refreshed = true;
       const fresh = await ctx.fresh(m).catch(() => null);
-      if (fresh?.attachment?.url) audio.src = fresh.attachment.url;
+      if (safeUrl(fresh?.attachment?.url)) audio.src = safeUrl(fresh?.attachment?.url);
     });
     body.appendChild(
       h(
@@ -68,10 +78,10 @@ export function messageItem(m: Message, ctx: MessageContext): HTMLLIElement {
       ),
     );
     if (m.text) body.appendChild(h('p', { class: 'text caption' }, m.text));
-  } else if (m.kind === 'file' && a) {
+  } else if ((m.kind === 'file' || m.kind === 'image') && a) {
     const link = h(
       'a',
-      { class: 'file', href: a.url || '#', download: a.file_name, rel: 'noopener' },
+      { class: 'file', href: safeUrl(a.url) || '#', download: a.file_name, rel: 'noopener' },
       icon('file'),
       h('span', { class: 'file-name' }, a.file_name),
       h('span', { class: 'file-size' }, formatBytes(a.size)),
@@ -81,9 +91,10 @@ export function messageItem(m: Message, ctx: MessageContext): HTMLLIElement {
       if (!urlsExpired(m.attachment)) return;
       e.preventDefault();
       const fresh = await ctx.fresh(m).catch(() => null);
-      if (fresh?.attachment?.url) {
+      const url = safeUrl(fresh?.attachment?.url);
+      if (fresh?.attachment && url) {
         m.attachment = fresh.attachment;
-        link.href = fresh.attachment.url;
+        link.href = url;
         link.click();
       }
     });

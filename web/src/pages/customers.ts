@@ -5,6 +5,7 @@ import { describeError } from '../api';
 import { route, type Ctx } from '../app';
 import { field, h, replaceChildren, Scope } from '../dom';
 import { durationInWords, formatBytes, formatDate, formatDateTime } from '../format';
+import { safeUrl } from '../chat/message';
 import type { Customer, CustomerFile, SessionSummary } from '../types';
 
 route('/customers', 'staff', (ctx: Ctx) => {
@@ -261,11 +262,11 @@ route('/customers/:id', 'staff', (ctx: Ctx, { id }) => {
     return h(
       'li',
       null,
-      f.kind === 'image' && f.thumbnail_url ? h('img', { src: f.thumbnail_url, alt: '', width: 48, height: 48, class: 'file-thumb' }) : null,
+      f.kind === 'image' && safeUrl(f.thumbnail_url) ? h('img', { src: safeUrl(f.thumbnail_url), alt: '', width: 48, height: 48, class: 'file-thumb' }) : null,
       h(
         'div',
         null,
-        f.url ? h('a', { href: f.url, download: f.file_name }, f.file_name) : h('span', null, f.file_name),
+        safeUrl(f.url) ? h('a', { href: safeUrl(f.url), download: f.file_name }, f.file_name) : h('span', null, f.file_name),
         h('p', { class: 'muted small' }, `${what}${extra} · ${formatBytes(f.size)} · ${formatDateTime(f.created_at)} · `, h('a', { href: `#/sessions/${f.session_id}` }, 'in its session')),
       ),
     );

@@ -48,6 +48,17 @@ route('/joining', 'public', (ctx: Ctx) => {
 
 route('/invitation-invalid', 'public', () => ({ title: 'Invitation link can’t be used', el: refusedPage() }));
 
+route('/left', 'public', () => ({
+  title: 'You left the chat',
+  el: h(
+    'section',
+    { class: 'page narrow notice-page' },
+    h('h1', null, 'You left the chat'),
+    h('p', { class: 'lead' }, 'Nothing of the conversation is kept in this browser.'),
+    h('p', null, 'To continue it, ask the business for a new link.'),
+  ),
+}));
+
 route('/link-expired', 'public', () => ({
   title: 'Your chat link has expired',
   el: h(

@@ -350,6 +350,7 @@ describe('the web client', () => {
   });
 
   it('a closed session stays readable, and the customer can reopen an earlier one', async () => {
+    agent.page.once('dialog', (d) => void d.accept());
     await agent.page.getByRole('button', { name: 'Close session' }).click();
     await agent.page.getByText(/This session was closed/).waitFor();
     await customer.page.getByText(/This session was closed/).waitFor();
@@ -372,6 +373,20 @@ describe('the web client', () => {
     await screen(customer.page, 'customer-earlier-session');
     await customer.page.goto(`/#/chat/${second.id}`);
     await customer.page.getByText('No messages yet').waitFor();
+  });
+
+  it('the customer can leave; the tab keeps nothing', async () => {
+    const leaving = await person(browser, server.base, { phone: true });
+    const token = server.token('acme', 'agent', 'ann');
+    const invitation = await server.api(token).post(`/v1/customers/${s.adaId}/invitations`, {});
+    await leaving.page.goto(server.base + invitation.join_path);
+    await leaving.page.getByRole('heading', { name: 'Your conversation with acme' }).waitFor();
+    leaving.page.once('dialog', (d) => void d.accept());
+    await leaving.page.getByRole('button', { name: 'Leave' }).click();
+    await leaving.page.getByRole('heading', { name: 'You left the chat' }).waitFor();
+    expect(await leaving.page.evaluate(() => sessionStorage.length)).toBe(0);
+    await screen(leaving.page, 'customer-left');
+    await leaving.context.close();
   });
 
   it('another customer and another tenant see nothing of it', async () => {
