@@ -7,6 +7,7 @@ import {
   freshDataDir,
   launchBrowser,
   makePng,
+  resetScreens,
   person,
   removeDir,
   screen,
@@ -49,6 +50,7 @@ async function send(page: Page, text: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  resetScreens();
   dataDir = freshDataDir();
   server = new Server(dataDir);
   await server.start();

@@ -220,6 +220,12 @@ export async function checkAccessibility(page: Page, screen: string): Promise<vo
   expect(serious, `axe on ${screen}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
 }
 
+/** Empties the screenshots folder (a run's pictures only). */
+export function resetScreens(): void {
+  rmSync(screensDir, { recursive: true, force: true });
+  mkdirSync(screensDir, { recursive: true });
+}
+
 let shot = 0;
 /** Writes a screenshot of the page to test-results/screens/NN-name.png. */
 export async function screenshot(page: Page, name: string): Promise<string> {
