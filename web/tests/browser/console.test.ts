@@ -200,6 +200,30 @@ describe('the web client', () => {
     await screen(customer.page, 'customer-chat');
   });
 
+  it('the conversation works from the keyboard alone', async () => {
+    const page = customer.page;
+    await page.locator('body').focus();
+    // Tab from the top of the page to the message box, type, and send with Enter.
+    let reached = false;
+    for (let i = 0; i < 25 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.getAttribute('placeholder') === 'Write a message…');
+    }
+    expect(reached, 'the message box is reachable with Tab').toBe(true);
+    await page.keyboard.type('Typed without a mouse');
+    await page.keyboard.press('Enter');
+    await message(agent.page, 'Typed without a mouse').waitFor();
+    // Then the record and send buttons, in that order.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Record a voice message');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Send');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Attach files');
+  });
+
   it('an image and a voice message arrive on the other side', async () => {
     const png = await makePng(customer.page, 800, 600);
     await customer.page.locator('input[type=file]').setInputFiles({ name: 'parcel.png', mimeType: 'image/png', buffer: png });
@@ -212,11 +236,16 @@ describe('the web client', () => {
     );
     await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(320);
     await message(customer.page, '').locator('img.thumb').first().waitFor();
-    await agent.page.getByRole('button', { name: 'Open image parcel.png at full size' }).click();
+    // Opened from the keyboard; Escape closes it and gives focus back.
+    const open = agent.page.getByRole('button', { name: 'Open image parcel.png at full size' });
+    await open.focus();
+    await agent.page.keyboard.press('Enter');
     const full = agent.page.locator('dialog.lightbox img.full');
     await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(800);
     await screen(agent.page, 'agent-image-full');
-    await agent.page.getByRole('button', { name: 'Close', exact: true }).click();
+    await agent.page.keyboard.press('Escape');
+    await agent.page.locator('dialog.lightbox[open]').waitFor({ state: 'detached' });
+    expect(await open.evaluate((el) => el === document.activeElement)).toBe(true);
 
     // A voice message from the fake microphone.
     await agent.page.getByRole('button', { name: 'Record a voice message' }).click();

@@ -218,6 +218,14 @@ export async function checkAccessibility(page: Page, screen: string): Promise<vo
   });
   const serious = violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical');
   expect(serious, `axe on ${screen}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
+  // Every visible control is in the tab order and has a name.
+  const unreachable = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, summary, audio[controls], [role=button]')]
+      .filter((el) => el.getClientRects().length > 0 && !el.closest('[inert], dialog:not([open])'))
+      .filter((el) => el.tabIndex < 0)
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+  expect(unreachable, `controls out of the tab order on ${screen}`).toEqual([]);
 }
 
 /** Empties the screenshots folder (a run's pictures only). */
