@@ -205,8 +205,11 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
   // ---- what is on its way: texts not yet stored, uploads not yet verified ----
   function paintPending(): void {
     const items: HTMLElement[] = [];
+    // What history already holds of mine (a text stored before its ack was lost: the resend's ack
+    // will clear it from the outbox; meanwhile it shows once).
+    const mine = new Set(sync.timeline.messages().filter((m) => live.isMe(m.sender)).map((m) => m.client_message_id));
     for (const o of live.outbox) {
-      if (o.sessionId !== sessionId) continue;
+      if (o.sessionId !== sessionId || mine.has(o.clientMessageId)) continue;
       const failed = o.status === 'failed';
       items.push(
         h(
@@ -234,7 +237,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
     for (const u of live.uploads) {
       if (u.sessionId !== sessionId) continue;
       // Its message may have come through a catch-up rather than a frame.
-      if (sync.timeline.messages().some((m) => live.isMe(m.sender) && m.client_message_id === u.clientUploadId)) {
+      if (mine.has(u.clientUploadId)) {
         live.dismissUpload(u.clientUploadId);
         continue;
       }
