@@ -163,56 +163,44 @@ pub async fn on_send(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> A
     }
 }
 
-pub async fn on_read(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+/// Runs an action that answers nothing but errors: its frame is parsed as `A` and handed to `run`
+/// with the caller and the connection id.
+async fn silent_action<A, F, Fut>(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest, run: F) -> ApiGatewayProxyResponse
+where
+    A: serde::de::DeserializeOwned,
+    F: FnOnce(Arc<App>, Principal, A, String) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, AppError>>,
+{
     let conn = connection_id(&event);
     let body = match bounded_body(&event) {
         Ok(b) => b,
         Err(e) => return reply_error(&app, &conn, &e, None).await,
     };
-    let result = async {
-        let p = principal(&event)?;
-        let action: ReadAction = parse_json(body.as_bytes())?;
-        messages::acknowledge(&app, &p, &action.session_id, action.up_to_seq, messages::Watermark::Read).await
-    }
-    .await;
+    let parsed = principal(&event).and_then(|p| Ok((p, parse_json::<A>(body.as_bytes())?)));
+    let result = match parsed {
+        Ok((p, action)) => run(app.clone(), p, action, conn.clone()).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(_) => response(200),
         Err(e) => reply_error(&app, &conn, &e, None).await,
     }
+}
+
+pub async fn on_read(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    silent_action(app, event, |app, p, a: ReadAction, _| async move {
+        messages::acknowledge(&app, &p, &a.session_id, a.up_to_seq, messages::Watermark::Read).await
+    })
+    .await
 }
 
 pub async fn on_typing(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    let conn = connection_id(&event);
-    let body = match bounded_body(&event) {
-        Ok(b) => b,
-        Err(e) => return reply_error(&app, &conn, &e, None).await,
-    };
-    let result = async {
-        let p = principal(&event)?;
-        let action: TypingAction = parse_json(body.as_bytes())?;
-        messages::typing(&app, &p, &action.session_id, &conn).await
-    }
-    .await;
-    match result {
-        Ok(_) => response(200),
-        Err(e) => reply_error(&app, &conn, &e, None).await,
-    }
+    silent_action(app, event, |app, p, a: TypingAction, conn| async move { messages::typing(&app, &p, &a.session_id, &conn).await }).await
 }
 
 pub async fn on_ack(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    let conn = connection_id(&event);
-    let body = match bounded_body(&event) {
-        Ok(b) => b,
-        Err(e) => return reply_error(&app, &conn, &e, None).await,
-    };
-    let result = async {
-        let p = principal(&event)?;
-        let action: AckAction = parse_json(body.as_bytes())?;
-        messages::acknowledge(&app, &p, &action.session_id, action.up_to_seq, messages::Watermark::Delivered).await
-    }
-    .await;
-    match result {
-        Ok(_) => response(200),
-        Err(e) => reply_error(&app, &conn, &e, None).await,
-    }
+    silent_action(app, event, |app, p, a: AckAction, _| async move {
+        messages::acknowledge(&app, &p, &a.session_id, a.up_to_seq, messages::Watermark::Delivered).await
+    })
+    .await
 }
