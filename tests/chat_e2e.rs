@@ -3,23 +3,8 @@
 use std::time::Duration;
 
 use confer::domain::Role;
-use confer_tests::harness::{TestServer, Ws};
+use confer_tests::harness::{chat_between_agent_and_customer, TestServer, Ws};
 use serde_json::{json, Value};
-
-struct Chat {
-    server: TestServer,
-    customer_id: String,
-    session_id: String,
-}
-
-async fn chat_between_agent_and_customer() -> Chat {
-    let server = TestServer::start().await;
-    let agent = server.agent("acme", "agent-ann");
-    let customer = agent.create_customer("Ada Lovelace").await;
-    let customer_id = customer["id"].as_str().unwrap().to_string();
-    let session = agent.open_session(&customer_id, &[]).await;
-    Chat { session_id: session["id"].as_str().unwrap().to_string(), customer_id, server }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_and_customer_chat_in_real_time_with_receipts_and_history() {

@@ -5,22 +5,8 @@
 use std::time::Duration;
 
 use confer::domain::Role;
-use confer_tests::harness::{TestServer, Ws};
+use confer_tests::harness::{chat_between_agent_and_customer, TestServer, Ws};
 use serde_json::{json, Value};
-
-struct Chat {
-    server: TestServer,
-    customer_id: String,
-    session_id: String,
-}
-
-async fn chat() -> Chat {
-    let server = TestServer::start().await;
-    let agent = server.agent("acme", "agent-ann");
-    let customer_id = agent.create_customer("Ada Lovelace").await["id"].as_str().unwrap().to_string();
-    let session_id = agent.open_session(&customer_id, &[]).await["id"].as_str().unwrap().to_string();
-    Chat { server, customer_id, session_id }
-}
 
 /// The next frame of `kind`, skipping others.
 async fn next_of(ws: &mut Ws, kind: &str) -> Value {
@@ -45,7 +31,7 @@ async fn none_of(ws: &mut Ws, kind: &str, wait: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_receipts_move_unread_counts_and_the_session_list_follows_live() {
-    let c = chat().await;
+    let c = chat_between_agent_and_customer().await;
     let s = &c.server;
     let agent = s.agent("acme", "agent-ann");
     let mut agent_ws = s.ws(&s.token("acme", Role::Agent, "agent-ann")).await;
@@ -93,7 +79,7 @@ async fn read_receipts_move_unread_counts_and_the_session_list_follows_live() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_is_relayed_at_most_every_two_seconds_and_presence_follows_connections() {
-    let c = chat().await;
+    let c = chat_between_agent_and_customer().await;
     let s = &c.server;
     let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await.with_ambient_frames();
     let agent_token = s.token("acme", Role::Agent, "agent-ann");
@@ -125,7 +111,7 @@ async fn typing_is_relayed_at_most_every_two_seconds_and_presence_follows_connec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_link_lets_a_customer_in_once() {
-    let c = chat().await;
+    let c = chat_between_agent_and_customer().await;
     let s = &c.server;
     let agent = s.agent("acme", "agent-ann");
     let invitation = agent.post(&format!("/v1/customers/{}/invitations", c.customer_id), json!({})).await.expect(201);

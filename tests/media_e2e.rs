@@ -7,22 +7,8 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use confer::domain::Role;
-use confer_tests::harness::{put_upload, TestServer, Ws};
+use confer_tests::harness::{chat_between_agent_and_customer, put_upload, Ws};
 use serde_json::{json, Value};
-
-struct Chat {
-    server: TestServer,
-    customer_id: String,
-    session_id: String,
-}
-
-async fn chat() -> Chat {
-    let server = TestServer::start().await;
-    let agent = server.agent("acme", "agent-ann");
-    let customer_id = agent.create_customer("Ada Lovelace").await["id"].as_str().unwrap().to_string();
-    let session_id = agent.open_session(&customer_id, &[]).await["id"].as_str().unwrap().to_string();
-    Chat { server, customer_id, session_id }
-}
 
 /// A photo-like PNG: a gradient with some noise (not a flat colour).
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -56,7 +42,7 @@ async fn download(url: &str) -> reqwest::Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_a_voice_message_and_a_file_travel_through_uploads_and_arrive_as_messages() {
-    let c = chat().await;
+    let c = chat_between_agent_and_customer().await;
     let s = &c.server;
     let mut agent_ws = s.ws(&s.token("acme", Role::Agent, "agent-ann")).await;
     let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await;
@@ -146,7 +132,7 @@ async fn an_image_a_voice_message_and_a_file_travel_through_uploads_and_arrive_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_uploads_are_refused_clearly_and_leave_nothing_behind() {
-    let c = chat().await;
+    let c = chat_between_agent_and_customer().await;
     let s = &c.server;
     let customer = s.customer("acme", &c.customer_id);
     let mut customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await;
@@ -273,7 +259,7 @@ async fn bad_uploads_are_refused_clearly_and_leave_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_delivered_twice_makes_one_message_and_one_event() {
-    let c = chat().await;
+    let c = chat_between_agent_and_customer().await;
     let s = &c.server;
     let customer = s.customer("acme", &c.customer_id);
     let ticket = customer.request_upload(&c.session_id, "d1", "a.pdf", "application/pdf", PDF.len()).await.expect(201);

@@ -89,6 +89,21 @@ impl TestServer {
     }
 }
 
+/// A server with a customer of acme, Ada Lovelace, and a session agent-ann opened for her.
+pub struct Chat {
+    pub server: TestServer,
+    pub customer_id: String,
+    pub session_id: String,
+}
+
+pub async fn chat_between_agent_and_customer() -> Chat {
+    let server = TestServer::start().await;
+    let agent = server.agent("acme", "agent-ann");
+    let customer_id = agent.create_customer("Ada Lovelace").await["id"].as_str().unwrap().to_string();
+    let session_id = agent.open_session(&customer_id, &[]).await["id"].as_str().unwrap().to_string();
+    Chat { server, customer_id, session_id }
+}
+
 /// A REST client authenticated as one principal.
 #[derive(Clone)]
 pub struct Api {

@@ -239,6 +239,7 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
         return Ok(Verification::Ignored("no pending attachment for this object"));
     };
     let attachment: Attachment = from_item(item)?;
+    let upload = Upload { app, tenant, session_id, id, attachment: &attachment };
     if attachment.status != AttachmentStatus::Pending {
         // A second delivery, or the same URL used again: the verified copy lives under media/.
         app.blobs.delete(&upload_key).await.map_err(blob_error)?;
@@ -250,34 +251,25 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
     if meta.size != attachment.size {
         let code = if meta.size > attachment.size { "too_large" } else { "size_mismatch" };
         let message = format!("the upload has {} bytes; {} were declared", meta.size, attachment.size);
-        return reject(app, tenant, session_id, id, &attachment, code, message).await;
+        return upload.reject(code, message).await;
     }
     let bytes = match app.blobs.read(&upload_key, attachment.size).await {
         Ok(Some(b)) => b,
         Ok(None) => return Ok(Verification::Ignored("the object is gone")),
         Err(BlobError::TooLarge { actual, limit }) => {
-            return reject(
-                app,
-                tenant,
-                session_id,
-                id,
-                &attachment,
-                "too_large",
-                format!("the upload has {actual} bytes; {limit} were declared"),
-            )
-            .await
+            return upload.reject("too_large", format!("the upload has {actual} bytes; {limit} were declared")).await
         }
         Err(e) => return Err(blob_error(e)),
     };
     let declared = attachment.declared_type.clone();
     let verified = match tokio::task::spawn_blocking(move || media::verify(&declared, &bytes)).await {
         Ok(Ok(v)) => v,
-        Ok(Err(r)) => return reject(app, tenant, session_id, id, &attachment, r.code, r.message).await,
+        Ok(Err(r)) => return upload.reject(r.code, r.message).await,
         Err(e) => return Err(AppError::internal(format!("verification stopped: {e}"))),
     };
     if verified.kind != attachment.kind {
         let message = format!("the bytes are {}, not the declared {}", verified.content_type, attachment.declared_type);
-        return reject(app, tenant, session_id, id, &attachment, "type_mismatch", message).await;
+        return upload.reject("type_mismatch", message).await;
     }
     let served_type = verified.served_content_type.clone().unwrap_or_else(|| verified.content_type.clone());
     let media_key = keys::blob_media(tenant, session_id, id);
@@ -371,16 +363,7 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
     };
     let appended = match append(app, tenant, session_id, content, extra, events).await {
         Err(AppError::NotAParticipant) => {
-            return reject(
-                app,
-                tenant,
-                session_id,
-                id,
-                &attachment,
-                "not_a_participant",
-                "the uploader no longer takes part in the session".into(),
-            )
-            .await
+            return upload.reject("not_a_participant", "the uploader no longer takes part in the session".into()).await
         }
         other => other?,
     };
@@ -397,10 +380,7 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
             Ok(Verification::Ready { seq: message.seq })
         }
         Appended::Refused => Ok(Verification::Ignored("already verified or refused")),
-        Appended::Closed => {
-            reject(app, tenant, session_id, id, &attachment, "session_closed", "the session closed before the upload was verified".into())
-                .await
-        }
+        Appended::Closed => upload.reject("session_closed", "the session closed before the upload was verified".into()).await,
     }
 }
 
@@ -414,47 +394,53 @@ fn kind_name(kind: MediaKind) -> &'static str {
 
 /// Refuses an upload: the attachment records why, its bytes are deleted, the uploader's live
 /// connections get an error frame, and `attachment.rejected` names the reason.
-async fn reject(
-    app: &App,
-    tenant: &TenantId,
-    session_id: &SessionId,
-    id: &AttachmentId,
-    attachment: &Attachment,
-    code: &str,
-    message: String,
-) -> AppResult<Verification> {
-    let reason = RejectionReason { code: code.to_string(), message };
-    let update = Update::default()
-        .set("status", AttachmentStatus::Rejected.as_str())
-        .set("rejection", serde_json::to_value(&reason).map_err(AppError::internal)?);
-    let pending = Some(Condition::Equals("status".into(), AttachmentStatus::Pending.as_str().into()));
-    match app.table.update(&keys::attachment(tenant, session_id, id), update, pending).await {
-        Ok(_) => {}
-        Err(StoreError::ConditionFailed) => return Ok(Verification::Ignored("already verified or refused")),
-        Err(e) => return Err(e.into()),
-    }
-    for key in
-        [keys::blob_upload(tenant, session_id, id), keys::blob_media(tenant, session_id, id), keys::blob_thumbnail(tenant, session_id, id)]
-    {
-        app.blobs.delete(&key).await.map_err(blob_error)?;
-    }
-    tracing::info!(attachment_id = %id, session_id = %session_id, code = %reason.code, "upload refused");
-    let frame = ServerFrame::Error {
-        code: "attachment_rejected".into(),
-        message: reason.message.clone(),
-        client_message_id: Some(attachment.client_upload_id.clone()),
-        attachment_id: Some(id.to_string()),
-    }
-    .to_bytes();
-    deliver(app, tenant, std::slice::from_ref(&attachment.uploader), &frame, None).await?;
-    app.publish(EventEnvelope::new(
+/// The upload being verified: what refusing it touches.
+struct Upload<'a> {
+    app: &'a App,
+    tenant: &'a TenantId,
+    session_id: &'a SessionId,
+    id: &'a AttachmentId,
+    attachment: &'a Attachment,
+}
+
+impl Upload<'_> {
+    async fn reject(&self, code: &str, message: String) -> AppResult<Verification> {
+        let Upload { app, tenant, session_id, id, attachment } = *self;
+        let reason = RejectionReason { code: code.to_string(), message };
+        let update = Update::default()
+            .set("status", AttachmentStatus::Rejected.as_str())
+            .set("rejection", serde_json::to_value(&reason).map_err(AppError::internal)?);
+        let pending = Some(Condition::Equals("status".into(), AttachmentStatus::Pending.as_str().into()));
+        match app.table.update(&keys::attachment(tenant, session_id, id), update, pending).await {
+            Ok(_) => {}
+            Err(StoreError::ConditionFailed) => return Ok(Verification::Ignored("already verified or refused")),
+            Err(e) => return Err(e.into()),
+        }
+        for key in [
+            keys::blob_upload(tenant, session_id, id),
+            keys::blob_media(tenant, session_id, id),
+            keys::blob_thumbnail(tenant, session_id, id),
+        ] {
+            app.blobs.delete(&key).await.map_err(blob_error)?;
+        }
+        tracing::info!(attachment_id = %id, session_id = %session_id, code = %reason.code, "upload refused");
+        let frame = ServerFrame::Error {
+            code: "attachment_rejected".into(),
+            message: reason.message.clone(),
+            client_message_id: Some(attachment.client_upload_id.clone()),
+            attachment_id: Some(id.to_string()),
+        }
+        .to_bytes();
+        deliver(app, tenant, std::slice::from_ref(&attachment.uploader), &frame, None).await?;
+        app.publish(EventEnvelope::new(
         types::ATTACHMENT_REJECTED,
         tenant,
         format!("{id}:rejected"),
         json!({ "session_id": session_id, "attachment_id": id, "uploader": attachment.uploader, "file_name": attachment.file_name, "declared_type": attachment.declared_type, "reason": reason }),
     ))
     .await;
-    Ok(Verification::Rejected(reason))
+        Ok(Verification::Rejected(reason))
+    }
 }
 
 /// Every file of a customer across their sessions, newest first; `kind` narrows to one kind.

@@ -30,25 +30,20 @@ pub struct Route {
 }
 
 macro_rules! route {
-    ($method:literal, $path:literal, $function:literal, $cloud:expr, $needs:expr, $handler:path) => {
-        Route {
-            method: $method,
-            path: $path,
-            function: $function,
-            cloud: $cloud,
-            needs: $needs,
-            public: false,
-            handler: |app, req| Box::pin($handler(app, req)),
-        }
-    };
     (public $method:literal, $path:literal, $function:literal, $cloud:expr, $needs:expr, $handler:path) => {
+        route!(@ true, $method, $path, $function, $cloud, $needs, $handler)
+    };
+    ($method:literal, $path:literal, $function:literal, $cloud:expr, $needs:expr, $handler:path) => {
+        route!(@ false, $method, $path, $function, $cloud, $needs, $handler)
+    };
+    (@ $public:expr, $method:literal, $path:literal, $function:literal, $cloud:expr, $needs:expr, $handler:path) => {
         Route {
             method: $method,
             path: $path,
             function: $function,
             cloud: $cloud,
             needs: $needs,
-            public: true,
+            public: $public,
             handler: |app, req| Box::pin($handler(app, req)),
         }
     };
