@@ -156,6 +156,36 @@ async fn an_invitation_link_lets_a_customer_in_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_business_backend_obtains_a_token_for_a_customer_it_authenticated_itself() {
+    let c = chat_between_agent_and_customer().await;
+    let s = &c.server;
+    let path = format!("/v1/customers/{}/tokens", c.customer_id);
+    let issued = s.agent("acme", "site-backend").post(&path, json!({})).await.expect(201);
+    assert_eq!(
+        (issued["tenant"].as_str(), issued["role"].as_str(), issued["id"].as_str()),
+        (Some("acme"), Some("customer"), Some(c.customer_id.as_str()))
+    );
+    assert!(issued["expires_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    let token = issued["token"].as_str().unwrap();
+    let customer = s.client(token);
+    assert_eq!(customer.get("/v1/me").await.expect(200)["id"], c.customer_id.as_str());
+    customer.get(&format!("/v1/sessions/{}", c.session_id)).await.expect(200);
+    let mut ws = s.ws(token).await;
+    ws.send_message(&c.session_id, "from-site", "Hello from your website").await;
+    ws.expect("ack").await;
+
+    // Only staff of the customer's own tenant; a customer cannot mint, not even for themself.
+    s.agent("globex", "site-backend").post(&path, json!({})).await.expect_error(404, "not_found");
+    s.customer("acme", &c.customer_id).post(&path, json!({})).await.expect_error(403, "forbidden");
+    s.anonymous().post(&path, json!({})).await.expect_error(401, "unauthorized");
+    s.agent("acme", "site-backend")
+        .post("/v1/customers/cus_01M8E24NKB3T5X7Z9C1E4G6J8M/tokens", json!({}))
+        .await
+        .expect_error(404, "not_found");
+    s.agent("acme", "site-backend").post("/v1/customers/not-an-id/tokens", json!({})).await.expect_error(400, "validation_failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_sign_in_with_a_password_and_customers_are_found_by_name_or_email() {
     let s = TestServer::start().await;
     confer::adapters::local::agents::LocalAgents::in_dir(&s.data_dir).put("acme", "ann", Role::Admin, "correct horse battery").unwrap();

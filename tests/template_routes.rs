@@ -362,14 +362,42 @@ fn each_function_is_configured_and_permitted_for_its_capabilities_only() {
             for prefix in cap.actions() {
                 let granted = actions.iter().any(|a| a.starts_with(prefix));
                 assert!(!granted || caps.contains(&cap), "{id}: grants {prefix}* without the capability {cap:?}");
-                // Publishing and media always need their grant (a live function may only record
-                // connections, as $connect does).
-                if matches!(cap, Capability::Events | Capability::Blobs) && caps.contains(&cap) {
+                // Publishing, media and identity always need their grant (a live function may
+                // only record connections, as $connect does).
+                if matches!(cap, Capability::Events | Capability::Blobs | Capability::Identity) && caps.contains(&cap) {
                     assert!(granted, "{id}: has {cap:?} but no {prefix}* permission");
                 }
             }
         }
     }
+}
+
+#[test]
+fn agents_sign_in_through_the_hosted_ui_and_every_token_client_is_trusted() {
+    let t = template();
+    let r = resources(&t);
+    // The web client's app client: authorization code (with PKCE: no secret), back to the web origin.
+    let web = &r[&Value::from("UserPoolClient")];
+    assert_eq!(prop(web, "GenerateSecret"), Some(&Value::Bool(false)), "a browser cannot keep a secret");
+    assert_eq!(prop(web, "AllowedOAuthFlows").and_then(Value::as_sequence).map(|s| s.len()), Some(1));
+    assert_eq!(prop(web, "AllowedOAuthFlows").and_then(|f| f[0].as_str()), Some("code"));
+    let callbacks = serde_yaml::to_string(prop(web, "CallbackURLs").expect("CallbackURLs")).unwrap();
+    assert!(callbacks.contains("https://${WebDistribution.DomainName}"), "the hosted UI returns to the web client: {callbacks}");
+    assert!(r.contains_key(&Value::from("UserPoolDomain")), "a hosted UI domain");
+    // The web client may call the hosted UI's token endpoint.
+    let headers = serde_yaml::to_string(&r[&Value::from("WebSecurityHeaders")]).unwrap();
+    assert!(headers.contains("https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"), "CSP connect-src names the hosted UI");
+    // Tokens of both app clients are accepted by the HTTP API and by the WebSocket authorizer.
+    let api = serde_yaml::to_string(&r[&Value::from("HttpApi")]).unwrap();
+    for client in ["UserPoolClient", "IntegrationClient"] {
+        assert!(api.contains(&format!("!Ref {client}")) || api.contains(&format!("Ref: {client}")), "HTTP API audience lacks {client}");
+    }
+    let authorizer =
+        serde_yaml::to_string(&r[&Value::from(format!("{}Function", stem(confer::http::routes::WS_AUTHORIZER_FUNCTION)))]).unwrap();
+    assert!(authorizer.contains("${UserPoolClient},${IntegrationClient}"), "the WebSocket authorizer's audiences");
+    let integration = &r[&Value::from("IntegrationClient")];
+    let flows = serde_yaml::to_string(prop(integration, "ExplicitAuthFlows").unwrap()).unwrap();
+    assert!(flows.contains("ALLOW_USER_PASSWORD_AUTH") && !flows.contains("ADMIN"), "a backend signs in with a password only");
 }
 
 #[test]

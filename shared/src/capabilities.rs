@@ -14,6 +14,8 @@ pub enum Capability {
     Events,
     /// Media storage (the attachments bucket) and its signed URLs.
     Blobs,
+    /// Minting customer tokens and managing a tenant's agents (Cognito).
+    Identity,
 }
 
 pub const ENV_TABLE: &str = "CONFER_TABLE";
@@ -22,6 +24,9 @@ pub const ENV_CONNECTIONS_TABLE: &str = "CONFER_CONNECTIONS_TABLE";
 pub const ENV_WS_ENDPOINT: &str = "CONFER_WS_ENDPOINT";
 pub const ENV_EVENTS_TOPIC_ARN: &str = "CONFER_EVENTS_TOPIC_ARN";
 pub const ENV_ATTACHMENTS_BUCKET: &str = "CONFER_ATTACHMENTS_BUCKET";
+pub const ENV_USER_POOL_ID: &str = "CONFER_USER_POOL_ID";
+/// The app client Confer signs customers in through (`ADMIN_USER_PASSWORD_AUTH`).
+pub const ENV_USER_POOL_CLIENT_ID: &str = "CONFER_USER_POOL_CLIENT_ID";
 
 impl Capability {
     /// Environment variables the cloud adapters of this capability read.
@@ -31,6 +36,7 @@ impl Capability {
             Capability::Live => &[ENV_CONNECTIONS_TABLE, ENV_WS_ENDPOINT],
             Capability::Events => &[ENV_EVENTS_TOPIC_ARN],
             Capability::Blobs => &[ENV_ATTACHMENTS_BUCKET],
+            Capability::Identity => &[ENV_USER_POOL_ID, ENV_USER_POOL_CLIENT_ID],
         }
     }
 
@@ -41,10 +47,11 @@ impl Capability {
             Capability::Live => &["execute-api:ManageConnections"],
             Capability::Events => &["sns:"],
             Capability::Blobs => &["s3:"],
+            Capability::Identity => &["cognito-idp:"],
         }
     }
 
-    pub const ALL: [Capability; 4] = [Capability::Table, Capability::Live, Capability::Events, Capability::Blobs];
+    pub const ALL: [Capability; 5] = [Capability::Table, Capability::Live, Capability::Events, Capability::Blobs, Capability::Identity];
 }
 
 /// Shorthands for the tables.
@@ -58,4 +65,8 @@ pub mod needs {
     pub const TABLE_LIVE: &[Capability] = &[Table, Live];
     pub const CHAT: &[Capability] = &[Table, Live, Events];
     pub const MEDIA: &[Capability] = &[Table, Live, Events, Blobs];
+    pub const IDENTITY: &[Capability] = &[Identity];
+    pub const TABLE_IDENTITY: &[Capability] = &[Table, Identity];
+    /// Changing an agent: the directory, and closing a disabled agent's sockets.
+    pub const AGENTS_UPDATE: &[Capability] = &[Table, Live, Identity];
 }

@@ -2,9 +2,10 @@
 // link `/#/join/<secret>` opens the client wherever it is served), and the page shells.
 
 import { Api, ApiError, describeError } from './api';
-import { clearIdentity, isStaff, loadIdentity, saveIdentity, type Identity } from './auth';
+import { clearIdentity, identify, isStaff, loadIdentity, saveIdentity, type Identity } from './auth';
 import { h, replaceChildren, Scope } from './dom';
 import type { ClientConfig } from './config';
+import { completeSignIn, isCallback, logoutUrl, withoutCallback } from './oidc';
 import { Live } from './live';
 import type { SocketState } from './socket';
 
@@ -18,6 +19,7 @@ export type Params = Record<string, string>;
 
 export interface Ctx {
   api: Api;
+  readonly config: ClientConfig;
   identity: Identity | null;
   live: Live | null;
   navigate(hash: string, options?: { replace?: boolean }): void;
@@ -75,7 +77,7 @@ export class App implements Ctx {
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly config: ClientConfig,
+    readonly config: ClientConfig,
   ) {
     this.api = new Api({
       base: config.api,
@@ -94,10 +96,34 @@ export class App implements Ctx {
 
   start(): void {
     window.addEventListener('hashchange', () => this.render());
+    const here = new URL(location.href);
+    if (this.config.oidc && isCallback(here)) {
+      // The provider's answer: the code leaves the address bar before anything else happens.
+      history.replaceState(null, '', withoutCallback(here));
+      void this.completeProviderSignIn(here);
+    }
     if (this.identity) this.startLive();
     this.render();
   }
 
+  private async completeProviderSignIn(answer: URL): Promise<void> {
+    const oidc = this.config.oidc;
+    if (!oidc) return;
+    this.root.setAttribute('aria-busy', 'true');
+    try {
+      const done = await completeSignIn(oidc, answer, location);
+      const identity = await identify(this.api, done.idToken, done.expiresAt);
+      if (!isStaff(identity.role)) {
+        this.notify('This account is not an agent’s account of any workspace. Ask your administrator.');
+        return;
+      }
+      this.signIn(identity, done.then);
+    } catch (e) {
+      this.notify(describeError(e));
+    } finally {
+      this.root.removeAttribute('aria-busy');
+    }
+  }
   private startLive(): void {
     if (!this.identity) return;
     this.live?.stop();
@@ -152,6 +178,13 @@ export class App implements Ctx {
     this.identity = null;
     this.live?.stop();
     this.live = null;
+    // An agent who signs out also ends the provider's session, so the next person at this
+    // browser signs in as themselves.
+    const providerLogout = !wasCustomer && !reason && this.config.oidc ? logoutUrl(this.config.oidc, location) : null;
+    if (providerLogout) {
+      location.assign(providerLogout);
+      return;
+    }
     this.flash = reason ?? null;
     this.navigate(wasCustomer ? (reason ? '/link-expired' : '/left') : '/sign-in', { replace: true });
   }

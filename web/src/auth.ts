@@ -1,6 +1,7 @@
 // The signed-in identity of this tab: kept in sessionStorage (gone when the tab closes, never
 // in the URL, never shared with other tabs).
 
+import { Api } from './api';
 import type { Role } from './types';
 
 export interface Identity {
@@ -38,3 +39,10 @@ export function clearIdentity(storage: Storage = sessionStorage): void {
 }
 
 export const isStaff = (role: Role | undefined) => role === 'agent' || role === 'admin';
+
+/** Learns who a token names (GET /v1/me) before it is kept. */
+export async function identify(api: Api, token: string, expiresAt?: string): Promise<Identity> {
+  const probe = new Api({ base: api.base, token: () => token });
+  const me = await probe.me();
+  return { token, tenant: me.tenant, role: me.role as Role, id: me.id, expires_at: expiresAt };
+}

@@ -124,19 +124,3 @@ describe('API errors', () => {
     expect(queryString({})).toBe('');
   });
 });
-
-import { parseConfig } from './config';
-
-describe('client config', () => {
-  const here = { protocol: 'https:', host: 'chat.example.com' };
-  it('defaults to this origin and its socket', () => {
-    expect(parseConfig(null, here)).toEqual({ api: '', ws: 'wss://chat.example.com/ws' });
-    expect(parseConfig({ api: 'javascript:alert(1)', ws: 'http://x' }, here)).toEqual({ api: '', ws: 'wss://chat.example.com/ws' });
-  });
-  it('takes a published API and WebSocket URL', () => {
-    expect(parseConfig({ api: 'https://abc.execute-api.eu-west-1.amazonaws.com/', ws: 'wss://def.execute-api.eu-west-1.amazonaws.com/dev' }, here)).toEqual({
-      api: 'https://abc.execute-api.eu-west-1.amazonaws.com',
-      ws: 'wss://def.execute-api.eu-west-1.amazonaws.com/dev',
-    });
-  });
-});

@@ -12,7 +12,8 @@ use crate::ports::identity::{AgentEntry, TokenError};
 
 fn directory_error(e: TokenError) -> AppError {
     match e {
-        TokenError::NotAvailable => AppError::NotAvailable("an agent directory (Cognito manages agents in the cloud)"),
+        TokenError::NotAvailable => AppError::NotAvailable("an agent directory"),
+        TokenError::Rejected(why) => AppError::validation(why),
         other => AppError::internal(other),
     }
 }
@@ -46,8 +47,10 @@ pub struct NewAgent {
 pub struct InvitedAgent {
     #[serde(flatten)]
     pub agent: AgentEntry,
-    /// Shown once: the agent signs in with it and should change it.
-    pub one_time_password: String,
+    /// Shown once (confer-local): the agent signs in with it and should change it. Absent in
+    /// the cloud, where Cognito emails the agent a temporary password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_time_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -69,34 +72,34 @@ pub async fn invite(app: &App, p: &Principal, input: NewAgent) -> AppResult<Invi
     let username = parse_subject(&input.username, "username")?;
     let role = Role::from(input.role);
     match app.agents.invite(p.tenant.as_str(), &username, role).await.map_err(directory_error)? {
-        Some(password) => Ok(InvitedAgent { agent: AgentEntry { username, role, disabled: false }, one_time_password: password }),
+        Some(created) => Ok(InvitedAgent { agent: created.entry, one_time_password: created.one_time_password }),
         None => Err(AppError::Conflict(format!("{username} is already an agent of this tenant"))),
     }
 }
 
-pub async fn update(app: &App, p: &Principal, username: &str, patch: AgentPatch) -> AppResult<AgentEntry> {
+pub async fn update(app: &App, p: &Principal, id: &str, patch: AgentPatch) -> AppResult<AgentEntry> {
     p.require_admin()?;
-    let username = parse_subject(username, "agent id")?;
+    let id = parse_subject(id, "agent id")?;
     let role = patch.role.map(Role::from);
-    if username == p.id && (patch.disabled == Some(true) || role == Some(Role::Agent)) {
+    if id == p.id && (patch.disabled == Some(true) || role == Some(Role::Agent)) {
         return Err(AppError::Conflict("an admin cannot disable or demote themself; ask another admin".into()));
     }
     let entry = app
         .agents
-        .update(p.tenant.as_str(), &username, role, patch.disabled)
+        .update(p.tenant.as_str(), &id, role, patch.disabled)
         .await
         .map_err(directory_error)?
         .ok_or(AppError::NotFound("agent"))?;
     if entry.disabled {
         // A disabled agent keeps no live socket.
-        let who = ParticipantRef::Agent(username.clone());
+        let who = ParticipantRef::Agent(entry.id.clone());
         for connection in connections_of(app, &p.tenant, &who).await? {
             if let Err(e) = app.gateway.disconnect(&connection).await {
                 tracing::warn!(error = %e, connection_id = %connection, "could not close a disabled agent's socket");
             }
             super::connections::disconnect(app, &connection).await?;
         }
-        tracing::info!(agent = %username, by = %p.id, "agent disabled; sockets closed");
+        tracing::info!(agent = %entry.id, by = %p.id, "agent disabled; sockets closed");
     }
     Ok(entry)
 }

@@ -16,7 +16,7 @@ use crate::domain::limits::{CUSTOMER_TOKEN_SECONDS, DEFAULT_INVITATION_SECONDS, 
 use crate::domain::{format_rfc3339, now_epoch_seconds, CustomerId, Principal, Role, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::keys;
-use crate::ports::identity::TokenError;
+use crate::ports::identity::{Minted, TokenError};
 use crate::ports::table::{Condition, StoreError, Update, TTL};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -74,8 +74,28 @@ fn hash(random: &str) -> String {
 fn token_error(e: TokenError) -> AppError {
     match e {
         TokenError::NotAvailable => AppError::NotAvailable("customer tokens"),
+        TokenError::Rejected(why) => AppError::validation(why),
         other => AppError::internal(other),
     }
+}
+
+fn issued(principal: Principal, minted: Minted) -> IssuedToken {
+    let expires_at = time::OffsetDateTime::from_unix_timestamp(minted.expires_at).map(format_rfc3339).unwrap_or_default();
+    IssuedToken { token: minted.token, tenant: principal.tenant.to_string(), role: principal.role, id: principal.id, expires_at }
+}
+
+/// A customer token for a customer the caller's backend has authenticated itself (server to
+/// server): agents and admins of the customer's tenant only.
+pub async fn customer_token(app: &App, p: &Principal, customer: &CustomerId) -> AppResult<IssuedToken> {
+    p.require_staff()?;
+    require_customer_access(p, customer)?;
+    if app.table.get(&keys::customer(&p.tenant, customer)).await?.is_none() {
+        return Err(AppError::NotFound("customer"));
+    }
+    let principal = Principal { tenant: p.tenant.clone(), role: Role::Customer, id: customer.to_string() };
+    let minted = app.tokens.mint(&principal, Duration::from_secs(CUSTOMER_TOKEN_SECONDS)).await.map_err(token_error)?;
+    tracing::info!(customer = %customer, by = %p.id, "customer token issued");
+    Ok(issued(principal, minted))
 }
 
 pub async fn create(app: &App, p: &Principal, customer: &CustomerId, input: NewInvitation) -> AppResult<Invitation> {
@@ -129,11 +149,8 @@ pub async fn exchange(app: &App, input: InvitationExchange) -> AppResult<IssuedT
         Err(e) => return Err(e.into()),
     }
     let customer = Principal { tenant: tenant.clone(), role: Role::Customer, id: stored.customer_id.clone() };
-    let token = app.tokens.mint(&customer, Duration::from_secs(CUSTOMER_TOKEN_SECONDS)).map_err(token_error)?;
-    let expires_at = time::OffsetDateTime::from_unix_timestamp(now_epoch_seconds() + CUSTOMER_TOKEN_SECONDS as i64)
-        .map(format_rfc3339)
-        .unwrap_or_default();
-    Ok(IssuedToken { token, tenant: tenant.to_string(), role: Role::Customer, id: stored.customer_id, expires_at })
+    let minted = app.tokens.mint(&customer, Duration::from_secs(CUSTOMER_TOKEN_SECONDS)).await.map_err(token_error)?;
+    Ok(issued(customer, minted))
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -152,10 +169,8 @@ pub struct SignIn {
 pub async fn sign_in(app: &App, input: SignIn) -> AppResult<IssuedToken> {
     let agent = app.agents.sign_in(&input.tenant, &input.username, &input.password).await.map_err(token_error)?;
     let agent = agent.ok_or(AppError::Unauthorized)?;
-    let token = app.tokens.mint(&agent, Duration::from_secs(AGENT_TOKEN_SECONDS)).map_err(token_error)?;
-    let expires_at =
-        time::OffsetDateTime::from_unix_timestamp(now_epoch_seconds() + AGENT_TOKEN_SECONDS as i64).map(format_rfc3339).unwrap_or_default();
-    Ok(IssuedToken { token, tenant: agent.tenant.to_string(), role: agent.role, id: agent.id, expires_at })
+    let minted = app.tokens.mint(&agent, Duration::from_secs(AGENT_TOKEN_SECONDS)).await.map_err(token_error)?;
+    Ok(issued(agent, minted))
 }
 
 /// An agent's signed-in token lives a working day.

@@ -30,9 +30,9 @@ pub struct App {
     pub outbox: Option<Arc<dyn TransactWithEvents>>,
     /// Media objects and their signed URLs.
     pub blobs: Arc<dyn BlobStore>,
-    /// Mints Confer's own tokens (invited customers; locally, signed-in agents).
+    /// Mints tokens: customers (invitations, server to server); locally also signed-in agents.
     pub tokens: Arc<dyn crate::ports::identity::TokenIssuer>,
-    /// Agents who sign in with a password (local runtime).
+    /// A tenant's agents (confer-local's agents file; Cognito in the cloud).
     pub agents: Arc<dyn crate::ports::identity::AgentDirectory>,
 }
 

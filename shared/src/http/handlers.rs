@@ -9,7 +9,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 
 use super::openapi::{AfterSeq, BeforeSeq, Cursor, EventSeq, FileKind, HistoryDirection, PageSize, SearchText, SessionStatusParam};
-use super::{body_is_empty, json_body, path_param, principal, query_param, query_sequence, respond};
+use super::{body_is_absent, json_body, path_param, principal, query_param, query_sequence, respond};
 use crate::app::agents::{self, AgentPatch, InvitedAgent, NewAgent};
 use crate::app::attachments::{self, AttachmentView, CustomerFile, UploadTicket};
 use crate::app::invitations::{self, Invitation, InvitationExchange, IssuedToken, NewInvitation, SignIn};
@@ -156,7 +156,7 @@ pub async fn list_my_sessions(app: Arc<App>, req: Request) -> Response<Body> {
     .await
 }
 
-#[utoipa::path(post, path = "/v1/customers/{customerId}/invitations", tag = "identity", request_body = NewInvitation,
+#[utoipa::path(post, path = "/v1/customers/{customerId}/invitations", tag = "identity", request_body(content = Option<NewInvitation>, description = "Optional: no body (or `null`) takes the default lifetime"),
     params(("customerId" = CustomerId, Path)),
     responses(
         (status = 201, body = Invitation, description = "A single-use link for the customer: the web client opens `join_path` on its origin"),
@@ -168,8 +168,26 @@ pub async fn create_invitation(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 201, |req| async move {
         let p = principal(&req)?;
         let id = CustomerId::parse(&path_param(&req, "customerId")?)?;
-        let input: NewInvitation = if body_is_empty(&req) { NewInvitation::default() } else { json_body(&req)? };
+        let input: NewInvitation = if body_is_absent(&req) { NewInvitation::default() } else { json_body(&req)? };
         invitations::create(&app, &p, &id, input).await
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/customers/{customerId}/tokens", tag = "identity",
+    params(("customerId" = CustomerId, Path)),
+    responses(
+        (status = 201, body = IssuedToken, description = "A customer token for a customer the business's own backend has authenticated (server to server)"),
+        (status = 400, body = ErrorBody, description = "A malformed customer id"),
+        (status = 403, body = ErrorBody, description = "Customers may not mint tokens"),
+        (status = 404, body = ErrorBody, description = "No such customer for this caller"),
+        (status = 501, body = ErrorBody, description = "This deployment does not mint customer tokens")),
+    security(("bearer" = [])))]
+pub async fn create_customer_token(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 201, |req| async move {
+        let p = principal(&req)?;
+        let id = CustomerId::parse(&path_param(&req, "customerId")?)?;
+        invitations::customer_token(&app, &p, &id).await
     })
     .await
 }

@@ -93,8 +93,11 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
 }
 
 /// Whether the request came without a body (or only white space).
-pub fn body_is_empty(req: &Request) -> bool {
-    body_bytes(req).iter().all(u8::is_ascii_whitespace)
+/// True when an optional body is absent: empty, or JSON `null`.
+pub fn body_is_absent(req: &Request) -> bool {
+    let bytes = body_bytes(req);
+    let trimmed = bytes.trim_ascii();
+    trimmed.is_empty() || trimmed == b"null"
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {

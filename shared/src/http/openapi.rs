@@ -17,7 +17,7 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         handlers::create_customer, handlers::list_customers, handlers::get_customer, handlers::update_customer,
         handlers::list_customer_sessions, handlers::create_session, handlers::get_session, handlers::close_session,
         handlers::list_messages, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
-        handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::exchange_invitation, handlers::local_sign_in,
+        handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::create_customer_token, handlers::exchange_invitation, handlers::local_sign_in,
         handlers::list_agents, handlers::invite_agent, handlers::update_agent,
         handlers::read_events
     ),

@@ -65,11 +65,12 @@ pub static ROUTES: &[Route] = &[
     route!("GET", "/v1/sessions/{sessionId}/attachments/{attachmentId}", "attachments-get", true, needs::TABLE_BLOBS, h::get_attachment),
     route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),
     route!("POST", "/v1/customers/{customerId}/invitations", "invitations-create", true, needs::TABLE, h::create_invitation),
-    route!(public "POST", "/v1/invitations/exchange", "invitations-exchange", true, needs::TABLE, h::exchange_invitation),
-    route!(public "POST", "/v1/local/sign-in", "local-sign-in", false, needs::NONE, h::local_sign_in),
-    route!("GET", "/v1/agents", "agents-list", false, needs::LIVE, h::list_agents),
-    route!("POST", "/v1/agents", "agents-invite", false, needs::LIVE, h::invite_agent),
-    route!("PATCH", "/v1/agents/{agentId}", "agents-update", false, needs::TABLE_LIVE, h::update_agent),
+    route!("POST", "/v1/customers/{customerId}/tokens", "customer-tokens-create", true, needs::TABLE_IDENTITY, h::create_customer_token),
+    route!(public "POST", "/v1/invitations/exchange", "invitations-exchange", true, needs::TABLE_IDENTITY, h::exchange_invitation),
+    route!(public "POST", "/v1/local/sign-in", "local-sign-in", false, needs::IDENTITY, h::local_sign_in),
+    route!("GET", "/v1/agents", "agents-list", true, needs::IDENTITY, h::list_agents),
+    route!("POST", "/v1/agents", "agents-invite", true, needs::IDENTITY, h::invite_agent),
+    route!("PATCH", "/v1/agents/{agentId}", "agents-update", true, needs::AGENTS_UPDATE, h::update_agent),
     route!("GET", "/v1/events", "events-read", false, needs::TABLE, h::read_events),
 ];
 

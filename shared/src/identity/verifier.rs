@@ -14,6 +14,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     pub issuer: String,
+    /// The accepted audiences (app client ids), comma-separated.
     pub audience: String,
 }
 
@@ -105,7 +106,8 @@ impl TokenVerifier {
         let key = DecodingKey::from_jwk(jwk).map_err(|e| deny("unusable signing key", e))?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.config.issuer]);
-        validation.set_audience(&[&self.config.audience]);
+        let audiences: Vec<&str> = self.config.audience.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+        validation.set_audience(&audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
         let data = decode::<HashMap<String, serde_json::Value>>(token, &key, &validation).map_err(|e| deny("rejected token", e))?;

@@ -1,11 +1,13 @@
-// Admins manage their team: the tenant's agents, inviting one (a one-time password shown once),
-// changing a role, disabling or enabling (local agent directory; Cognito manages agents in the cloud).
+// Admins manage their team: the tenant's agents, inviting one (locally a one-time password shown
+// once; in the cloud Cognito emails the invitation), changing a role, disabling or enabling.
 
 import { describeError } from '../api';
 import { route, type Ctx } from '../app';
 import { field, h, replaceChildren } from '../dom';
 
 interface AgentEntry {
+  /** The agent's subject (the username locally, Cognito's sub in the cloud). */
+  id: string;
   username: string;
   role: 'admin' | 'agent';
   disabled: boolean;
@@ -26,21 +28,21 @@ route('/agents', 'staff', (ctx: Ctx) => {
   const row = (a: AgentEntry) => {
     const role = h(
       'select',
-      { 'aria-label': `Role of ${a.username}`, disabled: a.username === me },
+      { 'aria-label': `Role of ${a.username}`, disabled: a.id === me },
       h('option', { value: 'agent', selected: a.role === 'agent' }, 'Agent'),
       h('option', { value: 'admin', selected: a.role === 'admin' }, 'Admin'),
     );
-    role.addEventListener('change', () => void update(a.username, { role: role.value }));
+    role.addEventListener('change', () => void update(a, { role: role.value }));
     const toggle = h(
       'button',
-      { type: 'button', class: `button small ${a.disabled ? 'secondary' : 'danger'}`, disabled: a.username === me },
+      { type: 'button', class: `button small ${a.disabled ? 'secondary' : 'danger'}`, disabled: a.id === me },
       a.disabled ? `Enable ${a.username}` : `Disable ${a.username}`,
     );
-    toggle.addEventListener('click', () => void update(a.username, { disabled: !a.disabled }));
+    toggle.addEventListener('click', () => void update(a, { disabled: !a.disabled }));
     return h(
       'tr',
       { dataset: { agent: a.username } },
-      h('td', null, a.username, a.username === me ? h('span', { class: 'muted' }, ' (you)') : null),
+      h('td', null, a.username, a.id === me ? h('span', { class: 'muted' }, ' (you)') : null),
       h('td', null, role),
       h('td', null, h('span', { class: `status ${a.disabled ? 'status-closed' : 'status-open'}` }, a.disabled ? 'Disabled' : 'Active')),
       h('td', null, toggle),
@@ -57,9 +59,10 @@ route('/agents', 'staff', (ctx: Ctx) => {
     }
   }
 
-  async function update(username: string, patch: Record<string, unknown>): Promise<void> {
+  async function update(agent: AgentEntry, patch: Record<string, unknown>): Promise<void> {
+    const username = agent.username;
     try {
-      await ctx.api.request('PATCH', `/v1/agents/${encodeURIComponent(username)}`, patch);
+      await ctx.api.request('PATCH', `/v1/agents/${encodeURIComponent(agent.id)}`, patch);
       ctx.notify(`${username} was updated.`, 'info');
     } catch (e) {
       ctx.fail(e);
@@ -83,16 +86,23 @@ route('/agents', 'staff', (ctx: Ctx) => {
         result.replaceChildren();
         submit.disabled = true;
         try {
-          const invited = await ctx.api.request<AgentEntry & { one_time_password: string }>('POST', '/v1/agents', {
+          const invited = await ctx.api.request<AgentEntry & { one_time_password?: string }>('POST', '/v1/agents', {
             username: username.value.trim(),
             role: roleSelect.value,
           });
-          const password = h('input', { readOnly: true, value: invited.one_time_password, class: 'invite-url', spellcheck: false });
+          username.value = '';
+          const oneTime = invited.one_time_password;
+          if (!oneTime) {
+            replaceChildren(result, h('p', { role: 'status' }, `${invited.username} was invited: they receive an email with a temporary password.`));
+            await load();
+            return;
+          }
+          const password = h('input', { readOnly: true, value: oneTime, class: 'invite-url', spellcheck: false });
           const copied = h('span', { role: 'status', class: 'muted' });
           const copy = h('button', { type: 'button', class: 'button secondary small' }, 'Copy password');
           copy.addEventListener('click', async () => {
             try {
-              await navigator.clipboard.writeText(invited.one_time_password);
+              await navigator.clipboard.writeText(oneTime);
               copied.textContent = 'Copied.';
             } catch {
               password.select();
@@ -104,7 +114,6 @@ route('/agents', 'staff', (ctx: Ctx) => {
             field(`One-time password for ${invited.username}`, password, 'Shown only now. Give it to them; they sign in with it at this address.'),
             h('div', { class: 'actions' }, copy, copied),
           );
-          username.value = '';
           await load();
         } catch (err) {
           error.textContent = describeError(err);

@@ -1,17 +1,11 @@
-// Signing in: an agent's password (confer-local's agents), or a token pasted as it is.
+// Signing in: through the deployment's identity provider (Cognito's hosted UI, code + PKCE),
+// with an agent's password (confer-local's agents), or with a token pasted as it is.
 
-import { Api, ApiError, describeError } from '../api';
+import { ApiError, describeError } from '../api';
 import { route, type Ctx } from '../app';
-import type { Identity } from '../auth';
+import { identify } from '../auth';
 import { field, h } from '../dom';
-import type { Role } from '../types';
-
-/** Learns who a token names (GET /v1/me) before it is kept. */
-async function identify(api: Api, token: string, expiresAt?: string): Promise<Identity> {
-  const probe = new Api({ base: api.base, token: () => token });
-  const me = await probe.me();
-  return { token, tenant: me.tenant, role: me.role as Role, id: me.id, expires_at: expiresAt };
-}
+import { authorizationUrl } from '../oidc';
 
 route('/sign-in', 'public', (ctx: Ctx) => {
   if (ctx.identity) {
@@ -86,6 +80,30 @@ route('/sign-in', 'public', (ctx: Ctx) => {
     h('div', { class: 'actions' }, useToken),
   );
 
+  const oidc = ctx.config.oidc;
+  let provider: HTMLElement | null = null;
+  if (oidc) {
+    const go = h('button', { type: 'button', class: 'button primary' }, 'Sign in with your work account');
+    const goError = h('p', { class: 'form-error', role: 'alert' });
+    go.addEventListener('click', async () => {
+      go.disabled = true;
+      try {
+        location.assign(await authorizationUrl(oidc, location));
+      } catch (err) {
+        goError.textContent = describeError(err);
+        go.disabled = false;
+      }
+    });
+    provider = h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'provider-heading' },
+      h('h2', { id: 'provider-heading' }, 'With your work account'),
+      h('p', null, 'You will sign in on your organisation’s sign-in page and come straight back.'),
+      goError,
+      h('div', { class: 'actions' }, go),
+    );
+  }
+
   return {
     title: 'Sign in',
     el: h(
@@ -93,7 +111,7 @@ route('/sign-in', 'public', (ctx: Ctx) => {
       { class: 'page narrow sign-in' },
       h('h1', null, 'Sign in to Confer'),
       h('p', { class: 'lead' }, 'The console for your team’s conversations with customers.'),
-      form,
+      ...(provider ? [provider] : [form]),
       tokenForm,
     ),
   };

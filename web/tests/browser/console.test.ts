@@ -4,15 +4,14 @@
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  freshDataDir,
-  launchBrowser,
   makePng,
   resetScreens,
   person,
-  removeDir,
   screen,
   screenshot,
   Server,
+  startStack,
+  stopStack,
   waitFor,
   type Person,
 } from './harness';
@@ -24,7 +23,7 @@ let browser: Browser;
 let dataDir: string;
 let agent: Person;
 let customer: Person;
-const s = { adaId: '', graceId: '', sessionId: '', invitation: '' };
+const s = { adaId: '', graceId: '', sessionId: '', invitation: '', shortLived: '', shortLivedUntil: 0 };
 
 /** The seqs of the messages a page shows, in the order shown. */
 async function shownSeqs(page: Page): Promise<number[]> {
@@ -51,18 +50,10 @@ async function send(page: Page, text: string): Promise<void> {
 
 beforeAll(async () => {
   resetScreens();
-  dataDir = freshDataDir();
-  server = new Server(dataDir);
-  await server.start();
-  server.addAgent('acme', 'ann', PASSWORD);
-  browser = await launchBrowser();
+  ({ server, browser, dataDir } = await startStack({ tenant: 'acme', username: 'ann', password: PASSWORD }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dataDir) removeDir(dataDir);
-});
+afterAll(() => stopStack({ server, browser, dataDir }));
 
 describe('the web client', () => {
   it('is served at / with a Content-Security-Policy that allows no inline script', async () => {
@@ -160,6 +151,12 @@ describe('the web client', () => {
     await page.getByText('Copied.').waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(s.invitation);
     await screen(page, 'customer-invitation');
+    // A second link with the shortest lifetime there is, opened once it has expired (below).
+    const short = await server.api(server.token('acme', 'agent', 'ann')).post<{ join_path: string }>(`/v1/customers/${s.adaId}/invitations`, {
+      valid_for_seconds: 60,
+    });
+    s.shortLived = `${server.base}${short.join_path}`;
+    s.shortLivedUntil = Date.now() + 60_000;
     await page.goto(`/#/sessions/${s.sessionId}`);
     await page.getByRole('heading', { name: 'Ada Lovelace', level: 1 }).waitFor();
   });
@@ -446,6 +443,21 @@ describe('the web client', () => {
     await stranger.page.getByText(/This customer could not be loaded/).waitFor();
     await screen(stranger.page, 'other-tenant-refused');
     await stranger.context.close();
+  });
+
+  it('an expired invitation link is refused with a clear page', async () => {
+    // Made with the shortest lifetime an invitation may have, early in the run; waited out here.
+    expect(s.shortLived).not.toBe('');
+    const left = s.shortLivedUntil - Date.now();
+    if (left > 0) await new Promise((r) => setTimeout(r, left + 1_000));
+    const late = await person(browser, server.base, { phone: true });
+    await late.page.goto(s.shortLived);
+    await late.page.getByRole('heading', { name: 'This invitation link can’t be used' }).waitFor();
+    await late.page.getByText('expired').first().waitFor();
+    expect(late.page.url()).not.toContain('/join/');
+    expect(await late.page.evaluate(() => sessionStorage.getItem('confer.identity'))).toBeNull();
+    await screen(late.page, 'invitation-expired');
+    await late.context.close();
   });
 
   it('a used or unknown invitation link is refused with a clear page', async () => {

@@ -272,3 +272,24 @@ export async function makePng(page: Page, width: number, height: number): Promis
   );
   return Buffer.from(b64, 'base64');
 }
+
+/** A fresh confer-local with one agent, and Chromium: what each browser test file starts from. */
+export interface Stack {
+  server: Server;
+  browser: Browser;
+  dataDir: string;
+}
+
+export async function startStack(agent: { tenant: string; username: string; password: string }): Promise<Stack> {
+  const dataDir = freshDataDir();
+  const server = new Server(dataDir);
+  await server.start();
+  server.addAgent(agent.tenant, agent.username, agent.password);
+  return { server, browser: await launchBrowser(), dataDir };
+}
+
+export async function stopStack(stack: Partial<Stack>): Promise<void> {
+  await stack.browser?.close();
+  await stack.server?.stop();
+  if (stack.dataDir) removeDir(stack.dataDir);
+}

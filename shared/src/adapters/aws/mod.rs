@@ -1,6 +1,8 @@
-//! AWS backends: DynamoDB, API Gateway Management API, SNS. SDK types never leave this module.
+//! AWS backends: DynamoDB, API Gateway Management API, SNS, S3, Cognito. SDK types never leave
+//! this module.
 
 pub mod apigateway;
+pub mod cognito;
 pub mod dynamodb;
 pub mod s3;
 pub mod sns;
@@ -12,7 +14,10 @@ use crate::capabilities::Capability;
 use crate::error::AppError;
 use crate::identity::{TokenVerifier, VerifierConfig};
 
-pub use crate::capabilities::{ENV_ATTACHMENTS_BUCKET, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_TABLE, ENV_WS_ENDPOINT};
+pub use crate::capabilities::{
+    ENV_ATTACHMENTS_BUCKET, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_TABLE, ENV_USER_POOL_CLIENT_ID, ENV_USER_POOL_ID,
+    ENV_WS_ENDPOINT,
+};
 pub const ENV_JWT_ISSUER: &str = "CONFER_JWT_ISSUER";
 pub const ENV_JWT_AUDIENCE: &str = "CONFER_JWT_AUDIENCE";
 /// Optional; defaults to `<issuer>/.well-known/jwks.json` (Cognito's location).
@@ -54,6 +59,11 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
     if has(Capability::Blobs) {
         app.blobs = Arc::new(s3::S3Blobs::new(&config, env(ENV_ATTACHMENTS_BUCKET)?));
     }
+    if has(Capability::Identity) {
+        let identity = Arc::new(cognito::CognitoIdentity::new(&config, env(ENV_USER_POOL_ID)?, env(ENV_USER_POOL_CLIENT_ID)?));
+        app.tokens = identity.clone();
+        app.agents = identity;
+    }
     // Open TLS connections during init, so the first event does not pay for them.
     let warm_table = async {
         if let Some(t) = &dynamo {
@@ -71,6 +81,7 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
 
 pub fn verifier_from_env() -> Result<TokenVerifier, AppError> {
     let issuer = env(ENV_JWT_ISSUER)?;
+    // One or more app clients, comma-separated (the web client's and the integration client's).
     let audience = env(ENV_JWT_AUDIENCE)?;
     let jwks = std::env::var(ENV_JWKS_URL).unwrap_or_else(|_| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
     Ok(TokenVerifier::with_remote_jwks(VerifierConfig { issuer, audience }, jwks))

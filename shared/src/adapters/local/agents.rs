@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::parse_subject;
 use crate::domain::{Principal, Role, TenantId};
-use crate::ports::identity::{AgentDirectory, AgentEntry, TokenError};
+use crate::ports::identity::{AgentDirectory, AgentEntry, CreatedAgent, TokenError};
 
 pub const AGENTS_FILE: &str = "agents.json";
 
@@ -91,11 +91,11 @@ impl AgentDirectory for LocalAgents {
         Ok(agents
             .into_iter()
             .filter(|a| a.tenant == tenant)
-            .map(|a| AgentEntry { username: a.username, role: a.role, disabled: a.disabled })
+            .map(|a| AgentEntry { id: a.username.clone(), username: a.username, role: a.role, disabled: a.disabled })
             .collect())
     }
 
-    async fn invite(&self, tenant: &str, username: &str, role: Role) -> Result<Option<String>, TokenError> {
+    async fn invite(&self, tenant: &str, username: &str, role: Role) -> Result<Option<CreatedAgent>, TokenError> {
         let _guard = WRITES.lock().await;
         if self.all().map_err(TokenError::Backend)?.iter().any(|a| a.tenant == tenant && a.username == username) {
             return Ok(None);
@@ -107,7 +107,8 @@ impl AgentDirectory for LocalAgents {
             base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
         };
         self.put(tenant, username, role, &password).map_err(TokenError::Backend)?;
-        Ok(Some(password))
+        let entry = AgentEntry { id: username.to_string(), username: username.to_string(), role, disabled: false };
+        Ok(Some(CreatedAgent { entry, one_time_password: Some(password) }))
     }
 
     async fn update(
@@ -126,7 +127,7 @@ impl AgentDirectory for LocalAgents {
         if let Some(disabled) = disabled {
             agent.disabled = disabled;
         }
-        let entry = AgentEntry { username: agent.username.clone(), role: agent.role, disabled: agent.disabled };
+        let entry = AgentEntry { id: agent.username.clone(), username: agent.username.clone(), role: agent.role, disabled: agent.disabled };
         self.save(&agents).map_err(TokenError::Backend)?;
         Ok(Some(entry))
     }
