@@ -36,6 +36,8 @@ pub struct ServeConfig {
     pub webhook_max_backoff: Duration,
     /// The web client served at `/`: built into the binary, or a folder (`serve --web-dir`).
     pub web: WebRoot,
+    /// STUN/TURN servers handed to browsers for calls (none: one machine or a LAN).
+    pub ice_servers: Vec<confer::domain::call::IceServer>,
 }
 
 impl ServeConfig {
@@ -46,6 +48,7 @@ impl ServeConfig {
             webhooks: Vec::new(),
             webhook_max_backoff: Duration::from_secs(60),
             web: WebRoot::Embedded,
+            ice_servers: Vec::new(),
         }
     }
 }
@@ -66,6 +69,11 @@ pub struct LocalStack {
 
 impl LocalStack {
     pub fn open(data_dir: &Path) -> StackResult<Self> {
+        Self::open_with(data_dir, Vec::new())
+    }
+
+    /// Opens the stack; calls hand `ice_servers` to the browsers.
+    pub fn open_with(data_dir: &Path, ice_servers: Vec<confer::domain::call::IceServer>) -> StackResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
         let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
@@ -75,6 +83,7 @@ impl LocalStack {
         app.blobs = Arc::new(blobs.clone());
         app.tokens = issuer.clone();
         app.agents = Arc::new(confer::adapters::local::agents::LocalAgents::in_dir(data_dir));
+        app.video = Arc::new(confer::adapters::local::LocalVideo::new(ice_servers));
         let app = Arc::new(app);
         Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs })
     }
@@ -125,7 +134,7 @@ impl Running {
 }
 
 pub async fn start(config: ServeConfig) -> StackResult<Running> {
-    let stack = Arc::new(LocalStack::open(&config.data_dir)?);
+    let stack = Arc::new(LocalStack::open_with(&config.data_dir, config.ice_servers.clone())?);
     let listener = TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     stack.blobs.set_base_url(&format!("http://{addr}"));

@@ -16,6 +16,8 @@ pub enum Capability {
     Blobs,
     /// Minting customer tokens and managing a tenant's agents (Cognito).
     Identity,
+    /// The media of calls (Chime SDK meetings).
+    Video,
 }
 
 pub const ENV_TABLE: &str = "CONFER_TABLE";
@@ -25,6 +27,8 @@ pub const ENV_WS_ENDPOINT: &str = "CONFER_WS_ENDPOINT";
 pub const ENV_EVENTS_TOPIC_ARN: &str = "CONFER_EVENTS_TOPIC_ARN";
 pub const ENV_ATTACHMENTS_BUCKET: &str = "CONFER_ATTACHMENTS_BUCKET";
 pub const ENV_USER_POOL_ID: &str = "CONFER_USER_POOL_ID";
+/// Where Chime hosts a call's media (e.g. `eu-central-1`); the control region is the function's.
+pub const ENV_CHIME_MEDIA_REGION: &str = "CONFER_CHIME_MEDIA_REGION";
 /// The app client Confer signs customers in through (`ADMIN_USER_PASSWORD_AUTH`).
 pub const ENV_USER_POOL_CLIENT_ID: &str = "CONFER_USER_POOL_CLIENT_ID";
 
@@ -37,6 +41,7 @@ impl Capability {
             Capability::Events => &[ENV_EVENTS_TOPIC_ARN],
             Capability::Blobs => &[ENV_ATTACHMENTS_BUCKET],
             Capability::Identity => &[ENV_USER_POOL_ID, ENV_USER_POOL_CLIENT_ID],
+            Capability::Video => &[ENV_CHIME_MEDIA_REGION],
         }
     }
 
@@ -48,10 +53,12 @@ impl Capability {
             Capability::Events => &["sns:"],
             Capability::Blobs => &["s3:"],
             Capability::Identity => &["cognito-idp:"],
+            Capability::Video => &["chime:"],
         }
     }
 
-    pub const ALL: [Capability; 5] = [Capability::Table, Capability::Live, Capability::Events, Capability::Blobs, Capability::Identity];
+    pub const ALL: [Capability; 6] =
+        [Capability::Table, Capability::Live, Capability::Events, Capability::Blobs, Capability::Identity, Capability::Video];
 }
 
 /// Shorthands for the tables.
@@ -69,4 +76,7 @@ pub mod needs {
     pub const TABLE_IDENTITY: &[Capability] = &[Table, Identity];
     /// Changing an agent: the directory, and closing a disabled agent's sockets.
     pub const AGENTS_UPDATE: &[Capability] = &[Table, Live, Identity];
+    /// Starting, joining, leaving and ending calls: the call's records and history, frames,
+    /// events, and the provider's meeting.
+    pub const CALLS: &[Capability] = &[Table, Live, Events, Video];
 }

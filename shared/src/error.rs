@@ -23,6 +23,9 @@ pub enum AppError {
     Gone(String),
     #[error("the session is closed")]
     SessionClosed,
+    /// A call asked for more than it was created for (a Chime meeting's features are fixed).
+    #[error("{0}")]
+    QualityUnavailable(String),
     #[error("not a participant of this session")]
     NotAParticipant,
     #[error("payload of {actual} bytes exceeds the limit of {limit} bytes")]
@@ -49,7 +52,7 @@ impl AppError {
             AppError::Forbidden(_) | AppError::NotAParticipant => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) | AppError::SessionClosed => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::SessionClosed | AppError::QualityUnavailable(_) => StatusCode::CONFLICT,
             // No usable invitation for this secret: as a missing resource.
             AppError::Gone(_) => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -69,6 +72,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Gone(_) => "invitation_invalid",
             AppError::SessionClosed => "session_closed",
+            AppError::QualityUnavailable(_) => "quality_unavailable",
             AppError::NotAParticipant => "not_a_participant",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnknownAction(_) => "unknown_action",

@@ -18,6 +18,10 @@ pub mod types {
     pub const MESSAGE_READ: &str = "message.read";
     pub const ATTACHMENT_READY: &str = "attachment.ready";
     pub const ATTACHMENT_REJECTED: &str = "attachment.rejected";
+    pub const MEETING_STARTED: &str = "meeting.started";
+    pub const MEETING_ENDED: &str = "meeting.ended";
+    pub const MEETING_ATTENDEE_JOINED: &str = "meeting.attendee_joined";
+    pub const MEETING_ATTENDEE_LEFT: &str = "meeting.attendee_left";
     /// Every type Confer publishes today.
     pub const ALL: &[&str] = &[
         CUSTOMER_CREATED,
@@ -29,6 +33,10 @@ pub mod types {
         MESSAGE_READ,
         ATTACHMENT_READY,
         ATTACHMENT_REJECTED,
+        MEETING_STARTED,
+        MEETING_ENDED,
+        MEETING_ATTENDEE_JOINED,
+        MEETING_ATTENDEE_LEFT,
     ];
 }
 

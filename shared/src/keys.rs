@@ -9,6 +9,10 @@
 //! - idempotency record  `T#t#S#<ses>` / `CMID#<participant>#<client message id>`
 //! - attachment          `T#t#S#<ses>` / `A#<att>`
 //! - upload request      `T#t#S#<ses>` / `UPID#<participant>#<client upload id>`
+//! - the active call     `T#t#S#<ses>` / `META#CALL`      (read with the session; only while active)
+//! - a call              `T#t#S#<ses>` / `CALL#<cal>`
+//! - a Chime meeting     `EXT#CHIME#<meeting id>` / `CALL` → tenant, session, call (Chime's events
+//!   name only its own meeting id; the one key without a tenant, made from an id Chime issued)
 //! - customer's file     `T#t#C#<cus>` / `F#<att>` and `FK#<kind>#<att>` (by kind)
 //!
 //! Connections table (TTL on `ttl`):
@@ -18,11 +22,11 @@
 //! - an upload as it arrives `uploads/<tenant>/<ses>/<att>` (the storage trigger watches `uploads/`)
 //! - what is served          `media/<tenant>/<ses>/<att>/file` and `…/thumb`
 //!
-//! Sort-key order inside a session partition is `A#… < CMID#… < M#… < META < P#… < UPID#…`, so one query from
-//! `META` to `P$` reads the session and its participants, and `begins_with M#` reads messages in
+//! Sort-key order inside a session partition is `A#… < CALL#… < CMID#… < M#… < META < META#CALL < P#… < UPID#…`, so one query from
+//! `META` to `P$` reads the session, its active call and its participants, and `begins_with M#` reads messages in
 //! sequence order. `META` holds the session's `last_seq`, the counter every message advances.
 
-use crate::domain::{AttachmentId, CustomerId, ParticipantRef, SessionId, TenantId};
+use crate::domain::{AttachmentId, CallId, CustomerId, ParticipantRef, SessionId, TenantId};
 use crate::ports::table::Key;
 
 pub const PROFILE: &str = "PROFILE";
@@ -95,6 +99,22 @@ pub fn client_message(t: &TenantId, s: &SessionId, sender: &ParticipantRef, clie
 }
 
 pub const CUSTOMER_FILE_PREFIX: &str = "F#";
+
+/// Sort key of a session's active call (between `META` and the participants).
+pub const ACTIVE_CALL: &str = "META#CALL";
+
+pub fn active_call(t: &TenantId, s: &SessionId) -> Key {
+    Key::new(session_partition(t, s), ACTIVE_CALL)
+}
+
+pub fn call(t: &TenantId, s: &SessionId, c: &CallId) -> Key {
+    Key::new(session_partition(t, s), format!("CALL#{c}"))
+}
+
+/// Where a Chime meeting's events find their call.
+pub fn chime_meeting(meeting_id: &str) -> Key {
+    Key::new(format!("EXT#CHIME#{meeting_id}"), "CALL")
+}
 
 /// An invitation link, by the hash of its secret.
 pub fn invitation(t: &TenantId, secret_hash: &str) -> Key {

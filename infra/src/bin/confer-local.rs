@@ -44,6 +44,10 @@ enum Command {
         /// web/dist) instead of the one built into the binary.
         #[arg(long, value_name = "DIR", env = "CONFER_WEB_DIR")]
         web_dir: Option<PathBuf>,
+        /// A STUN or TURN server browsers use for calls (repeatable): `stun:host:port` or
+        /// `turn:user:password@host:port`. None is needed on one machine or a LAN.
+        #[arg(long = "ice-server", value_name = "URL", env = "CONFER_ICE_SERVERS", value_delimiter = ',')]
+        ice_servers: Vec<String>,
     },
     /// Add an agent who signs in with a password in the web console (or give one a new
     /// password or role). The password comes from CONFER_AGENT_PASSWORD or the first line of
@@ -93,7 +97,7 @@ fn principal(tenant: &str, role: &str, sub: &str) -> Result<Principal, String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { addr, data_dir, webhooks, log_format, log_level, web_dir } => {
+        Command::Serve { addr, data_dir, webhooks, log_format, log_level, web_dir, ice_servers } => {
             let format = match log_format {
                 LogFormatArg::Json => LogFormat::Json,
                 LogFormatArg::Text => LogFormat::Text,
@@ -104,6 +108,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let mut config = ServeConfig::new(addr, data_dir.clone());
             config.webhooks = webhooks;
+            for server in &ice_servers {
+                config
+                    .ice_servers
+                    .push(confer::adapters::local::LocalVideo::parse_server(server).map_err(|e| format!("--ice-server {e}"))?);
+            }
             if let Some(dir) = web_dir {
                 if !dir.join("index.html").is_file() {
                     return Err(format!("--web-dir {}: no index.html there (run `npm run build` in web/)", dir.display()));

@@ -302,6 +302,7 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
         kind: verified.kind.into(),
         text: attachment.caption.clone().unwrap_or_default(),
         attachment: Some(media.clone()),
+        call: None,
     };
     let customer = CustomerId::parse(&attachment.customer_id)?;
     let now = now_rfc3339();

@@ -37,6 +37,7 @@ pub(crate) struct Content {
     pub kind: MessageKind,
     pub text: String,
     pub attachment: Option<crate::domain::message::MessageAttachment>,
+    pub call: Option<crate::domain::call::CallSummary>,
 }
 
 // Short-lived: returned once per append, never stored or collected.
@@ -89,6 +90,7 @@ pub(crate) async fn append(
             kind: content.kind,
             text: content.text.clone(),
             attachment: content.attachment.clone(),
+            call: content.call.clone(),
             created_at: now_rfc3339(),
         };
         let mut ops = vec![
@@ -142,7 +144,7 @@ pub async fn send(
     let text = validate_text(text)?;
     let me = p.participant();
     let dedupe_key = keys::client_message(&p.tenant, &session_id, &me, &client_message_id);
-    let content = Content { sender: me.clone(), client_message_id, kind: MessageKind::Text, text, attachment: None };
+    let content = Content { sender: me.clone(), client_message_id, kind: MessageKind::Text, text, attachment: None, call: None };
     let dedupe = |m: &Message| -> AppResult<Vec<TransactOp>> {
         let mut item = to_item(&json!({ "message_id": m.id, "seq": m.seq }), &dedupe_key, &[])?;
         item.insert("entity".into(), "client_message".into());

@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod attachments;
+pub mod calls;
 pub mod connections;
 pub mod customers;
 pub mod invitations;
@@ -34,6 +35,8 @@ pub struct App {
     pub tokens: Arc<dyn crate::ports::identity::TokenIssuer>,
     /// A tenant's agents (confer-local's agents file; Cognito in the cloud).
     pub agents: Arc<dyn crate::ports::identity::AgentDirectory>,
+    /// The media side of calls (WebRTC signalled locally; Chime in the cloud).
+    pub video: Arc<dyn crate::ports::video::VideoProvider>,
 }
 
 impl App {
@@ -51,6 +54,7 @@ impl App {
             blobs: Arc::new(crate::ports::blobs::NoBlobs),
             tokens: Arc::new(crate::ports::identity::NoIdentity),
             agents: Arc::new(crate::ports::identity::NoIdentity),
+            video: Arc::new(crate::ports::video::NoVideo),
         }
     }
 

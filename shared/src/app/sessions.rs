@@ -201,6 +201,8 @@ pub async fn close(app: &App, p: &Principal, id: &SessionId) -> AppResult<Sessio
     if session.status == SessionStatus::Closed {
         return Ok(session);
     }
+    // A call ends with its session (its end is the last thing in the history).
+    super::calls::end_for_session(app, &p.tenant, &session, &me).await?;
     let customer = CustomerId::parse(&session.customer_id)?;
     let now = now_rfc3339();
     let set = |u: Update| u.set("status", SessionStatus::Closed.as_str()).set("closed_at", now.clone());

@@ -142,6 +142,7 @@ prefixed_id!(CustomerId, "cus_", "customer id");
 prefixed_id!(SessionId, "ses_", "session id");
 prefixed_id!(MessageId, "msg_", "message id");
 prefixed_id!(AttachmentId, "att_", "attachment id");
+prefixed_id!(CallId, "cal_", "call id");
 
 /// Monotonic ULIDs: ids generated in one process sort in generation order even within a millisecond.
 pub fn next_ulid() -> ulid::Ulid {

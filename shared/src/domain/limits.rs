@@ -67,3 +67,10 @@ pub const DEFAULT_INVITATION_SECONDS: u64 = 60 * 60;
 pub const MIN_INVITATION_SECONDS: u64 = 60;
 pub const MAX_INVITATION_SECONDS: u64 = 7 * 24 * 60 * 60;
 pub const CUSTOMER_TOKEN_SECONDS: u64 = 12 * 60 * 60;
+
+/// A `signal` frame's whole size (docs/calls.md).
+pub const MAX_SIGNAL_FRAME_BYTES: usize = 64 * 1024;
+/// An offer's or answer's session description.
+pub const MAX_SIGNAL_SDP_BYTES: usize = 32 * 1024;
+/// One ICE candidate line (with its mid and fragment).
+pub const MAX_SIGNAL_CANDIDATE_BYTES: usize = 2 * 1024;

@@ -13,6 +13,8 @@ pub enum MessageKind {
     Image,
     Audio,
     File,
+    /// A video call started or ended (`call` says which); not sent by clients.
+    Call,
 }
 
 impl From<crate::media::MediaKind> for MessageKind {
@@ -60,6 +62,9 @@ pub struct Message {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<MessageAttachment>,
+    /// For `call` messages: the call this entry records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<crate::domain::call::CallSummary>,
     #[schema(format = DateTime)]
     pub created_at: String,
 }

@@ -1,6 +1,7 @@
 //! Entities, identifiers, validation and pure rules. No I/O.
 
 pub mod attachment;
+pub mod call;
 pub mod customer;
 pub mod ids;
 pub mod limits;
@@ -8,7 +9,7 @@ pub mod message;
 pub mod principal;
 pub mod session;
 
-pub use ids::{AttachmentId, CustomerId, MessageId, SessionId, TenantId};
+pub use ids::{AttachmentId, CallId, CustomerId, MessageId, SessionId, TenantId};
 pub use principal::{ParticipantRef, Principal, Role};
 
 /// Current time as RFC 3339 in UTC with exactly three fraction digits, e.g.

@@ -9,14 +9,16 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 
 use super::openapi::{AfterSeq, BeforeSeq, Cursor, EventSeq, FileKind, HistoryDirection, PageSize, SearchText, SessionStatusParam};
-use super::{body_is_absent, json_body, path_param, principal, query_param, query_sequence, respond};
+use super::{body_is_absent, json_body, path_param, principal, query_param, query_sequence, respond, respond_with_status};
 use crate::app::agents::{self, AgentPatch, InvitedAgent, NewAgent};
 use crate::app::attachments::{self, AttachmentView, CustomerFile, UploadTicket};
+use crate::app::calls;
 use crate::app::invitations::{self, Invitation, InvitationExchange, IssuedToken, NewInvitation, SignIn};
 use crate::app::paging::{page_size, PageOf};
 use crate::app::sessions::{SessionListItem, SessionSummary};
 use crate::app::{customers, messages, sessions, App};
 use crate::domain::attachment::NewUpload;
+use crate::domain::call::{Call, CallPatch, CallWithJoin, NewCall};
 use crate::domain::customer::{Customer, CustomerPatch, NewCustomer};
 use crate::domain::ids::AgentId;
 use crate::domain::limits::{MAX_SEQ, MAX_SEQUENCE};
@@ -272,6 +274,94 @@ pub async fn get_me(_app: Arc<App>, req: Request) -> Response<Body> {
         Ok(Me { tenant: p.tenant.to_string(), role: p.role, id: p.id })
     })
     .await
+}
+
+#[utoipa::path(post, path = "/v1/sessions/{sessionId}/call", tag = "calls", request_body(content = Option<NewCall>, description = "Optional: no body (or `null`) starts at 480p"),
+    params(("sessionId" = SessionId, Path)),
+    responses(
+        (status = 201, body = CallWithJoin, description = "A new call and the caller's join information; the other participants get a `call` frame"),
+        (status = 200, body = CallWithJoin, description = "The session's running call (one per session) and the caller's join information"),
+        (status = 400, body = ErrorBody, description = "A malformed session id or an unknown preset"),
+        (status = 403, body = ErrorBody, description = "`not_a_participant`: an agent of the tenant who is not in the session"),
+        (status = 404, body = ErrorBody, description = "No such session for this caller"),
+        (status = 409, body = ErrorBody, description = "`session_closed`"),
+        (status = 501, body = ErrorBody, description = "This deployment has no video calls")),
+    security(("bearer" = [])))]
+pub async fn start_call(app: Arc<App>, req: Request) -> Response<Body> {
+    respond_with_status(req, |req| async move {
+        let p = principal(&req)?;
+        let id = path_param(&req, "sessionId")?;
+        let input: NewCall = if body_is_absent(&req) { NewCall::default() } else { json_body(&req)? };
+        let (created, started) = calls::start(&app, &p, &id, input).await?;
+        Ok((if created { 201 } else { 200 }, started))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/sessions/{sessionId}/call", tag = "calls",
+    params(("sessionId" = SessionId, Path)),
+    responses(
+        (status = 200, body = Call, description = "The session's active call"),
+        (status = 400, body = ErrorBody, description = "A malformed session id"),
+        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call")),
+    security(("bearer" = [])))]
+pub async fn get_call(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move { calls::get(&app, &principal(&req)?, &path_param(&req, "sessionId")?).await }).await
+}
+
+#[utoipa::path(patch, path = "/v1/sessions/{sessionId}/call", tag = "calls", request_body = CallPatch,
+    params(("sessionId" = SessionId, Path)),
+    responses(
+        (status = 200, body = Call, description = "The call at its new quality; every participant gets a `call` frame"),
+        (status = 400, body = ErrorBody, description = "A malformed session id or an unknown preset"),
+        (status = 403, body = ErrorBody, description = "`not_a_participant`"),
+        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call"),
+        (status = 409, body = ErrorBody, description = "`quality_unavailable` above the call's `max_quality`, or `session_closed`")),
+    security(("bearer" = [])))]
+pub async fn update_call(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move {
+        let p = principal(&req)?;
+        let id = path_param(&req, "sessionId")?;
+        calls::set_quality(&app, &p, &id, json_body::<CallPatch>(&req)?).await
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/sessions/{sessionId}/call/join", tag = "calls",
+    params(("sessionId" = SessionId, Path)),
+    responses(
+        (status = 200, body = CallWithJoin, description = "The caller's join information; they count as in the call"),
+        (status = 400, body = ErrorBody, description = "A malformed session id"),
+        (status = 403, body = ErrorBody, description = "`not_a_participant`"),
+        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call"),
+        (status = 409, body = ErrorBody, description = "`session_closed`")),
+    security(("bearer" = [])))]
+pub async fn join_call(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move { calls::join(&app, &principal(&req)?, &path_param(&req, "sessionId")?).await }).await
+}
+
+#[utoipa::path(post, path = "/v1/sessions/{sessionId}/call/leave", tag = "calls",
+    params(("sessionId" = SessionId, Path)),
+    responses(
+        (status = 200, body = Call, description = "The call after the caller left; the last one to leave ends it"),
+        (status = 400, body = ErrorBody, description = "A malformed session id"),
+        (status = 403, body = ErrorBody, description = "`not_a_participant`"),
+        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call")),
+    security(("bearer" = [])))]
+pub async fn leave_call(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move { calls::leave(&app, &principal(&req)?, &path_param(&req, "sessionId")?).await }).await
+}
+
+#[utoipa::path(post, path = "/v1/sessions/{sessionId}/call/end", tag = "calls",
+    params(("sessionId" = SessionId, Path)),
+    responses(
+        (status = 200, body = Call, description = "The ended call; its end is in the session's history"),
+        (status = 400, body = ErrorBody, description = "A malformed session id"),
+        (status = 403, body = ErrorBody, description = "`not_a_participant`"),
+        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call")),
+    security(("bearer" = [])))]
+pub async fn end_call(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move { calls::end(&app, &principal(&req)?, &path_param(&req, "sessionId")?).await }).await
 }
 
 #[utoipa::path(post, path = "/v1/sessions/{sessionId}/close", tag = "sessions",

@@ -161,9 +161,18 @@ where
     F: std::future::Future<Output = Result<T, AppError>>,
     T: Serialize,
 {
+    respond_with_status(req, |req| async move { Ok((status, f(req).await?)) }).await
+}
+
+/// As [`respond`], where the use case chooses the status (201 created, 200 found).
+pub async fn respond_with_status<F, T>(req: Request, f: impl FnOnce(Request) -> F) -> Response<Body>
+where
+    F: std::future::Future<Output = Result<(u16, T), AppError>>,
+    T: Serialize,
+{
     let rid = request_id(&req);
     match f(req).await {
-        Ok(value) => json_response(status, &value),
+        Ok((status, value)) => json_response(status, &value),
         Err(e) => error_response(&e, rid.as_deref()),
     }
 }

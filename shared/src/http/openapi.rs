@@ -17,12 +17,12 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         handlers::create_customer, handlers::list_customers, handlers::get_customer, handlers::update_customer,
         handlers::list_customer_sessions, handlers::create_session, handlers::get_session, handlers::close_session,
         handlers::list_messages, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
-        handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::create_customer_token, handlers::exchange_invitation, handlers::local_sign_in,
+        handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::create_customer_token, handlers::start_call, handlers::get_call, handlers::update_call, handlers::join_call, handlers::leave_call, handlers::end_call, handlers::exchange_invitation, handlers::local_sign_in,
         handlers::list_agents, handlers::invite_agent, handlers::update_agent,
         handlers::read_events
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId)),
     modifiers(&BearerAuth, &EveryOperation),
     tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "events", description = "Local runtime only"))
 )]

@@ -63,6 +63,12 @@ pub static ROUTES: &[Route] = &[
     route!("GET", "/v1/sessions/{sessionId}/messages", "messages-list", true, needs::TABLE_BLOBS, h::list_messages),
     route!("POST", "/v1/sessions/{sessionId}/attachments", "attachments-create", true, needs::TABLE_BLOBS, h::create_attachment),
     route!("GET", "/v1/sessions/{sessionId}/attachments/{attachmentId}", "attachments-get", true, needs::TABLE_BLOBS, h::get_attachment),
+    route!("POST", "/v1/sessions/{sessionId}/call", "calls-start", true, needs::CALLS, h::start_call),
+    route!("GET", "/v1/sessions/{sessionId}/call", "calls-get", true, needs::TABLE, h::get_call),
+    route!("PATCH", "/v1/sessions/{sessionId}/call", "calls-update", true, needs::TABLE_LIVE, h::update_call),
+    route!("POST", "/v1/sessions/{sessionId}/call/join", "calls-join", true, needs::CALLS, h::join_call),
+    route!("POST", "/v1/sessions/{sessionId}/call/leave", "calls-leave", true, needs::CALLS, h::leave_call),
+    route!("POST", "/v1/sessions/{sessionId}/call/end", "calls-end", true, needs::CALLS, h::end_call),
     route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),
     route!("POST", "/v1/customers/{customerId}/invitations", "invitations-create", true, needs::TABLE, h::create_invitation),
     route!("POST", "/v1/customers/{customerId}/tokens", "customer-tokens-create", true, needs::TABLE_IDENTITY, h::create_customer_token),
@@ -84,6 +90,7 @@ pub static WS_ROUTES: &[(&str, &str, &[Capability])] = &[
     ("ack", "ws-ack", needs::CHAT),
     ("read", "ws-read", needs::CHAT),
     ("typing", "ws-typing", needs::TABLE_LIVE),
+    ("signal", "ws-signal", needs::TABLE_LIVE),
 ];
 
 /// The Lambda REQUEST authorizer on `$connect`.
@@ -151,6 +158,7 @@ pub fn ws_handler(route_key: &str) -> Option<WsHandler> {
         "ack" => |a, e| Box::pin(ws::on_ack(a, e)),
         "read" => |a, e| Box::pin(ws::on_read(a, e)),
         "typing" => |a, e| Box::pin(ws::on_typing(a, e)),
+        "signal" => |a, e| Box::pin(ws::on_signal(a, e)),
         _ => return None,
     };
     Some(h)

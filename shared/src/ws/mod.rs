@@ -14,7 +14,7 @@ use crate::domain::principal::{CLAIM_CUSTOMER, CLAIM_ROLE, CLAIM_SUB, CLAIM_TENA
 use crate::domain::Principal;
 use crate::error::AppError;
 use crate::http::parse_json;
-use protocol::{client_message_id_of, AckAction, ReadAction, SendAction, ServerFrame, TypingAction, SUBPROTOCOL};
+use protocol::{client_message_id_of, AckAction, ReadAction, SendAction, ServerFrame, SignalAction, TypingAction, SUBPROTOCOL};
 
 /// Keys of the authorizer context (what API Gateway passes to every route of the connection).
 pub const CTX_TENANT: &str = "tenant";
@@ -196,6 +196,12 @@ pub async fn on_read(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> A
 
 pub async fn on_typing(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
     silent_action(app, event, |app, p, a: TypingAction, conn| async move { messages::typing(&app, &p, &a.session_id, &conn).await }).await
+}
+
+/// `signal`: WebRTC signalling relayed to one participant of the session's call.
+pub async fn on_signal(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let size = event.body.as_deref().map(str::len).unwrap_or(0);
+    silent_action(app, event, move |app, p, a: SignalAction, _| async move { crate::app::calls::signal(&app, &p, a, size).await }).await
 }
 
 pub async fn on_ack(app: Arc<App>, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {

@@ -45,6 +45,29 @@ pub struct TypingAction {
     pub session_id: String,
 }
 
+/// `signal`: WebRTC signalling for the session's call (local runtime), relayed to `to` only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalAction {
+    pub action: String,
+    pub session_id: String,
+    pub to: ParticipantRef,
+    pub kind: SignalKind,
+    #[serde(default)]
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalKind {
+    Offer,
+    Answer,
+    Candidate,
+    Hangup,
+    /// A participant who has not joined turns the call down (to its caller).
+    Decline,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -81,6 +104,22 @@ pub enum ServerFrame {
     Session {
         session: crate::app::sessions::SessionListItem,
     },
+    /// The session's call changed: `started`, `joined`, `left`, `ended` or `quality`.
+    Call {
+        event: String,
+        session_id: String,
+        call: crate::domain::call::Call,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantRef>,
+    },
+    /// Signalling from another participant of the call.
+    Signal {
+        session_id: String,
+        call_id: String,
+        from: ParticipantRef,
+        kind: SignalKind,
+        data: serde_json::Map<String, serde_json::Value>,
+    },
     Pong,
     Error {
         code: String,
@@ -116,6 +155,7 @@ pub fn route_key_of(body: &str) -> &'static str {
         Some(a) if a == "ack" => "ack",
         Some(a) if a == "read" => "read",
         Some(a) if a == "typing" => "typing",
+        Some(a) if a == "signal" => "signal",
         _ => "$default",
     }
 }

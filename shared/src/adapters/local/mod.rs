@@ -10,6 +10,7 @@ pub mod page_cache;
 pub mod query_cache;
 mod rules;
 pub mod sqlite;
+pub mod video;
 mod wal_writes;
 
 pub use blobs::LocalBlobs;
@@ -17,6 +18,7 @@ pub use connections::LocalConnections;
 pub use event_log::{LocalOutbox, SqliteEventLog, WebhookConfig};
 pub use memory::MemoryTable;
 pub use sqlite::{SqliteStore, SqliteTable};
+pub use video::LocalVideo;
 
 use std::sync::Arc;
 
@@ -46,6 +48,7 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
         blobs: Arc::new(crate::ports::blobs::NoBlobs),
         tokens: Arc::new(crate::ports::identity::NoIdentity),
         agents: Arc::new(crate::ports::identity::NoIdentity),
+        video: Arc::new(video::LocalVideo::default()),
     };
     Ok(LocalBackends { app, connections, connection_records, event_log })
 }

@@ -1,0 +1,202 @@
+//! Video calls: at most one active call per session, between its participants (docs/calls.md).
+
+use serde::{Deserialize, Serialize};
+
+use super::principal::ParticipantRef;
+
+/// A call's video quality preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema, Default)]
+pub enum Quality {
+    #[default]
+    #[serde(rename = "480p")]
+    P480,
+    #[serde(rename = "720p")]
+    P720,
+    #[serde(rename = "1080p")]
+    P1080,
+    #[serde(rename = "4k")]
+    K4,
+}
+
+impl Quality {
+    pub const ALL: [Quality; 4] = [Quality::P480, Quality::P720, Quality::P1080, Quality::K4];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::P480 => "480p",
+            Quality::P720 => "720p",
+            Quality::P1080 => "1080p",
+            Quality::K4 => "4k",
+        }
+    }
+
+    /// The camera capture the browser asks for: width, height, frames per second.
+    pub fn capture(self) -> (u32, u32, u32) {
+        match self {
+            Quality::P480 => (640, 480, 30),
+            Quality::P720 => (1280, 720, 30),
+            Quality::P1080 => (1920, 1080, 30),
+            Quality::K4 => (3840, 2160, 30),
+        }
+    }
+
+    /// The sender's bitrate limit in the local runtime (kbit/s).
+    pub fn max_bitrate_kbps(self) -> u32 {
+        match self {
+            Quality::P480 => 1_000,
+            Quality::P720 => 2_500,
+            Quality::P1080 => 4_500,
+            Quality::K4 => 15_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CallState {
+    Active,
+    Ended,
+}
+
+/// Who runs a call's media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CallProvider {
+    /// Peer to peer in the browsers, signalled over Confer's WebSocket (confer-local).
+    Webrtc,
+    /// An Amazon Chime SDK meeting.
+    Chime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CallParticipant {
+    pub who: ParticipantRef,
+    #[schema(format = DateTime)]
+    pub joined_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub left_at: Option<String>,
+}
+
+/// A call as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Call {
+    #[schema(value_type = super::CallId)]
+    pub id: String,
+    #[schema(value_type = super::SessionId)]
+    pub session_id: String,
+    pub provider: CallProvider,
+    pub state: CallState,
+    pub quality: Quality,
+    /// The highest preset this call allows (a Chime meeting's features are fixed at creation).
+    pub max_quality: Quality,
+    pub started_by: ParticipantRef,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+    #[serde(default)]
+    pub duration_seconds: Option<u64>,
+    /// Everyone who joined, in the order they first joined; `left_at` once they left.
+    pub participants: Vec<CallParticipant>,
+}
+
+/// What a browser needs to take part in the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "provider", rename_all = "lowercase")]
+pub enum JoinInfo {
+    Webrtc {
+        ice_servers: Vec<IceServer>,
+        /// Participants in the call now: the newcomer sends each an offer.
+        peers: Vec<ParticipantRef>,
+    },
+    Chime {
+        /// Chime's `Meeting`, for `MeetingSessionConfiguration`.
+        #[schema(value_type = Object)]
+        meeting: serde_json::Value,
+        /// Chime's `Attendee` of the caller (with its join token).
+        #[schema(value_type = Object)]
+        attendee: serde_json::Value,
+    },
+}
+
+/// A STUN or TURN server, in `RTCIceServer`'s shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CallWithJoin {
+    pub call: Call,
+    pub join: JoinInfo,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCall {
+    #[serde(default)]
+    pub quality: Option<Quality>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallPatch {
+    pub quality: Quality,
+}
+
+/// What a `call` message in the session's history says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CallSummary {
+    #[schema(value_type = super::CallId)]
+    pub call_id: String,
+    /// `started` or `ended`.
+    pub event: String,
+    pub quality: Quality,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u64>,
+    /// Who took part (for `ended`), or who started it.
+    pub participants: Vec<ParticipantRef>,
+}
+
+/// Seconds between two timestamps Confer wrote (`YYYY-MM-DDTHH:MM:SS.mmmZ`), never negative.
+pub fn seconds_between(from: &str, to: &str) -> u64 {
+    let parse = |s: &str| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok();
+    match (parse(from), parse(to)) {
+        (Some(a), Some(b)) => (b - a).whole_seconds().max(0) as u64,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_read_and_write_as_their_names_and_order_by_size() {
+        for q in Quality::ALL {
+            assert_eq!(serde_json::to_value(q).unwrap(), q.as_str());
+            assert_eq!(serde_json::from_value::<Quality>(q.as_str().into()).unwrap(), q);
+        }
+        assert!(serde_json::from_value::<Quality>("8k".into()).is_err());
+        assert!(Quality::P480 < Quality::P720 && Quality::P1080 < Quality::K4);
+        assert_eq!(Quality::default(), Quality::P480);
+        assert_eq!(Quality::P720.capture(), (1280, 720, 30));
+    }
+
+    #[test]
+    fn durations_come_from_the_stored_times() {
+        assert_eq!(seconds_between("2026-12-04T10:00:00.000Z", "2026-12-04T10:03:12.500Z"), 192);
+        assert_eq!(seconds_between("2026-12-04T10:00:00.000Z", "2026-12-04T09:00:00.000Z"), 0);
+    }
+}
