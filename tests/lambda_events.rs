@@ -173,12 +173,16 @@ fn every_event_file_belongs_to_a_function_and_every_function_has_one() {
     for entry in std::fs::read_dir(events_dir()).expect("events/ exists") {
         let path = entry.expect("dir entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 name").to_string();
-        let function = name.strip_suffix(".json").unwrap_or_else(|| panic!("events/{name}: only <function>.json files belong here"));
+        // `<function>.json`, and for a function fed several shapes, `<function>.<variant>.json`.
+        let stem =
+            name.strip_suffix(".json").unwrap_or_else(|| panic!("events/{name}: only <function>[.<variant>].json files belong here"));
+        let function = stem.split('.').next().unwrap_or(stem);
         files.insert(function.to_string());
     }
     let mut functions: BTreeSet<String> = ROUTES.iter().filter(|r| r.cloud).map(|r| r.function.to_string()).collect();
     functions.extend(WS_ROUTES.iter().map(|(_, f, _)| f.to_string()));
     functions.extend(confer::inbound::TRIGGERS.iter().map(|t| t.function.to_string()));
+    functions.extend(confer::inbound::RULES.iter().map(|r| r.function.to_string()));
     functions.insert(WS_AUTHORIZER_FUNCTION.to_string());
     let unknown: Vec<_> = files.difference(&functions).collect();
     let missing: Vec<_> = functions.difference(&files).collect();

@@ -230,6 +230,7 @@ fn every_function_is_a_route_function_and_every_binary_is_deployed() {
     let mut expected: BTreeSet<String> = ROUTES.iter().filter(|r| r.cloud).map(|r| r.function.to_string()).collect();
     expected.extend(WS_ROUTES.iter().map(|(_, f, _)| f.to_string()));
     expected.extend(TRIGGERS.iter().map(|t| t.function.to_string()));
+    expected.extend(confer::inbound::RULES.iter().map(|r| r.function.to_string()));
     expected.insert(WS_AUTHORIZER_FUNCTION.to_string());
     assert_same("functions", &deployed, &expected);
 
@@ -308,6 +309,44 @@ fn storage_notifications_equal_the_trigger_table_and_each_has_a_dead_letter_queu
     assert_same("storage triggers (function, bucket, events, prefix)", &declared, &expected);
 }
 
+#[test]
+fn eventbridge_rules_equal_the_rule_table_and_each_has_retries_and_dead_letter_queues() {
+    let t = template();
+    let fns = functions(&t);
+    let mut declared = BTreeSet::new();
+    for (id, r) in of_type(&t, "AWS::Serverless::Function") {
+        let Some(events) = prop(r, "Events").and_then(Value::as_mapping) else { continue };
+        for (name, event) in events {
+            if event.get("Type").and_then(Value::as_str) != Some("EventBridgeRule") {
+                continue;
+            }
+            let p = event.get("Properties").unwrap_or_else(|| panic!("{id}.{name:?} has no Properties"));
+            let pattern = p.get("Pattern").unwrap_or_else(|| panic!("{id}: EventBridgeRule without Pattern"));
+            let list = |v: Option<&Value>| -> Vec<String> {
+                v.and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+            };
+            let source = list(pattern.get("source")).join(",");
+            let detail_type = list(pattern.get("detail-type")).join(",");
+            let event_types = list(pattern.get("detail").and_then(|d| d.get("eventType"))).join(",");
+            declared.insert((fns[&id].clone(), source, detail_type, event_types));
+            // Delivery failures go to the rule's DLQ; failures in the function to its own.
+            assert!(p.get("RetryPolicy").is_some(), "{id}: a rule needs a RetryPolicy");
+            let dlq = p.get("DeadLetterConfig").unwrap_or_else(|| panic!("{id}: a rule needs a DeadLetterConfig"));
+            assert_eq!(dlq.get("Type").and_then(Value::as_str), Some("SQS"), "{id}");
+            let on_failure = prop(r, "EventInvokeConfig")
+                .and_then(|c| c.get("DestinationConfig"))
+                .and_then(|d| d.get("OnFailure"))
+                .unwrap_or_else(|| panic!("{id}: an EventBridge-invoked function needs EventInvokeConfig.DestinationConfig.OnFailure"));
+            assert_eq!(on_failure.get("Type").and_then(Value::as_str), Some("SQS"), "{id}");
+        }
+    }
+    let expected: BTreeSet<_> = confer::inbound::RULES
+        .iter()
+        .map(|r| (r.function.to_string(), r.source.to_string(), r.detail_type.to_string(), r.event_types.join(",")))
+        .collect();
+    assert_same("EventBridge rules (function, source, detail type, event types)", &declared, &expected);
+}
+
 /// Every action a role's `data` policy grants.
 fn granted_actions(t: &Value, function_id: &str) -> Vec<String> {
     let f = &resources(t)[function_id];
@@ -347,6 +386,9 @@ fn each_function_is_configured_and_permitted_for_its_capabilities_only() {
     for tr in TRIGGERS {
         needs.insert(tr.function.to_string(), tr.needs);
     }
+    for rule in confer::inbound::RULES {
+        needs.insert(rule.function.to_string(), rule.needs);
+    }
     for (id, binary) in functions(&t) {
         let Some(caps) = needs.get(&binary) else { continue };
         let f = &resources(&t)[id.as_str()];
@@ -364,7 +406,7 @@ fn each_function_is_configured_and_permitted_for_its_capabilities_only() {
                 assert!(!granted || caps.contains(&cap), "{id}: grants {prefix}* without the capability {cap:?}");
                 // Publishing, media and identity always need their grant (a live function may
                 // only record connections, as $connect does).
-                if matches!(cap, Capability::Events | Capability::Blobs | Capability::Identity) && caps.contains(&cap) {
+                if matches!(cap, Capability::Events | Capability::Blobs | Capability::Identity | Capability::Video) && caps.contains(&cap) {
                     assert!(granted, "{id}: has {cap:?} but no {prefix}* permission");
                 }
             }

@@ -79,6 +79,19 @@ pub async fn run_s3(function: &'static str) -> Result<(), Error> {
     .await
 }
 
+/// Runs a function fed by an EventBridge rule (`inbound::RULES`). A retryable failure fails
+/// the invocation, so Lambda retries it and then sends it to the function's dead-letter queue.
+pub async fn run_eventbridge(function: &'static str) -> Result<(), Error> {
+    crate::init_tracing();
+    let rule = crate::inbound::rule(function).ok_or_else(|| format!("no EventBridge rule runs {function}"))?;
+    let app = Arc::new(aws::app_for(rule.needs).await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>>| {
+        let app = app.clone();
+        async move { (rule.handler)(app, event.payload).await.map_err(|e| Error::from(e.to_string())) }
+    }))
+    .await
+}
+
 /// Runs the `$connect` authorizer. Denials surface as `Unauthorized`, which API Gateway turns into 401.
 pub async fn run_authorizer() -> Result<(), Error> {
     crate::init_tracing();

@@ -1,9 +1,10 @@
-//! Inbound events no API call starts: storage notifications today; queues, streams and
-//! schedules as they arrive. [`TRIGGERS`] is their one list, as `http::routes` is for routes:
+//! Inbound events no API call starts: storage notifications and EventBridge rules today; queues,
+//! streams and schedules as they arrive. [`TRIGGERS`] is their one list, as `http::routes` is for routes:
 //! each Lambda's entry point runs a trigger by name (`lambda::run_s3`), confer-local's dispatcher
 //! feeds the same handlers the same event JSON, and tests/template_routes.rs proves template.yaml
 //! wires exactly these functions to exactly these sources.
 
+pub mod chime;
 pub mod s3;
 
 use std::future::Future;
@@ -58,4 +59,33 @@ pub fn s3_triggers_for<'a>(bucket: &'a str, key: &'a str) -> impl Iterator<Item 
     TRIGGERS.iter().filter(move |t| match t.source {
         Source::S3 { bucket: b, prefix, .. } => b == bucket && key.starts_with(prefix),
     })
+}
+
+/// An EventBridge rule's handler: `Err` only for what a retry may fix.
+pub type EventBridgeFuture = Pin<Box<dyn Future<Output = Result<(), crate::error::AppError>> + Send>>;
+pub type EventBridgeHandler = fn(Arc<App>, aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>) -> EventBridgeFuture;
+
+/// A function fed by an EventBridge rule on the default bus (with retries and a dead-letter
+/// queue in template.yaml).
+pub struct Rule {
+    pub function: &'static str,
+    pub source: &'static str,
+    pub detail_type: &'static str,
+    /// `detail.eventType` values the rule forwards.
+    pub event_types: &'static [&'static str],
+    pub needs: &'static [Capability],
+    pub handler: EventBridgeHandler,
+}
+
+pub static RULES: &[Rule] = &[Rule {
+    function: "calls-chime-events",
+    source: chime::SOURCE,
+    detail_type: chime::DETAIL_TYPE,
+    event_types: chime::EVENT_TYPES,
+    needs: needs::CALLS,
+    handler: |app, event| Box::pin(chime::meeting_state_changed(app, event)),
+}];
+
+pub fn rule(function: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.function == function)
 }

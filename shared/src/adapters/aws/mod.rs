@@ -1,7 +1,8 @@
-//! AWS backends: DynamoDB, API Gateway Management API, SNS, S3, Cognito. SDK types never leave
-//! this module.
+//! AWS backends: DynamoDB, API Gateway Management API, SNS, S3, Cognito, Chime SDK meetings. SDK
+//! types never leave this module.
 
 pub mod apigateway;
+pub mod chime;
 pub mod cognito;
 pub mod dynamodb;
 pub mod s3;
@@ -15,8 +16,8 @@ use crate::error::AppError;
 use crate::identity::{TokenVerifier, VerifierConfig};
 
 pub use crate::capabilities::{
-    ENV_ATTACHMENTS_BUCKET, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_TABLE, ENV_USER_POOL_CLIENT_ID, ENV_USER_POOL_ID,
-    ENV_WS_ENDPOINT,
+    ENV_ATTACHMENTS_BUCKET, ENV_CHIME_MEDIA_REGION, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_TABLE, ENV_USER_POOL_CLIENT_ID,
+    ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
 };
 pub const ENV_JWT_ISSUER: &str = "CONFER_JWT_ISSUER";
 pub const ENV_JWT_AUDIENCE: &str = "CONFER_JWT_AUDIENCE";
@@ -63,6 +64,9 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
         let identity = Arc::new(cognito::CognitoIdentity::new(&config, env(ENV_USER_POOL_ID)?, env(ENV_USER_POOL_CLIENT_ID)?));
         app.tokens = identity.clone();
         app.agents = identity;
+    }
+    if has(Capability::Video) {
+        app.video = Arc::new(chime::ChimeVideo::new(&config, env(ENV_CHIME_MEDIA_REGION)?));
     }
     // Open TLS connections during init, so the first event does not pay for them.
     let warm_table = async {
