@@ -113,7 +113,9 @@ async fn a_call_is_started_joined_signalled_and_ended_and_the_history_keeps_it()
     assert!(ended["participants"].as_array().unwrap().iter().all(|x| x["left_at"].is_string()));
     assert_eq!(next_call(&mut customer_ws, "ended").await["call"]["state"], "ended");
     agent.get(&call_path).await.expect_error(404, "not_found");
-    agent.post(&format!("{call_path}/end"), json!({})).await.expect_error(404, "not_found");
+    agent.post(&format!("{call_path}/end"), json!({})).await.expect_error(409, "no_active_call");
+    agent.post(&format!("{call_path}/join"), json!({})).await.expect_error(409, "no_active_call");
+    agent.patch(&call_path, json!({ "quality": "720p" })).await.expect_error(409, "no_active_call");
 
     let history = agent.messages(&c.session_id, "").await.expect(200);
     let mut calls: Vec<&Value> = history["items"].as_array().unwrap().iter().filter(|m| m["kind"] == "call").collect();
@@ -207,4 +209,19 @@ async fn calls_refuse_outsiders_bad_presets_and_bad_signalling() {
     assert!(any_of(&mut customer_ws, "signal", Duration::from_millis(300)).await.is_none(), "nothing refused was relayed");
     agent_ws.send_json(signal(to_customer, "hangup", json!({}))).await;
     assert_eq!(next_of(&mut customer_ws, "signal").await["kind"], "hangup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_whose_last_connection_closes_leaves_the_peer_to_peer_call() {
+    let c = chat_between_agent_and_customer().await;
+    let s = &c.server;
+    let call_path = format!("/v1/sessions/{}/call", c.session_id);
+    let mut agent_ws = s.ws(&s.token("acme", Role::Agent, "agent-ann")).await;
+    let customer_ws = s.ws(&s.token("acme", Role::Customer, &c.customer_id)).await;
+    s.agent("acme", "agent-ann").post(&call_path, json!({})).await.expect(201);
+    s.customer("acme", &c.customer_id).post(&format!("{call_path}/join"), json!({})).await.expect(200);
+    customer_ws.close().await;
+    let left = next_call(&mut agent_ws, "left").await;
+    assert_eq!(left["participant"]["id"], c.customer_id.as_str());
+    assert_eq!(left["call"]["state"], "active", "the agent is still in it");
 }

@@ -23,6 +23,9 @@ pub enum AppError {
     Gone(String),
     #[error("the session is closed")]
     SessionClosed,
+    /// Joining, leaving, ending or changing the call of a session that has none going.
+    #[error("the session has no call going on; start one first")]
+    NoActiveCall,
     /// A call asked for more than it was created for (a Chime meeting's features are fixed).
     #[error("{0}")]
     QualityUnavailable(String),
@@ -52,7 +55,9 @@ impl AppError {
             AppError::Forbidden(_) | AppError::NotAParticipant => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) | AppError::SessionClosed | AppError::QualityUnavailable(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::SessionClosed | AppError::QualityUnavailable(_) | AppError::NoActiveCall => {
+                StatusCode::CONFLICT
+            }
             // No usable invitation for this secret: as a missing resource.
             AppError::Gone(_) => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -73,6 +78,7 @@ impl AppError {
             AppError::Gone(_) => "invitation_invalid",
             AppError::SessionClosed => "session_closed",
             AppError::QualityUnavailable(_) => "quality_unavailable",
+            AppError::NoActiveCall => "no_active_call",
             AppError::NotAParticipant => "not_a_participant",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnknownAction(_) => "unknown_action",

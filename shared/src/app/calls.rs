@@ -225,7 +225,7 @@ pub async fn join(app: &App, p: &Principal, session_id: &str) -> AppResult<CallW
     let session_id = SessionId::parse(session_id)?;
     let session = session_for(app, p, &session_id).await?;
     open(&session)?;
-    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("call"))?;
+    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NoActiveCall)?;
     join_stored(app, p, &session, stored).await
 }
 
@@ -241,7 +241,7 @@ async fn join_stored(app: &App, p: &Principal, session: &Session, stored: Stored
 pub async fn leave(app: &App, p: &Principal, session_id: &str) -> AppResult<Call> {
     let session_id = SessionId::parse(session_id)?;
     let session = session_for(app, p, &session_id).await?;
-    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("call"))?;
+    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NoActiveCall)?;
     attend(app, &p.tenant, &session, &stored.call.id, &p.participant(), false).await
 }
 
@@ -251,10 +251,10 @@ async fn attend(app: &App, tenant: &TenantId, session: &Session, call_id: &str, 
     let session_id = SessionId::parse(&session.id)?;
     for _ in 0..ATTEMPTS {
         let Some(mut stored) = active(app, tenant, &session_id).await? else {
-            return Err(AppError::NotFound("call"));
+            return Err(AppError::NoActiveCall);
         };
         if stored.call.id != call_id {
-            return Err(AppError::NotFound("call"));
+            return Err(AppError::NoActiveCall);
         }
         let now = now_rfc3339();
         let changed = if joined { mark_joined(&mut stored.call, who, &now) } else { mark_left(&mut stored.call, who, &now) };
@@ -282,6 +282,25 @@ async fn attend(app: &App, tenant: &TenantId, session: &Session, call_id: &str, 
     Err(AppError::Conflict("the call is changing; try again".into()))
 }
 
+/// The participant's last connection closed: in a call whose media runs between browsers
+/// (WebRTC), they are out of it. Chime reports its own attendees' departures. Best effort.
+pub async fn left_with_last_connection(app: &App, tenant: &TenantId, session: &Session, who: &ParticipantRef) {
+    if app.video.provider() != crate::domain::call::CallProvider::Webrtc {
+        return;
+    }
+    let Ok(session_id) = SessionId::parse(&session.id) else { return };
+    let result = match active(app, tenant, &session_id).await {
+        Ok(Some(stored)) if present(&stored.call).contains(who) => {
+            attend(app, tenant, session, &stored.call.id, who, false).await.map(|_| ())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, session_id = %session.id, "a disconnected participant could not be taken out of the call");
+    }
+}
+
 fn mark_joined(call: &mut Call, who: &ParticipantRef, now: &str) -> bool {
     if call.participants.iter().any(|x| x.who == *who && x.left_at.is_none()) {
         return false;
@@ -304,7 +323,7 @@ fn mark_left(call: &mut Call, who: &ParticipantRef, now: &str) -> bool {
 pub async fn end(app: &App, p: &Principal, session_id: &str) -> AppResult<Call> {
     let session_id = SessionId::parse(session_id)?;
     let session = session_for(app, p, &session_id).await?;
-    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("call"))?;
+    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NoActiveCall)?;
     finish(app, &p.tenant, &session, stored, Some(p.participant()), "ended by a participant").await
 }
 
@@ -417,7 +436,7 @@ pub async fn set_quality(app: &App, p: &Principal, session_id: &str, patch: Call
     let session = session_for(app, p, &session_id).await?;
     open(&session)?;
     for _ in 0..ATTEMPTS {
-        let mut stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("call"))?;
+        let mut stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NoActiveCall)?;
         if patch.quality > stored.call.max_quality {
             return Err(AppError::QualityUnavailable(format!(
                 "this call allows up to {}; start a new call at {} for more",
@@ -453,7 +472,7 @@ pub async fn signal(app: &App, p: &Principal, action: SignalAction, raw_len: usi
     let session_id = SessionId::parse(&action.session_id)?;
     let session = session_for(app, p, &session_id).await?;
     let me = p.participant();
-    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NotFound("call"))?;
+    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NoActiveCall)?;
     let here = present(&stored.call);
     // A decline comes from someone not (yet) in the call; everything else only between people in it.
     let sender_ok = action.kind == SignalKind::Decline || here.contains(&me);

@@ -73,6 +73,10 @@ async fn try_announce_presence(app: &App, tenant: &TenantId, who: &ParticipantRe
         }
         let Some(id) = edge.get("id").and_then(Value::as_str).and_then(|s| crate::domain::SessionId::parse(s).ok()) else { continue };
         let Some(session) = super::sessions::load(app, tenant, &id).await? else { continue };
+        if !online {
+            // A browser that is gone is out of its peer-to-peer calls too.
+            super::calls::left_with_last_connection(app, tenant, &session, who).await;
+        }
         let others: Vec<_> = session.participants.iter().map(|x| x.who.clone()).filter(|x| x != who).collect();
         let frame = crate::ws::protocol::ServerFrame::Presence { session_id: id.to_string(), participant: who.clone(), online }.to_bytes();
         deliver(app, tenant, &others, &frame, None).await?;

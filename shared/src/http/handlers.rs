@@ -315,8 +315,8 @@ pub async fn get_call(app: Arc<App>, req: Request) -> Response<Body> {
         (status = 200, body = Call, description = "The call at its new quality; every participant gets a `call` frame"),
         (status = 400, body = ErrorBody, description = "A malformed session id or an unknown preset"),
         (status = 403, body = ErrorBody, description = "`not_a_participant`"),
-        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call"),
-        (status = 409, body = ErrorBody, description = "`quality_unavailable` above the call's `max_quality`, or `session_closed`")),
+        (status = 404, body = ErrorBody, description = "No such session for this caller"),
+        (status = 409, body = ErrorBody, description = "`quality_unavailable` above the call's `max_quality`, `no_active_call`, or `session_closed`")),
     security(("bearer" = [])))]
 pub async fn update_call(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move {
@@ -333,8 +333,8 @@ pub async fn update_call(app: Arc<App>, req: Request) -> Response<Body> {
         (status = 200, body = CallWithJoin, description = "The caller's join information; they count as in the call"),
         (status = 400, body = ErrorBody, description = "A malformed session id"),
         (status = 403, body = ErrorBody, description = "`not_a_participant`"),
-        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call"),
-        (status = 409, body = ErrorBody, description = "`session_closed`")),
+        (status = 404, body = ErrorBody, description = "No such session for this caller"),
+        (status = 409, body = ErrorBody, description = "`no_active_call`, or `session_closed`")),
     security(("bearer" = [])))]
 pub async fn join_call(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move { calls::join(&app, &principal(&req)?, &path_param(&req, "sessionId")?).await }).await
@@ -346,7 +346,8 @@ pub async fn join_call(app: Arc<App>, req: Request) -> Response<Body> {
         (status = 200, body = Call, description = "The call after the caller left; the last one to leave ends it"),
         (status = 400, body = ErrorBody, description = "A malformed session id"),
         (status = 403, body = ErrorBody, description = "`not_a_participant`"),
-        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call")),
+        (status = 404, body = ErrorBody, description = "No such session for this caller"),
+        (status = 409, body = ErrorBody, description = "`no_active_call`")),
     security(("bearer" = [])))]
 pub async fn leave_call(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move { calls::leave(&app, &principal(&req)?, &path_param(&req, "sessionId")?).await }).await
@@ -358,7 +359,8 @@ pub async fn leave_call(app: Arc<App>, req: Request) -> Response<Body> {
         (status = 200, body = Call, description = "The ended call; its end is in the session's history"),
         (status = 400, body = ErrorBody, description = "A malformed session id"),
         (status = 403, body = ErrorBody, description = "`not_a_participant`"),
-        (status = 404, body = ErrorBody, description = "No such session for this caller, or no active call")),
+        (status = 404, body = ErrorBody, description = "No such session for this caller"),
+        (status = 409, body = ErrorBody, description = "`no_active_call`")),
     security(("bearer" = [])))]
 pub async fn end_call(app: Arc<App>, req: Request) -> Response<Body> {
     respond(req, 200, |req| async move { calls::end(&app, &principal(&req)?, &path_param(&req, "sessionId")?).await }).await
