@@ -18,6 +18,7 @@ pub mod keys;
 pub mod lambda;
 pub mod media;
 pub mod ports;
+pub mod transcript;
 pub mod ws;
 
 pub use app::App;

@@ -77,6 +77,31 @@ enum Command {
         #[arg(long, default_value_t = 12 * 60 * 60)]
         ttl: u64,
     },
+    /// Work with transcripts.
+    #[command(subcommand)]
+    Transcript(TranscriptCommand),
+}
+
+#[derive(Subcommand)]
+enum TranscriptCommand {
+    /// Print an Amazon Transcribe output JSON file as speaker turns.
+    Render {
+        /// The Transcribe output file (`-` reads standard input).
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "txt")]
+        format: RenderFormat,
+        /// Name a speaker: `spk_0=Ann` (repeatable); the others are Speaker 1, 2, …
+        #[arg(long = "speaker", value_name = "LABEL=NAME")]
+        speakers: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RenderFormat {
+    Txt,
+    Srt,
+    Vtt,
+    Json,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -150,6 +175,30 @@ async fn run(cli: Cli) -> Result<(), String> {
             std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
             let issuer = LocalIssuer::load_or_create(&data_dir).map_err(|e| e.to_string())?;
             println!("{}", issuer.mint(&p, Duration::from_secs(ttl)).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Transcript(TranscriptCommand::Render { file, format, speakers }) => {
+            use confer::transcript::render::{render, Format};
+            let bytes = if file.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| format!("standard input: {e}"))?;
+                buf
+            } else {
+                std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?
+            };
+            let transcript = confer::transcript::transcribe::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut names = Vec::new();
+            for s in speakers {
+                let (label, name) = s.split_once('=').ok_or_else(|| format!("--speaker {s}: expected LABEL=NAME"))?;
+                names.push((label.to_string(), name.to_string()));
+            }
+            let format = match format {
+                RenderFormat::Txt => Format::Txt,
+                RenderFormat::Srt => Format::Srt,
+                RenderFormat::Vtt => Format::Vtt,
+                RenderFormat::Json => Format::Json,
+            };
+            print!("{}", render(&transcript, &confer::transcript::SpeakerNames::new(names), format));
             Ok(())
         }
     }
