@@ -19,6 +19,7 @@ pub mod lambda;
 pub mod media;
 pub mod ports;
 pub mod transcript;
+pub mod translation;
 pub mod ws;
 
 pub use app::App;

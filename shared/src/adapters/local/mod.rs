@@ -5,6 +5,7 @@ pub mod agents;
 pub mod blobs;
 pub mod connections;
 pub mod event_log;
+pub mod libretranslate;
 pub mod memory;
 pub mod page_cache;
 pub mod query_cache;
