@@ -4,7 +4,8 @@
 # schemathesis against confer-local (the REST API against its OpenAPI document, as each role),
 # then the web client's unit and browser tests (infra/scripts/web-test.sh).
 # Python tools go into ${CONFER_VENV:-.venv}; Node packages into web/node_modules; Debian's
-# Chromium is installed when missing; nothing else needs installing beyond Rust and Node.js.
+# Chromium, espeak-ng and ffmpeg are installed when missing; nothing else needs installing beyond
+# Rust and Node.js.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CONFER_VENV="${CONFER_VENV:-.venv}"
@@ -14,6 +15,10 @@ infra/scripts/lint-template.sh
 
 echo "== cargo fmt --check (rustfmt.toml)"
 cargo fmt --all -- --check
+
+echo "== speech tools (espeak-ng, ffmpeg, PocketSphinx)"
+# shellcheck source=infra/scripts/speech-tools.sh
+source infra/scripts/speech-tools.sh
 
 echo "== cargo test (with moto)"
 log="$(mktemp -t confer-test.XXXXXX.log)"

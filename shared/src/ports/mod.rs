@@ -6,6 +6,7 @@ pub mod connections;
 pub mod events;
 pub mod identity;
 pub mod table;
+pub mod transcriber;
 pub mod translator;
 pub mod video;
 

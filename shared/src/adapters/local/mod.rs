@@ -8,6 +8,7 @@ pub mod event_log;
 pub mod libretranslate;
 pub mod memory;
 pub mod page_cache;
+pub mod pocketsphinx;
 pub mod query_cache;
 mod rules;
 pub mod sqlite;
