@@ -11,6 +11,8 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     target: 'es2022',
     sourcemap: false,
+    // The Chime SDK is one large chunk, loaded only when a cloud call starts (src/call/engine.ts).
+    chunkSizeWarningLimit: 1600,
   },
   server: {
     // `npm run dev` next to a running confer-local: the API and the socket are proxied to it.

@@ -2,6 +2,8 @@
 // message (docs/errors.md), written for the person using the client.
 
 import type {
+  Call,
+  CallWithJoin,
   Customer,
   CustomerFile,
   Invitation,
@@ -9,6 +11,7 @@ import type {
   Me,
   Message,
   Page,
+  Quality,
   Session,
   SessionListItem,
   SessionSummary,
@@ -147,4 +150,15 @@ export class Api {
     sessionId: string,
     body: { client_upload_id: string; file_name: string; content_type: string; size: number; caption?: string },
   ) => this.request<UploadTicket>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/attachments`, body);
+
+  // Video calls (docs/calls.md)
+  startCall = (sessionId: string, quality: Quality) =>
+    this.request<CallWithJoin>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call`, { quality });
+  call = (sessionId: string) => this.request<Call>('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/call`);
+  joinCall = (sessionId: string) =>
+    this.request<CallWithJoin>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/join`, {});
+  leaveCall = (sessionId: string) => this.request<Call>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/leave`, {});
+  endCall = (sessionId: string) => this.request<Call>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/end`, {});
+  setCallQuality = (sessionId: string, quality: Quality) =>
+    this.request<Call>('PATCH', `/v1/sessions/${encodeURIComponent(sessionId)}/call`, { quality });
 }

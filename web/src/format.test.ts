@@ -124,3 +124,18 @@ describe('API errors', () => {
     expect(queryString({})).toBe('');
   });
 });
+
+describe('call lengths and names', () => {
+  it('reads as people say them', async () => {
+    const { formatCallDuration, joinNames } = await import('./format');
+    expect(formatCallDuration(192)).toBe('3 min 12 s');
+    expect(formatCallDuration(45)).toBe('45 s');
+    expect(formatCallDuration(120)).toBe('2 min');
+    expect(formatCallDuration(3900)).toBe('1 h 5 min');
+    expect(formatCallDuration(7200)).toBe('2 h');
+    expect(formatCallDuration(null)).toBe('');
+    expect(joinNames(['Ada'])).toBe('Ada');
+    expect(joinNames(['Ada', 'ann'])).toBe('Ada and ann');
+    expect(joinNames(['Ada', 'ann', 'bob'])).toBe('Ada, ann and bob');
+  });
+});

@@ -131,3 +131,21 @@ export function contentTypeOf(file: { name: string; type: string }): string {
   };
   return byExt[ext] ?? 'application/octet-stream';
 }
+
+/** A call's length: 45 s, 3 min 12 s, 1 h 5 min. */
+export function formatCallDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '';
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return s > 0 ? `${m} min ${s} s` : `${m} min`;
+  return `${s} s`;
+}
+
+/** Ada, Ada and Bob, Ada, Bob and Cy. */
+export function joinNames(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}

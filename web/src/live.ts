@@ -3,6 +3,7 @@
 // person's own session list with unread counts.
 
 import { Api, describeError } from './api';
+import { Calls } from './call/calls';
 import type { Identity } from './auth';
 import { newClientId } from './format';
 import { LiveSocket, socketUrl, type SocketState } from './socket';
@@ -56,6 +57,8 @@ export const TYPING_EVERY_MS = 2400;
 export class Live {
   readonly socket: LiveSocket;
   readonly me: ParticipantRef;
+  /** The video calls of the person's sessions. */
+  readonly calls: Calls;
   private readonly syncs = new Map<string, SessionSync>();
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   readonly outbox: OutboxItem[] = [];
@@ -87,6 +90,12 @@ export class Live {
         this.api.me().catch(() => undefined);
       },
     });
+    this.calls = new Calls({
+      me: this.me,
+      isMe: (p) => this.isMe(p),
+      send: (frame) => this.socket.send(frame),
+      api: this.api,
+    });
   }
 
   start(): void {
@@ -95,6 +104,7 @@ export class Live {
   }
 
   stop(): void {
+    this.calls.stopAll();
     this.socket.stop();
     for (const s of this.syncs.values()) s.dispose();
     this.syncs.clear();
@@ -404,6 +414,7 @@ export class Live {
     if (reconnected) {
       for (const s of this.syncs.values()) void s.reconnected();
       void this.loadSessions();
+      this.calls.reconnected();
     }
   }
 
@@ -483,7 +494,14 @@ export class Live {
         this.sync(frame.session.id).setParticipant(true);
         this.emit({ type: 'session', session: frame.session });
         break;
+      case 'call':
+        this.calls.onCallFrame(frame);
+        break;
+      case 'signal':
+        this.calls.onSignal(frame);
+        break;
       case 'error': {
+        if (this.calls.claimsError(frame)) break;
         const cmid = frame.client_message_id;
         const pending = cmid ? this.outbox.find((o) => o.clientMessageId === cmid) : undefined;
         const upload = this.uploads.find(

@@ -17,7 +17,7 @@ export interface Participant extends ParticipantRef {
   online?: boolean | null;
 }
 
-export type MessageKind = 'text' | 'image' | 'audio' | 'file';
+export type MessageKind = 'text' | 'image' | 'audio' | 'file' | 'call';
 
 export interface MessageAttachment {
   id: string;
@@ -43,6 +43,8 @@ export interface Message {
   text: string;
   created_at: string;
   attachment?: MessageAttachment | null;
+  /** For `call` messages: the call this entry records (docs/calls.md). */
+  call?: CallSummary | null;
 }
 
 export interface Customer {
@@ -153,6 +155,57 @@ export interface CustomerFile {
   thumbnail_url?: string | null;
 }
 
+// Video calls (docs/calls.md).
+export type Quality = '480p' | '720p' | '1080p' | '4k';
+
+export interface CallParticipant {
+  who: ParticipantRef;
+  joined_at: string;
+  left_at?: string | null;
+}
+
+export interface Call {
+  id: string;
+  session_id: string;
+  provider: 'webrtc' | 'chime';
+  state: 'active' | 'ended';
+  quality: Quality;
+  max_quality: Quality;
+  started_by: ParticipantRef;
+  started_at: string;
+  ended_at?: string | null;
+  duration_seconds?: number | null;
+  participants: CallParticipant[];
+}
+
+export interface IceServer {
+  urls: string[] | string;
+  username?: string;
+  credential?: string;
+}
+
+export type JoinInfo =
+  | { provider: 'webrtc'; ice_servers: IceServer[]; peers: ParticipantRef[] }
+  | { provider: 'chime'; meeting: Record<string, unknown>; attendee: Record<string, unknown> };
+
+export interface CallWithJoin {
+  call: Call;
+  join: JoinInfo;
+}
+
+/** What a `call` message in the history says. */
+export interface CallSummary {
+  call_id: string;
+  event: 'started' | 'ended';
+  quality: Quality;
+  started_at: string;
+  ended_at?: string | null;
+  duration_seconds?: number | null;
+  participants: ParticipantRef[];
+}
+
+export type SignalKind = 'offer' | 'answer' | 'candidate' | 'hangup' | 'decline';
+
 // Server frames.
 export interface MessageFrame {
   type: 'message';
@@ -193,6 +246,21 @@ export interface ErrorFrame {
   client_message_id?: string;
   attachment_id?: string;
 }
+export interface CallFrame {
+  type: 'call';
+  event: 'started' | 'joined' | 'left' | 'ended' | 'quality';
+  session_id: string;
+  call: Call;
+  participant?: ParticipantRef | null;
+}
+export interface SignalFrame {
+  type: 'signal';
+  session_id: string;
+  call_id: string;
+  from: ParticipantRef;
+  kind: SignalKind;
+  data: Record<string, unknown>;
+}
 export interface PongFrame {
   type: 'pong';
 }
@@ -204,4 +272,6 @@ export type ServerFrame =
   | PresenceFrame
   | SessionFrame
   | ErrorFrame
+  | CallFrame
+  | SignalFrame
   | PongFrame;

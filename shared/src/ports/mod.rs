@@ -7,6 +7,7 @@ pub mod events;
 pub mod identity;
 pub mod table;
 pub mod transcriber;
+pub mod transcription;
 pub mod translator;
 pub mod video;
 

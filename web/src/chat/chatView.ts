@@ -11,6 +11,7 @@ import { key, type Live } from '../live';
 import type { Message, ParticipantRef, Session } from '../types';
 import { messageItem, paintTicks, safeUrl, urlsExpired, type MessageContext } from './message';
 import { canRecord, VoiceRecorder } from './recorder';
+import { callUi } from '../call/callPanel';
 
 export type ChatMode = 'agent' | 'customer';
 
@@ -47,14 +48,24 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
   const dropHint = h('div', { class: 'drop-hint', hidden: true, 'aria-hidden': 'true' }, 'Drop files to send them');
   const lightbox = imageDialog();
   const composerSlot = h('div', { class: 'composer-slot' });
+  // The video call: its start button in the header, its prompts above, the call beside the messages.
+  const call = callUi(live, sessionId, {
+    nameOf: (p) => nameOf(p),
+    canStart: () => !!session && session.status === 'open' && sync.isParticipant,
+  });
+  scope.add(() => call.dispose());
   const section = h(
     'section',
     { class: `chat chat-${options.mode}`, 'aria-labelledby': 'chat-title' },
     head,
     loadError,
-    h('div', { class: 'chat-body' }, scroller, dropHint),
-    typing,
-    composerSlot,
+    call.banner,
+    h(
+      'div',
+      { class: 'chat-columns' },
+      call.panel,
+      h('div', { class: 'chat-column' }, h('div', { class: 'chat-body' }, scroller, dropHint), typing, composerSlot),
+    ),
     lightbox.el,
   );
   heading.id = 'chat-title';
@@ -75,6 +86,8 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
       return page.items.find((x) => x.seq === m.seq) ?? m;
     },
     openImage: (m, trigger) => void lightbox.open(m, trigger, messageCtx),
+    nameOf: (p) => nameOf(p),
+    isMe: (p) => live.isMe(p),
   };
 
   // ---- messages ----
@@ -136,7 +149,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
     for (const li of list.children as HTMLCollectionOf<HTMLElement>) {
       const m = sync.timeline.get(Number(li.dataset.seq));
       const continued =
-        !!m && !!prev && key(prev.sender) === key(m.sender) && Date.parse(m.created_at) - Date.parse(prev.created_at) < 5 * 60_000;
+        !!m && !!prev && m.kind !== 'call' && prev.kind !== 'call' && key(prev.sender) === key(m.sender) && Date.parse(m.created_at) - Date.parse(prev.created_at) < 5 * 60_000;
       li.classList.toggle('continued', continued);
       prev = m;
     }
@@ -287,7 +300,8 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
       h('span', { class: 'dot', 'aria-hidden': 'true' }),
       online === null ? '' : online ? `${who} is online` : `${who} is offline`,
     );
-    headActions.replaceChildren();
+    headActions.replaceChildren(call.start);
+    call.paint();
     if (options.mode === 'agent') {
       if (!closed && sync.isParticipant) {
         headActions.appendChild(
@@ -554,11 +568,19 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
       }
       paintHead();
       // Names already shown were placeholders.
-      for (const [, li] of rendered) {
-        const m = sync.timeline.get(Number(li.dataset.seq));
+      for (const [seq, li] of rendered) {
+        const m = sync.timeline.get(seq);
+        if (m?.kind === 'call') {
+          // A call's line names its people in its words.
+          const fresh = messageItem(m, messageCtx);
+          li.replaceWith(fresh);
+          rendered.set(seq, fresh);
+          continue;
+        }
         const sender = li.querySelector('.sender');
         if (m && sender) sender.textContent = nameOf(m.sender);
       }
+      call.paint();
     }
     try {
       await sync.open();

@@ -1,10 +1,10 @@
 // One message as a list item: text, an image (thumbnail, full size on click), a voice message
 // (an audio player), or a file (a download).
 
-import { durationInWords, formatBytes, formatDateTime, formatDuration } from '../format';
+import { durationInWords, formatBytes, formatCallDuration, formatDateTime, formatDuration, joinNames } from '../format';
 import { h, srOnly } from '../dom';
 import { icon } from '../icons';
-import type { Message, MessageAttachment } from '../types';
+import type { Message, MessageAttachment, ParticipantRef } from '../types';
 
 export interface MessageContext {
   isMine(m: Message): boolean;
@@ -12,6 +12,42 @@ export interface MessageContext {
   /** Download URLs are short-lived: a fresh copy of the message when they are about to expire. */
   fresh(m: Message): Promise<Message>;
   openImage(m: Message, trigger: HTMLElement): void;
+  /** A participant's name as this page shows it ("You" for the person). */
+  nameOf?(p: ParticipantRef): string;
+  isMe?(p: ParticipantRef): boolean;
+}
+
+/** What a `call` entry of the history says: "Video call started by Ada" / "Video call ended · 3 min 12 s · with Ada". */
+export function callLineText(m: Message, ctx: Pick<MessageContext, 'nameOf' | 'isMe' | 'senderName'>): string {
+  const call = m.call;
+  const name = (p: ParticipantRef) => (ctx.isMe?.(p) ? 'you' : ctx.nameOf?.(p) ?? p.id);
+  if (!call) return 'Video call';
+  if (call.event === 'started') {
+    const by = call.participants[0] ?? m.sender;
+    return `Video call started by ${name(by)}`;
+  }
+  const parts = ['Video call ended'];
+  const length = formatCallDuration(call.duration_seconds);
+  if (length) parts.push(length);
+  const others = call.participants.filter((p) => !ctx.isMe?.(p));
+  const tookPart = call.participants.length;
+  if (tookPart <= 1) parts.push('not answered');
+  else if (others.length > 0) parts.push(`with ${joinNames(others.map(name))}`);
+  return parts.join(' · ');
+}
+
+function callLine(m: Message, ctx: MessageContext): HTMLLIElement {
+  return h(
+    'li',
+    { class: `msg call-line kind-call${m.call?.event === 'ended' ? ' ended' : ''}`, dataset: { seq: String(m.seq), id: m.id, event: m.call?.event ?? '' } },
+    h(
+      'p',
+      { class: 'call-line-text' },
+      icon('video', 18),
+      h('span', null, callLineText(m, ctx)),
+      h('time', { dateTime: m.created_at }, formatDateTime(m.created_at)),
+    ),
+  );
 }
 
 /** Display size of an image inside a box, keeping its proportions. */
@@ -38,6 +74,7 @@ export function urlsExpired(a: MessageAttachment | null | undefined, now = Date.
 }
 
 export function messageItem(m: Message, ctx: MessageContext): HTMLLIElement {
+  if (m.kind === 'call') return callLine(m, ctx);
   const mine = ctx.isMine(m);
   const sender = ctx.senderName(m);
   const body = h('div', { class: 'bubble' });

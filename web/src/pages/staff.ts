@@ -4,6 +4,7 @@ import { route, shellParts, currentPath, type Ctx } from '../app';
 import { chatView } from '../chat/chatView';
 import { h, replaceChildren, Scope, srOnly } from '../dom';
 import { formatDateTime, unreadLabel } from '../format';
+import { icon } from '../icons';
 
 shellParts.sidebar = (ctx: Ctx, scope: Scope) => {
   const status = h('p', { class: 'muted sidebar-status', role: 'status' });
@@ -42,6 +43,8 @@ shellParts.sidebar = (ctx: Ctx, scope: Scope) => {
             unread
               ? h('span', { class: 'badge', dataset: { unread: String(s.unread) } }, h('span', { 'aria-hidden': 'true' }, String(s.unread)), srOnly(unreadLabel(s.unread)))
               : null,
+            // A call waiting for the agent in a session they are not looking at.
+            live.calls.ringing(s.id) ? h('span', { class: 'call-badge' }, icon('video', 16), h('span', { 'aria-hidden': 'true' }, 'Call'), srOnly('Video call waiting')) : null,
           ),
         );
       }),
@@ -51,6 +54,17 @@ shellParts.sidebar = (ctx: Ctx, scope: Scope) => {
     if (e.type === 'sessions') paint();
   });
   if (off) scope.add(off);
+  // Painted again only when which sessions have a call waiting changes (not on every change of a call).
+  let ringing = '';
+  const offCalls = ctx.live?.calls.on(() => {
+    const live = ctx.live;
+    const now = live ? live.sessions.filter((x) => live.calls.ringing(x.id)).map((x) => x.id).join() : '';
+    if (now !== ringing) {
+      ringing = now;
+      paint();
+    }
+  });
+  if (offCalls) scope.add(offCalls);
   scope.listen(window, 'hashchange', paint);
   paint();
   return el;

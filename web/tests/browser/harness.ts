@@ -3,7 +3,7 @@
 // to test-results/screens/.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,11 +162,15 @@ export const CHROMIUM_FLAGS = [
   '--disable-quic',
 ];
 
-export async function launchBrowser(): Promise<Browser> {
+/** Chromium; `refuseMedia`: the person answers no whenever a page asks for the camera or microphone. */
+export async function launchBrowser(options: { refuseMedia?: boolean } = {}): Promise<Browser> {
+  const args = options.refuseMedia
+    ? CHROMIUM_FLAGS.map((f) => (f === '--use-fake-ui-for-media-stream' ? '--use-fake-ui-for-media-stream=deny' : f))
+    : CHROMIUM_FLAGS;
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args,
   });
 }
 
@@ -177,13 +181,17 @@ export interface Person {
   problems: string[];
 }
 
-export async function person(browser: Browser, base: string, options: { phone?: boolean } = {}): Promise<Person> {
+export async function person(
+  browser: Browser,
+  base: string,
+  options: { phone?: boolean; permissions?: string[] } = {},
+): Promise<Person> {
   const context = await browser.newContext({
     viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 800 },
     deviceScaleFactor: 1,
     isMobile: options.phone ?? false,
     hasTouch: options.phone ?? false,
-    permissions: ['microphone', 'clipboard-read', 'clipboard-write'],
+    permissions: options.permissions ?? ['microphone', 'clipboard-read', 'clipboard-write'],
     baseURL: base,
   });
   context.setDefaultTimeout(10_000);
@@ -228,18 +236,26 @@ export async function checkAccessibility(page: Page, screen: string): Promise<vo
   expect(unreachable, `controls out of the tab order on ${screen}`).toEqual([]);
 }
 
-/** Empties the screenshots folder (a run's pictures only). */
-export function resetScreens(): void {
-  rmSync(screensDir, { recursive: true, force: true });
-  mkdirSync(screensDir, { recursive: true });
+let shotsDir = screensDir;
+
+/**
+ * Empties a test file's screenshots folder (a run's pictures only): test-results/screens/, or a
+ * folder of its own inside it (`sub`), which the others' reset leaves alone.
+ */
+export function resetScreens(sub?: string): void {
+  shotsDir = sub ? join(screensDir, sub) : screensDir;
+  mkdirSync(shotsDir, { recursive: true });
+  for (const entry of readdirSync(shotsDir, { withFileTypes: true })) {
+    if (entry.isFile()) rmSync(join(shotsDir, entry.name), { force: true });
+  }
 }
 
 let shot = 0;
-/** Writes a screenshot of the page to test-results/screens/NN-name.png. */
+/** Writes a screenshot of the page to test-results/screens/[sub/]NN-name.png. */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(screensDir, { recursive: true });
+  mkdirSync(shotsDir, { recursive: true });
   shot += 1;
-  const path = join(screensDir, `${String(shot).padStart(2, '0')}-${name}.png`);
+  const path = join(shotsDir, `${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path });
   return path;
 }

@@ -7,6 +7,7 @@ pub mod cognito;
 pub mod dynamodb;
 pub mod s3;
 pub mod sns;
+pub mod transcribe;
 pub mod translate;
 
 use std::sync::Arc;
