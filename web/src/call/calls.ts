@@ -241,25 +241,24 @@ export class Calls {
   }
 
   /** Hangs up: this side leaves; the call goes on for the others (the last one to leave ends it). */
-  async leave(sessionId: string): Promise<void> {
-    const s = this.get(sessionId);
-    if (s.phase === 'leaving') return;
-    s.phase = 'leaving';
-    this.emit(sessionId);
-    this.signalSent();
-    s.engine?.stop();
-    try {
+  leave(sessionId: string): Promise<void> {
+    return this.hangUp(sessionId, 'Leaving', async (s) => {
       const call = await this.host.api.leaveCall(sessionId);
       s.call = call.state === 'active' ? call : null;
-    } catch (e) {
-      if (!(e instanceof ApiError && e.code === 'no_active_call')) s.error = `Leaving the call failed: ${describeError(e)}`;
-    }
-    this.teardown(s);
-    this.emit(sessionId);
+    });
   }
 
   /** Ends the call for everyone. */
-  async end(sessionId: string): Promise<void> {
+  end(sessionId: string): Promise<void> {
+    return this.hangUp(sessionId, 'Ending', async (s) => {
+      const call = await this.host.api.endCall(sessionId);
+      s.notice = { kind: 'ended', who: this.host.me, seconds: call.duration_seconds ?? null };
+      s.call = null;
+    });
+  }
+
+  /** Stops this side's media, tells the server (`tell`), and tears the call down here. */
+  private async hangUp(sessionId: string, doing: string, tell: (s: SessionCall) => Promise<void>): Promise<void> {
     const s = this.get(sessionId);
     if (s.phase === 'leaving') return;
     s.phase = 'leaving';
@@ -267,11 +266,9 @@ export class Calls {
     this.signalSent();
     s.engine?.stop();
     try {
-      const call = await this.host.api.endCall(sessionId);
-      s.notice = { kind: 'ended', who: this.host.me, seconds: call.duration_seconds ?? null };
-      s.call = null;
+      await tell(s);
     } catch (e) {
-      if (!(e instanceof ApiError && e.code === 'no_active_call')) s.error = `Ending the call failed: ${describeError(e)}`;
+      if (!(e instanceof ApiError && e.code === 'no_active_call')) s.error = `${doing} the call failed: ${describeError(e)}`;
     }
     this.teardown(s);
     this.emit(sessionId);
