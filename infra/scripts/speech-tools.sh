@@ -6,13 +6,7 @@ POCKETSPHINX_VERSION=5.1.1
 speech_missing=()
 command -v espeak-ng >/dev/null || speech_missing+=(espeak-ng)
 command -v ffmpeg >/dev/null || speech_missing+=(ffmpeg)
-if [ "${#speech_missing[@]}" -gt 0 ]; then
-    echo "== installing ${speech_missing[*]}"
-    speech_sudo=""
-    [ "$(id -u)" = 0 ] || speech_sudo="sudo"
-    $speech_sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $speech_sudo apt-get install -y -qq --no-install-recommends "${speech_missing[@]}" >/dev/null
-fi
+infra/scripts/apt-install.sh ${speech_missing[@]+"${speech_missing[@]}"}
 speech_venv="${CONFER_VENV:-.venv}"
 [ -x "$speech_venv/bin/python" ] || python3 -m venv "$speech_venv"
 if [ "$("$speech_venv/bin/python" -c 'import importlib.metadata as m; print(m.version("pocketsphinx"))' 2>/dev/null || true)" != "$POCKETSPHINX_VERSION" ]; then

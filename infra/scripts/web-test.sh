@@ -18,13 +18,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "== installing ${missing[*]}"
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+infra/scripts/apt-install.sh ${missing[@]+"${missing[@]}"}
 
 echo "== npm ci (web/)"
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
