@@ -186,6 +186,7 @@ async fn calls_refuse_outsiders_bad_presets_and_bad_signalling() {
     let cases = [
         (signal(to_customer.clone(), "offer", json!({})), "validation_failed"),
         (signal(to_customer.clone(), "offer", json!({ "sdp": "x".repeat(33 * 1024) })), "validation_failed"),
+        (signal(to_customer.clone(), "offer", json!({ "sdp": "v=0", "type": "answer" })), "validation_failed"),
         (signal(to_customer.clone(), "candidate", json!({ "candidate": "c", "extra": 1 })), "validation_failed"),
         (signal(to_customer.clone(), "hangup", json!({ "reason": "x" })), "validation_failed"),
         (signal(to_customer.clone(), "shout", json!({})), "validation_failed"),

@@ -46,6 +46,14 @@ async fn send_burst(mut ws: Ws, session_id: String, tag: String, count: usize, s
         match frame["type"].as_str() {
             Some("ack") => acks.push(frame["message"].clone()),
             Some("message") => {}
+            // The documented answer to a session too busy to take the message now: resend it
+            // with the same id, as every client does.
+            Some("error") if frame["code"] == "conflict" => {
+                let id = frame["client_message_id"].as_str().expect("a refused send names its id").to_string();
+                let i = id.rsplit('-').next().unwrap();
+                tokio::time::sleep(Duration::from_millis(rng.gen_range(5..50))).await;
+                ws.send_message(&session_id, &id, &format!("{tag} says {i}")).await;
+            }
             _ => panic!("{tag}: unexpected frame {frame}"),
         }
     }

@@ -16,7 +16,7 @@ use confer::http::routes::{http_handler, ws_handler, ROUTES, WS_AUTHORIZER_FUNCT
 use confer::identity::LocalIssuer;
 use confer::ports::EventLog;
 use lambda_http::Body;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Ids the sample events use (a test that chains events swaps in the ids it created).
@@ -237,6 +237,14 @@ async fn rest_events_against_an_empty_store() {
         "sessions-get",
         "sessions-close",
         "messages-list",
+        "calls-record-start",
+        "calls-record-stop",
+        "customer-recordings-list",
+        "recordings-get",
+        "recordings-media",
+        "transcripts-get",
+        "transcripts-export",
+        "transcripts-speakers-update",
     ];
     for function in misses {
         let (status, body) = run_http(&l.app, function, &[]).await;
@@ -248,6 +256,35 @@ async fn rest_events_against_an_empty_store() {
     assert_eq!(status, 200, "customers-list: {body}");
     assert_eq!(body["items"], Value::Array(vec![]), "customers-list: {body}");
     assert!(event_types(&l.log).await.is_empty(), "failed requests publish nothing");
+
+    // A tenant's settings: their defaults for agents; only admins change them.
+    let (status, body) = run_http(&l.app, "settings-get", &[]).await;
+    assert_eq!(status, 200, "settings-get: {body}");
+    assert_eq!(body["recordings"]["customer_access"], false, "recordings are not shared by default: {body}");
+    assert_eq!(body["transcription"]["language"], "en-US");
+    let (status, body) = run_http(&l.app, "settings-update", &[]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "settings-update as an agent: {body}");
+    let (status, body) = run_http(&l.app, "settings-update", &[("\"custom:role\": \"agent\"", "\"custom:role\": \"admin\"")]).await;
+    assert_eq!(status, 200, "settings-update as an admin: {body}");
+    assert_eq!(body["transcription"]["language_options"], json!(["en-US", "sv-SE"]));
+}
+
+#[tokio::test]
+async fn recording_triggers_acknowledge_what_they_do_not_know() {
+    let l = local();
+    let outcome = run_trigger(&l.app, "recordings-transcribe", &[]).await;
+    assert!(outcome.failed.is_empty(), "a final file of an unknown recording is acknowledged");
+    for (function, file) in [
+        ("recordings-transcribed", "recordings-transcribed.json"),
+        ("recordings-transcribed", "recordings-transcribed.failed.json"),
+        ("recordings-pipeline-events", "recordings-pipeline-events.json"),
+    ] {
+        let text = std::fs::read_to_string(events_dir().join(file)).unwrap();
+        let event: aws_lambda_events::eventbridge::EventBridgeEvent<Value> = serde_json::from_str(&text).unwrap();
+        let handler = confer::inbound::rule(function).expect("a rule").handler;
+        handler(l.app.clone(), event).await.unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    assert!(event_types(&l.log).await.is_empty());
 }
 
 #[tokio::test]

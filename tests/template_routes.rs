@@ -327,7 +327,10 @@ fn eventbridge_rules_equal_the_rule_table_and_each_has_retries_and_dead_letter_q
             };
             let source = list(pattern.get("source")).join(",");
             let detail_type = list(pattern.get("detail-type")).join(",");
-            let event_types = list(pattern.get("detail").and_then(|d| d.get("eventType"))).join(",");
+            let detail = pattern.get("detail").and_then(Value::as_mapping).expect("a rule filters on detail");
+            assert_eq!(detail.len(), 1, "{id}: one detail attribute");
+            let (field, values) = detail.iter().next().expect("one");
+            let event_types = format!("{}={}", field.as_str().unwrap_or_default(), list(Some(values)).join(","));
             declared.insert((fns[&id].clone(), source, detail_type, event_types));
             // Delivery failures go to the rule's DLQ; failures in the function to its own.
             assert!(p.get("RetryPolicy").is_some(), "{id}: a rule needs a RetryPolicy");
@@ -342,13 +345,20 @@ fn eventbridge_rules_equal_the_rule_table_and_each_has_retries_and_dead_letter_q
     }
     let expected: BTreeSet<_> = confer::inbound::RULES
         .iter()
-        .map(|r| (r.function.to_string(), r.source.to_string(), r.detail_type.to_string(), r.event_types.join(",")))
+        .map(|r| {
+            (
+                r.function.to_string(),
+                r.source.to_string(),
+                r.detail_type.to_string(),
+                format!("{}={}", r.detail_field, r.event_types.join(",")),
+            )
+        })
         .collect();
     assert_same("EventBridge rules (function, source, detail type, event types)", &declared, &expected);
 }
 
-/// Every action a role's `data` policy grants.
-fn granted_actions(t: &Value, function_id: &str) -> Vec<String> {
+/// Every action a function's role grants, with the text of the resources it is granted on.
+fn granted_actions(t: &Value, function_id: &str) -> Vec<(String, String)> {
     let f = &resources(t)[function_id];
     let role = prop(f, "Role")
         .and_then(|v| match v {
@@ -360,9 +370,10 @@ fn granted_actions(t: &Value, function_id: &str) -> Vec<String> {
     for policy in prop(&resources(t)[role.as_str()], "Policies").and_then(Value::as_sequence).into_iter().flatten() {
         let statements = policy.get("PolicyDocument").and_then(|d| d.get("Statement")).and_then(Value::as_sequence);
         for st in statements.into_iter().flatten() {
+            let resource = st.get("Resource").map(|r| serde_yaml::to_string(r).unwrap_or_default()).unwrap_or_default();
             match st.get("Action") {
-                Some(Value::String(a)) => actions.push(a.clone()),
-                Some(Value::Sequence(v)) => actions.extend(v.iter().filter_map(Value::as_str).map(str::to_string)),
+                Some(Value::String(a)) => actions.push((a.clone(), resource.clone())),
+                Some(Value::Sequence(v)) => actions.extend(v.iter().filter_map(Value::as_str).map(|a| (a.to_string(), resource.clone()))),
                 _ => {}
             }
         }
@@ -401,13 +412,13 @@ fn each_function_is_configured_and_permitted_for_its_capabilities_only() {
         assert_eq!(env, expected, "{id}: environment of capabilities {caps:?}");
         let actions = granted_actions(&t, &id);
         for cap in Capability::ALL {
-            for prefix in cap.actions() {
-                let granted = actions.iter().any(|a| a.starts_with(prefix));
-                assert!(!granted || caps.contains(&cap), "{id}: grants {prefix}* without the capability {cap:?}");
-                // Publishing, media and identity always need their grant (a live function may
-                // only record connections, as $connect does).
-                if matches!(cap, Capability::Events | Capability::Blobs | Capability::Identity | Capability::Video) && caps.contains(&cap) {
-                    assert!(granted, "{id}: has {cap:?} but no {prefix}* permission");
+            for (prefix, resource) in cap.grants() {
+                let granted = actions.iter().any(|(a, r)| a.starts_with(prefix) && r.contains(resource));
+                assert!(!granted || caps.contains(&cap), "{id}: grants {prefix}* on {resource:?} without the capability {cap:?}");
+                // Everything but the table and live connections always needs its grant (a live
+                // function may only record connections, as $connect does).
+                if !matches!(cap, Capability::Table | Capability::Live) && caps.contains(&cap) {
+                    assert!(granted, "{id}: has {cap:?} but no {prefix}* permission on {resource:?}");
                 }
             }
         }

@@ -19,6 +19,7 @@ export default defineConfig({
     proxy: {
       '/v1': process.env.CONFER_URL ?? 'http://127.0.0.1:8080',
       '/blobs': process.env.CONFER_URL ?? 'http://127.0.0.1:8080',
+      '/recordings': process.env.CONFER_URL ?? 'http://127.0.0.1:8080',
       '/ws': { target: (process.env.CONFER_URL ?? 'http://127.0.0.1:8080').replace(/^http/, 'ws'), ws: true },
     },
   },

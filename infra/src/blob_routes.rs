@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use confer::adapters::local::blobs::{Allowed, Refused, StoreStreamError};
+use confer::adapters::local::LocalBlobs;
 use confer::error::AppError;
 
 use crate::stack::LocalStack;
@@ -26,15 +27,69 @@ fn refused(r: Refused) -> Response {
     }
 }
 
+/// Which local store a route serves: the attachments bucket's or the recordings bucket's.
+#[derive(Clone, Copy)]
+pub enum Store {
+    Attachments,
+    Recordings,
+}
+
+impl Store {
+    fn of(self, stack: &LocalStack) -> &LocalBlobs {
+        match self {
+            Store::Attachments => &stack.blobs,
+            Store::Recordings => &stack.recordings,
+        }
+    }
+    fn bucket(self) -> &'static str {
+        match self {
+            Store::Attachments => confer::inbound::ATTACHMENTS_BUCKET,
+            Store::Recordings => confer::inbound::RECORDINGS_BUCKET,
+        }
+    }
+}
+
 pub async fn put_object(
     State(stack): State<Arc<LocalStack>>,
+    connect: ConnectInfo<SocketAddr>,
+    key: Path<String>,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    put_into(Store::Attachments, stack, connect, key, query, headers, body).await
+}
+
+pub async fn put_recording(
+    State(stack): State<Arc<LocalStack>>,
+    connect: ConnectInfo<SocketAddr>,
+    key: Path<String>,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    put_into(Store::Recordings, stack, connect, key, query, headers, body).await
+}
+
+pub async fn get_object(State(stack): State<Arc<LocalStack>>, key: Path<String>, query: RawQuery) -> Response {
+    get_from(Store::Attachments, stack, key, query).await
+}
+
+pub async fn get_recording(State(stack): State<Arc<LocalStack>>, key: Path<String>, query: RawQuery) -> Response {
+    get_from(Store::Recordings, stack, key, query).await
+}
+
+async fn put_into(
+    store: Store,
+    stack: Arc<LocalStack>,
     ConnectInfo(source): ConnectInfo<SocketAddr>,
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (content_type, size) = match stack.blobs.check("put", &key, query.as_deref().unwrap_or("")) {
+    let blobs = store.of(&stack);
+    let (content_type, size) = match blobs.check("put", &key, query.as_deref().unwrap_or("")) {
         Ok(Allowed::Upload { content_type, size }) => (content_type, size),
         Ok(_) => return refused(Refused::BadSignature),
         Err(r) => return refused(r),
@@ -49,7 +104,7 @@ pub async fn put_object(
             return refuse(AppError::Forbidden(format!("the upload must be exactly {size} bytes, not {len}")));
         }
     }
-    match stack.blobs.store_stream(&key, body.into_data_stream(), size).await {
+    match blobs.store_stream(&key, body.into_data_stream(), size).await {
         Ok(()) => {}
         Err(StoreStreamError::TooLong) => {
             return refuse(AppError::PayloadTooLarge { actual: size as usize + 1, limit: size as usize });
@@ -58,7 +113,7 @@ pub async fn put_object(
         Err(StoreStreamError::Io(e)) => return refuse(AppError::internal(e)),
     }
     let etag = format!("{:032x}", rand::random::<u128>());
-    crate::s3_events::dispatch_object_created(stack.app.clone(), &key, size, &etag, &source.ip().to_string());
+    crate::s3_events::dispatch_object_created(stack.app.clone(), store.bucket(), &key, size, &etag, &source.ip().to_string());
     let mut response = StatusCode::OK.into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
         response.headers_mut().insert(header::ETAG, v);
@@ -66,13 +121,14 @@ pub async fn put_object(
     response
 }
 
-pub async fn get_object(State(stack): State<Arc<LocalStack>>, Path(key): Path<String>, RawQuery(query): RawQuery) -> Response {
-    let (content_type, disposition) = match stack.blobs.check("get", &key, query.as_deref().unwrap_or("")) {
+async fn get_from(store: Store, stack: Arc<LocalStack>, Path(key): Path<String>, RawQuery(query): RawQuery) -> Response {
+    let blobs = store.of(&stack);
+    let (content_type, disposition) = match blobs.check("get", &key, query.as_deref().unwrap_or("")) {
         Ok(Allowed::Download { content_type, disposition }) => (content_type, disposition),
         Ok(_) => return refused(Refused::BadSignature),
         Err(r) => return refused(r),
     };
-    let Some(path) = stack.blobs.file_of(&key) else { return refuse(AppError::NotFound("object")) };
+    let Some(path) = blobs.file_of(&key) else { return refuse(AppError::NotFound("object")) };
     let file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(_) => return refuse(AppError::NotFound("object")),

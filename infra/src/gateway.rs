@@ -69,8 +69,11 @@ pub fn router(stack: Arc<LocalStack>, addr: SocketAddr, web: WebRoot) -> Router 
 
 /// Signed object URLs (`/blobs/<key>`), the local stand-in for the attachments bucket.
 fn blob_router(stack: Arc<LocalStack>) -> Router {
-    use crate::blob_routes::{get_object, put_object};
-    Router::new().route("/blobs/{*key}", get(get_object).put(put_object)).with_state(stack)
+    use crate::blob_routes::{get_object, get_recording, put_object, put_recording};
+    Router::new()
+        .route("/blobs/{*key}", get(get_object).put(put_object))
+        .route("/recordings/{*key}", get(get_recording).put(put_recording))
+        .with_state(stack)
 }
 
 /// Another method on one of the gateway's own GET paths: 405 with `Allow`, in the error envelope.

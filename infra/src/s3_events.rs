@@ -7,11 +7,12 @@ use std::sync::Arc;
 use aws_lambda_events::s3::S3Event;
 use serde_json::json;
 
-use confer::inbound::{s3_triggers_for, ATTACHMENTS_BUCKET};
+use confer::inbound::{s3_triggers_for, ATTACHMENTS_BUCKET, RECORDINGS_BUCKET};
 use confer::App;
 
-/// The bucket name local events carry.
+/// The bucket names local events carry.
 pub const LOCAL_ATTACHMENTS_BUCKET: &str = "confer-local-attachments";
+pub const LOCAL_RECORDINGS_BUCKET: &str = "confer-local-recordings";
 
 pub fn object_created(bucket: &str, key: &str, size: u64, etag: &str, source_ip: &str) -> serde_json::Value {
     let now = time::OffsetDateTime::now_utc();
@@ -42,12 +43,14 @@ pub fn object_created(bucket: &str, key: &str, size: u64, etag: &str, source_ip:
     })
 }
 
-/// Runs every trigger of the attachments bucket whose prefix matches `key`, in the background
+/// Runs every trigger of the bucket (template logical id) whose prefix matches `key`, in the background
 /// (S3 invokes its triggers asynchronously), retrying a failed record as Lambda would: twice,
 /// after a minute and after two more; then the failure is logged (the cloud's dead-letter queue).
-pub fn dispatch_object_created(app: Arc<App>, key: &str, size: u64, etag: &str, source_ip: &str) {
-    let event = object_created(LOCAL_ATTACHMENTS_BUCKET, key, size, etag, source_ip);
-    for trigger in s3_triggers_for(ATTACHMENTS_BUCKET, key) {
+pub fn dispatch_object_created(app: Arc<App>, bucket: &str, key: &str, size: u64, etag: &str, source_ip: &str) {
+    let name = if bucket == RECORDINGS_BUCKET { LOCAL_RECORDINGS_BUCKET } else { LOCAL_ATTACHMENTS_BUCKET };
+    debug_assert!(bucket == RECORDINGS_BUCKET || bucket == ATTACHMENTS_BUCKET);
+    let event = object_created(name, key, size, etag, source_ip);
+    for trigger in s3_triggers_for(bucket, key) {
         let (app, event) = (app.clone(), event.clone());
         let key = key.to_string();
         tokio::spawn(async move {

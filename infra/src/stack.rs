@@ -6,10 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::{ListenerExt, TapIo};
+use confer::adapters::local::blobs::RECORDINGS_PATH;
+use confer::adapters::local::recorder::LocalRecorder;
 use confer::adapters::local::{
     assemble, LocalBackends, LocalBlobs, LocalConnections, MemoryTable, SqliteEventLog, SqliteStore, WebhookConfig,
 };
 use confer::identity::{LocalIssuer, TokenVerifier};
+use confer::ports::transcriber::NoTranscriber;
 use confer::App;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -23,6 +26,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = ".confer";
 /// Live attachments: the local counterpart of the attachments bucket.
 pub const BLOBS_DIR: &str = "blobs";
+/// Recordings, apart from live data: the local counterpart of the recordings bucket.
+pub const RECORDINGS_DIR: &str = "recordings";
 /// An upload that was never verified is deleted after this (the bucket's lifecycle rule).
 pub const UPLOAD_SWEEP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -38,6 +43,36 @@ pub struct ServeConfig {
     pub web: WebRoot,
     /// STUN/TURN servers handed to browsers for calls (none: one machine or a LAN).
     pub ice_servers: Vec<confer::domain::call::IceServer>,
+    /// Engines for recordings, transcripts and translation.
+    pub media: MediaTools,
+}
+
+/// The local engines recordings use; each is optional and its absence is said, never faked.
+#[derive(Debug, Clone, Default)]
+pub struct MediaTools {
+    /// Joins, remuxes and mixes recorded tracks, and decodes audio for the speech engine.
+    pub ffmpeg: Option<PathBuf>,
+    /// A Python with the `pocketsphinx` package (infra/scripts/speech-tools.sh makes one).
+    pub speech_python: Option<PathBuf>,
+    /// A LibreTranslate-compatible `/translate` endpoint.
+    pub translate_url: Option<String>,
+    pub translate_api_key: Option<String>,
+}
+
+impl MediaTools {
+    /// ffmpeg from `PATH`, and the speech engine from `CONFER_SPEECH_PYTHON` where set.
+    pub fn from_environment() -> Self {
+        MediaTools {
+            ffmpeg: find_on_path("ffmpeg"),
+            speech_python: std::env::var_os("CONFER_SPEECH_PYTHON").map(PathBuf::from).filter(|p| p.exists()),
+            translate_url: std::env::var("CONFER_TRANSLATE_URL").ok().filter(|s| !s.is_empty()),
+            translate_api_key: std::env::var("CONFER_TRANSLATE_API_KEY").ok().filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
 }
 
 impl ServeConfig {
@@ -49,6 +84,7 @@ impl ServeConfig {
             webhook_max_backoff: Duration::from_secs(60),
             web: WebRoot::Embedded,
             ice_servers: Vec::new(),
+            media: MediaTools::from_environment(),
         }
     }
 }
@@ -65,15 +101,18 @@ pub struct LocalStack {
     pub connection_records: Arc<MemoryTable>,
     /// Media objects (`blobs/` in the data directory) and their signed URLs.
     pub blobs: LocalBlobs,
+    /// Recordings (`recordings/` in the data directory), served under `/recordings/`.
+    pub recordings: LocalBlobs,
+    pub recorder: Arc<LocalRecorder>,
 }
 
 impl LocalStack {
     pub fn open(data_dir: &Path) -> StackResult<Self> {
-        Self::open_with(data_dir, Vec::new())
+        Self::open_with(data_dir, Vec::new(), &MediaTools::default())
     }
 
     /// Opens the stack; calls hand `ice_servers` to the browsers.
-    pub fn open_with(data_dir: &Path, ice_servers: Vec<confer::domain::call::IceServer>) -> StackResult<Self> {
+    pub fn open_with(data_dir: &Path, ice_servers: Vec<confer::domain::call::IceServer>, media: &MediaTools) -> StackResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
         let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
@@ -84,8 +123,23 @@ impl LocalStack {
         app.tokens = issuer.clone();
         app.agents = Arc::new(confer::adapters::local::agents::LocalAgents::in_dir(data_dir));
         app.video = Arc::new(confer::adapters::local::LocalVideo::new(ice_servers));
+        let recordings = LocalBlobs::open_at(&data_dir.join(RECORDINGS_DIR), data_dir, RECORDINGS_PATH)
+            .map_err(|e| format!("cannot open {RECORDINGS_DIR}/: {e}"))?;
+        app.recordings = Arc::new(recordings.clone());
+        let recorder = Arc::new(LocalRecorder::new(recordings.root(), media.ffmpeg.clone()));
+        app.recorder = recorder.clone();
+        app.transcriber = match (&media.speech_python, &media.ffmpeg) {
+            (Some(python), Some(ffmpeg)) => Arc::new(confer::adapters::local::pocketsphinx::PocketSphinx::new(python, ffmpeg)),
+            (None, _) => Arc::new(NoTranscriber(
+                "no speech engine is configured (start confer-local with --speech-python, docs/recordings.md)".into(),
+            )),
+            (_, None) => Arc::new(NoTranscriber("ffmpeg was not found; the speech engine needs it to decode recordings".into())),
+        };
+        if let Some(url) = &media.translate_url {
+            app.translator = Arc::new(confer::adapters::local::libretranslate::LibreTranslate::new(url, media.translate_api_key.clone()));
+        }
         let app = Arc::new(app);
-        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs })
+        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs, recordings, recorder })
     }
 }
 
@@ -134,10 +188,27 @@ impl Running {
 }
 
 pub async fn start(config: ServeConfig) -> StackResult<Running> {
-    let stack = Arc::new(LocalStack::open_with(&config.data_dir, config.ice_servers.clone())?);
+    let stack = Arc::new(LocalStack::open_with(&config.data_dir, config.ice_servers.clone(), &config.media)?);
     let listener = TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     stack.blobs.set_base_url(&format!("http://{addr}"));
+    stack.recordings.set_base_url(&format!("http://{addr}"));
+    {
+        // Files confer-local writes itself raise the recordings bucket's notification, as S3 would.
+        // Weak: the app owns the recorder, which must not keep the app (and its store) alive.
+        let app = Arc::downgrade(&stack.app);
+        stack.recorder.set_announce(Arc::new(move |file| {
+            let Some(app) = app.upgrade() else { return };
+            crate::s3_events::dispatch_object_created(
+                app,
+                confer::inbound::RECORDINGS_BUCKET,
+                &file.key,
+                file.size,
+                "confer-local",
+                "127.0.0.1",
+            )
+        }));
+    }
     let mut background = Vec::new();
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let mut webhooks = Vec::new();

@@ -15,7 +15,7 @@ mod embedded {
 
 /// Paths the client never takes: the REST and WebSocket APIs, signed objects and the gateway's
 /// own documents. Unknown paths under them stay the API's 404s.
-const API_PREFIXES: &[&str] = &["/v1", "/ws", "/blobs", "/openapi.json", "/healthz", "/.well-known"];
+const API_PREFIXES: &[&str] = &["/v1", "/ws", "/blobs", "/recordings", "/openapi.json", "/healthz", "/.well-known"];
 
 /// Where the client's files come from.
 #[derive(Debug, Clone, Default)]
@@ -178,7 +178,17 @@ mod tests {
 
     #[test]
     fn api_paths_stay_with_the_api() {
-        for p in ["/v1", "/v1/customers", "/v1/nothing/here", "/ws", "/blobs/x", "/openapi.json", "/healthz", "/.well-known/jwks.json"] {
+        for p in [
+            "/v1",
+            "/v1/customers",
+            "/v1/nothing/here",
+            "/ws",
+            "/blobs/x",
+            "/recordings/x",
+            "/openapi.json",
+            "/healthz",
+            "/.well-known/jwks.json",
+        ] {
             assert!(is_api_path(p), "{p}");
         }
         for p in ["/", "/index.html", "/assets/app.js", "/v1x", "/customers", "/healthzz", "/wsx"] {

@@ -18,6 +18,14 @@ pub enum Capability {
     Identity,
     /// The media of calls (Chime SDK meetings).
     Video,
+    /// The recordings bucket (and its KMS key), apart from live media.
+    Recordings,
+    /// Capturing and concatenating recordings (Chime SDK media pipelines).
+    Pipelines,
+    /// Batch transcription jobs (Amazon Transcribe).
+    Transcription,
+    /// Translation into a reader's language (Amazon Translate).
+    Translation,
 }
 
 pub const ENV_TABLE: &str = "CONFER_TABLE";
@@ -31,6 +39,7 @@ pub const ENV_USER_POOL_ID: &str = "CONFER_USER_POOL_ID";
 pub const ENV_CHIME_MEDIA_REGION: &str = "CONFER_CHIME_MEDIA_REGION";
 /// The app client Confer signs customers in through (`ADMIN_USER_PASSWORD_AUTH`).
 pub const ENV_USER_POOL_CLIENT_ID: &str = "CONFER_USER_POOL_CLIENT_ID";
+pub const ENV_RECORDINGS_BUCKET: &str = "CONFER_RECORDINGS_BUCKET";
 
 impl Capability {
     /// Environment variables the cloud adapters of this capability read.
@@ -42,23 +51,41 @@ impl Capability {
             Capability::Blobs => &[ENV_ATTACHMENTS_BUCKET],
             Capability::Identity => &[ENV_USER_POOL_ID, ENV_USER_POOL_CLIENT_ID],
             Capability::Video => &[ENV_CHIME_MEDIA_REGION],
+            Capability::Recordings => &[ENV_RECORDINGS_BUCKET],
+            Capability::Pipelines => &[ENV_RECORDINGS_BUCKET],
+            Capability::Transcription | Capability::Translation => &[],
         }
     }
 
-    /// IAM action prefixes only this capability grants (checked against each function's role).
-    pub fn actions(self) -> &'static [&'static str] {
+    /// IAM grants only this capability gives: an action prefix and a text its resource names
+    /// (`""` for any), checked against each function's role.
+    pub fn grants(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Capability::Table => &[],
-            Capability::Live => &["execute-api:ManageConnections"],
-            Capability::Events => &["sns:"],
-            Capability::Blobs => &["s3:"],
-            Capability::Identity => &["cognito-idp:"],
-            Capability::Video => &["chime:"],
+            Capability::Live => &[("execute-api:ManageConnections", "")],
+            Capability::Events => &[("sns:", "")],
+            Capability::Blobs => &[("s3:", "-attachments-")],
+            Capability::Identity => &[("cognito-idp:", "")],
+            Capability::Video => &[("chime:", "meeting/")],
+            Capability::Recordings => &[("s3:", "-recordings-"), ("kms:", "RecordingsKey")],
+            Capability::Pipelines => &[("chime:", "media-pipeline/")],
+            Capability::Transcription => &[("transcribe:", "")],
+            Capability::Translation => &[("translate:", "")],
         }
     }
 
-    pub const ALL: [Capability; 6] =
-        [Capability::Table, Capability::Live, Capability::Events, Capability::Blobs, Capability::Identity, Capability::Video];
+    pub const ALL: [Capability; 10] = [
+        Capability::Table,
+        Capability::Live,
+        Capability::Events,
+        Capability::Blobs,
+        Capability::Identity,
+        Capability::Video,
+        Capability::Recordings,
+        Capability::Pipelines,
+        Capability::Transcription,
+        Capability::Translation,
+    ];
 }
 
 /// Shorthands for the tables.
@@ -78,5 +105,18 @@ pub mod needs {
     pub const AGENTS_UPDATE: &[Capability] = &[Table, Live, Identity];
     /// Starting, joining, leaving and ending calls: the call's records and history, frames,
     /// events, and the provider's meeting.
-    pub const CALLS: &[Capability] = &[Table, Live, Events, Video];
+    /// (Ending a call also stops its recording's capture pipeline.)
+    pub const CALLS: &[Capability] = &[Table, Live, Events, Video, Pipelines];
+    /// Starting and stopping a call's recording.
+    pub const RECORD: &[Capability] = &[Table, Live, Events, Pipelines];
+    /// Reading recordings and their media.
+    pub const RECORDINGS: &[Capability] = &[Table, Recordings];
+    /// Reading transcripts, translating them on first demand.
+    pub const TRANSCRIPTS: &[Capability] = &[Table, Events, Translation];
+    /// The final files' storage trigger: the recording, its events, the Transcribe job.
+    pub const TRANSCRIBE: &[Capability] = &[Table, Live, Events, Recordings, Transcription];
+    /// A Transcribe job finished: its output is read and stored.
+    pub const TRANSCRIBED: &[Capability] = &[Table, Live, Events, Recordings, Transcription];
+    /// A capture pipeline ended: its chunks are concatenated.
+    pub const PIPELINES: &[Capability] = &[Table, Live, Events, Pipelines];
 }

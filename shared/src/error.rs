@@ -31,6 +31,21 @@ pub enum AppError {
     QualityUnavailable(String),
     #[error("not a participant of this session")]
     NotAParticipant,
+    /// Stopping a recording, or sending it a chunk, when the call is not being recorded.
+    #[error("the call is not being recorded")]
+    NotRecording,
+    /// A chunk for a recording whose assembly has begun.
+    #[error("the recording has stopped; its files are being assembled")]
+    RecordingStopped,
+    /// A transcript asked for before it exists (or when it cannot exist: the reason says).
+    #[error("{0}")]
+    TranscriptNotReady(String),
+    /// No translation service here, or it failed: the original stays readable.
+    #[error("{0}")]
+    TranslationUnavailable(String),
+    /// A language the service does not transcribe or translate.
+    #[error("{0}")]
+    UnsupportedLanguage(String),
     #[error("payload of {actual} bytes exceeds the limit of {limit} bytes")]
     PayloadTooLarge { actual: usize, limit: usize },
     #[error("unknown action {0:?}")]
@@ -50,14 +65,21 @@ pub enum AppError {
 impl AppError {
     pub fn status_code(&self) -> StatusCode {
         match self {
-            AppError::InvalidJson(_) | AppError::Validation(_) | AppError::UnknownAction(_) => StatusCode::BAD_REQUEST,
+            AppError::InvalidJson(_) | AppError::Validation(_) | AppError::UnknownAction(_) | AppError::UnsupportedLanguage(_) => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::NotAParticipant => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) | AppError::SessionClosed | AppError::QualityUnavailable(_) | AppError::NoActiveCall => {
-                StatusCode::CONFLICT
-            }
+            AppError::Conflict(_)
+            | AppError::SessionClosed
+            | AppError::QualityUnavailable(_)
+            | AppError::NoActiveCall
+            | AppError::NotRecording
+            | AppError::RecordingStopped
+            | AppError::TranscriptNotReady(_) => StatusCode::CONFLICT,
+            AppError::TranslationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             // No usable invitation for this secret: as a missing resource.
             AppError::Gone(_) => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,6 +102,11 @@ impl AppError {
             AppError::QualityUnavailable(_) => "quality_unavailable",
             AppError::NoActiveCall => "no_active_call",
             AppError::NotAParticipant => "not_a_participant",
+            AppError::NotRecording => "not_recording",
+            AppError::RecordingStopped => "recording_stopped",
+            AppError::TranscriptNotReady(_) => "transcript_not_ready",
+            AppError::TranslationUnavailable(_) => "translation_unavailable",
+            AppError::UnsupportedLanguage(_) => "unsupported_language",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnknownAction(_) => "unknown_action",
             AppError::RouteNotFound(_) => "route_not_found",

@@ -22,6 +22,9 @@ pub mod types {
     pub const MEETING_ENDED: &str = "meeting.ended";
     pub const MEETING_ATTENDEE_JOINED: &str = "meeting.attendee_joined";
     pub const MEETING_ATTENDEE_LEFT: &str = "meeting.attendee_left";
+    pub const RECORDING_AVAILABLE: &str = "recording.available";
+    pub const TRANSCRIPT_READY: &str = "transcript.ready";
+    pub const TRANSCRIPT_TRANSLATED: &str = "transcript.translated";
     /// Every type Confer publishes today.
     pub const ALL: &[&str] = &[
         CUSTOMER_CREATED,
@@ -37,6 +40,9 @@ pub mod types {
         MEETING_ENDED,
         MEETING_ATTENDEE_JOINED,
         MEETING_ATTENDEE_LEFT,
+        RECORDING_AVAILABLE,
+        TRANSCRIPT_READY,
+        TRANSCRIPT_TRANSLATED,
     ];
 }
 

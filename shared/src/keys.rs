@@ -14,6 +14,13 @@
 //! - a Chime meeting     `EXT#CHIME#<meeting id>` / `CALL` → tenant, session, call (Chime's events
 //!   name only its own meeting id; the one key without a tenant, made from an id Chime issued)
 //! - customer's file     `T#t#C#<cus>` / `F#<att>` and `FK#<kind>#<att>` (by kind)
+//! - customer's recording `T#t#C#<cus>` / `R#<rec>`
+//! - recording           `T#t#R#<rec>` / `META`; its tracks `TRACK#<track>`, each track's turns
+//!   `TT#<track>#<page>`, the transcript `TX` and its turns `TX#P#<page>`, a translation
+//!   `TL#<lang>` and its turns `TL#<lang>#P#<page>`
+//! - a media pipeline    `EXT#PIPELINE#<pipeline id>` / `RECORDING` → tenant, recording (Chime's
+//!   pipeline events name only the pipeline)
+//! - tenant settings     `T#t#SETTINGS` / `SETTINGS`
 //!
 //! Connections table (TTL on `ttl`):
 //! - connection          `CONN#<id>` / `CONN`             gsi1: `T#t#U#<participant>` / `CONN#<id>`
@@ -26,7 +33,7 @@
 //! `META` to `P$` reads the session, its active call and its participants, and `begins_with M#` reads messages in
 //! sequence order. `META` holds the session's `last_seq`, the counter every message advances.
 
-use crate::domain::{AttachmentId, CallId, CustomerId, ParticipantRef, SessionId, TenantId};
+use crate::domain::{AttachmentId, CallId, CustomerId, ParticipantRef, RecordingId, SessionId, TenantId};
 use crate::ports::table::Key;
 
 pub const PROFILE: &str = "PROFILE";
@@ -114,6 +121,60 @@ pub fn call(t: &TenantId, s: &SessionId, c: &CallId) -> Key {
 /// Where a Chime meeting's events find their call.
 pub fn chime_meeting(meeting_id: &str) -> Key {
     Key::new(format!("EXT#CHIME#{meeting_id}"), "CALL")
+}
+
+pub const CUSTOMER_RECORDING_PREFIX: &str = "R#";
+
+pub fn customer_recording(t: &TenantId, c: &CustomerId, r: &RecordingId) -> Key {
+    Key::new(customer_partition(t, c), format!("{CUSTOMER_RECORDING_PREFIX}{r}"))
+}
+
+pub fn recording_partition(t: &TenantId, r: &RecordingId) -> String {
+    format!("T#{t}#R#{r}")
+}
+
+pub fn recording(t: &TenantId, r: &RecordingId) -> Key {
+    Key::new(recording_partition(t, r), META)
+}
+
+pub const RECORDING_TRACK_PREFIX: &str = "TRACK#";
+
+pub fn recording_track(t: &TenantId, r: &RecordingId, track: &str) -> Key {
+    Key::new(recording_partition(t, r), format!("{RECORDING_TRACK_PREFIX}{track}"))
+}
+
+/// A page of one track's turns (the local engine transcribes each track apart).
+pub fn track_turns(t: &TenantId, r: &RecordingId, track: &str, page: usize) -> Key {
+    Key::new(recording_partition(t, r), format!("TT#{track}#{page:05}"))
+}
+
+pub fn track_turns_prefix(track: &str) -> String {
+    format!("TT#{track}#")
+}
+
+/// The transcript's header (`lang` `None`) or a translation's.
+pub fn transcript(t: &TenantId, r: &RecordingId, lang: Option<&str>) -> Key {
+    match lang {
+        None => Key::new(recording_partition(t, r), "TX"),
+        Some(l) => Key::new(recording_partition(t, r), format!("TL#{l}")),
+    }
+}
+
+/// A page of the transcript's turns, or of a translation's.
+pub fn transcript_page(t: &TenantId, r: &RecordingId, lang: Option<&str>, page: usize) -> Key {
+    match lang {
+        None => Key::new(recording_partition(t, r), format!("TX#P#{page:05}")),
+        Some(l) => Key::new(recording_partition(t, r), format!("TL#{l}#P#{page:05}")),
+    }
+}
+
+/// Where a media pipeline's events find their recording.
+pub fn media_pipeline(pipeline_id: &str) -> Key {
+    Key::new(format!("EXT#PIPELINE#{pipeline_id}"), "RECORDING")
+}
+
+pub fn tenant_settings(t: &TenantId) -> Key {
+    Key::new(format!("T#{t}#SETTINGS"), "SETTINGS")
 }
 
 /// An invitation link, by the hash of its secret.

@@ -30,8 +30,22 @@ impl TestServer {
         server
     }
 
+    /// A server whose configuration `change` adjusts first (e.g. without a speech engine).
+    pub async fn start_with(change: impl FnOnce(&mut ServeConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().to_path_buf();
+        let mut server = Self::start_configured(&data_dir, Vec::new(), change).await;
+        server._dir = Some(dir);
+        server
+    }
+
     pub async fn start_in(data_dir: &Path, webhooks: Vec<String>) -> Self {
+        Self::start_configured(data_dir, webhooks, |_| {}).await
+    }
+
+    async fn start_configured(data_dir: &Path, webhooks: Vec<String>, change: impl FnOnce(&mut ServeConfig)) -> Self {
         let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), data_dir);
+        change(&mut config);
         config.webhooks = webhooks;
         config.webhook_max_backoff = Duration::from_millis(400);
         let running = stack::start(config).await.expect("confer-local starts");

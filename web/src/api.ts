@@ -11,10 +11,14 @@ import type {
   Me,
   Message,
   Page,
+  MediaUrl,
   Quality,
+  Recording,
   Session,
   SessionListItem,
   SessionSummary,
+  SignedUpload,
+  Transcript,
   UploadTicket,
 } from './types';
 
@@ -86,6 +90,11 @@ export class Api {
   }
 
   async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    return (await this.requestWithStatus<T>(method, path, body, auth)).body;
+  }
+
+  /** A request whose answer's status matters too (201 made, 200 already there). */
+  async requestWithStatus<T>(method: string, path: string, body?: unknown, auth = true): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const token = auth ? this.options.token() : null;
@@ -115,7 +124,33 @@ export class Api {
       if (response.status === 401 && auth) this.options.onUnauthorized?.(e);
       throw e;
     }
-    return parsed as T;
+    return { status: response.status, body: parsed as T };
+  }
+
+  /** A file the API answers (an export): its bytes and the name it suggests. */
+  async download(path: string): Promise<{ blob: Blob; fileName: string | null }> {
+    const headers: Record<string, string> = {};
+    const token = this.options.token();
+    if (token) headers.authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await this.doFetch(this.base + path, { method: 'GET', headers, credentials: 'omit' });
+    } catch {
+      throw new ApiError(0, 'network', NETWORK_ERROR);
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = null;
+      }
+      const e = errorFromResponse(response.status, parsed, response.headers.get('apigw-requestid') ?? undefined);
+      if (response.status === 401) this.options.onUnauthorized?.(e);
+      throw e;
+    }
+    return { blob: await response.blob(), fileName: fileNameOf(response.headers.get('content-disposition')) };
   }
 
   // Who am I
@@ -161,4 +196,49 @@ export class Api {
   endCall = (sessionId: string) => this.request<Call>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/end`, {});
   setCallQuality = (sessionId: string, quality: Quality) =>
     this.request<Call>('PATCH', `/v1/sessions/${encodeURIComponent(sessionId)}/call`, { quality });
+
+  // Recordings and transcripts (docs/recordings.md)
+  startRecording = async (sessionId: string): Promise<{ recording: Recording; created: boolean }> => {
+    const r = await this.requestWithStatus<{ recording?: Recording } & Partial<Recording>>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/recording`, {});
+    return { recording: unwrapRecording(r.body), created: r.status === 201 };
+  };
+  stopRecording = async (sessionId: string, chunks?: Record<string, number>): Promise<Recording> =>
+    unwrapRecording(await this.request('DELETE', `/v1/sessions/${encodeURIComponent(sessionId)}/call/recording`, chunks ? { chunks } : {}));
+  recordingChunk = (id: string, body: { track: string; seq: number; content_type: string; size: number; offset_ms?: number }) =>
+    this.request<{ upload: SignedUpload }>('POST', `/v1/recordings/${encodeURIComponent(id)}/chunks`, body);
+  customerRecordings = (customerId: string, q: Query = {}) =>
+    this.request<Page<Recording>>('GET', `/v1/customers/${encodeURIComponent(customerId)}/recordings${queryString(q)}`);
+  sessionRecordings = (sessionId: string) =>
+    this.request<Page<Recording>>('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/recordings`);
+  recording = (id: string) => this.request<Recording>('GET', `/v1/recordings/${encodeURIComponent(id)}`);
+  recordingMedia = (id: string, track = 'mixed') =>
+    this.request<MediaUrl>('GET', `/v1/recordings/${encodeURIComponent(id)}/media${queryString({ track })}`);
+  transcript = (id: string, q: Query = {}) =>
+    this.request<Transcript>('GET', `/v1/recordings/${encodeURIComponent(id)}/transcript${queryString(q)}`);
+  nameSpeakers = (id: string, speakers: Record<string, string>) =>
+    this.request<unknown>('PATCH', `/v1/recordings/${encodeURIComponent(id)}/transcript/speakers`, { speakers });
+  exportTranscript = (id: string, format: 'txt' | 'srt' | 'vtt' | 'json', lang?: string | null) =>
+    this.download(`/v1/recordings/${encodeURIComponent(id)}/transcript/export${queryString({ format, lang })}`);
+}
+
+/** `{recording}` as the recording calls answer it (or the recording itself). */
+function unwrapRecording(body: ({ recording?: Recording } & Partial<Recording>) | null): Recording {
+  if (body?.recording) return body.recording;
+  return body as Recording;
+}
+
+/** The file name of a `Content-Disposition` header: `filename*=UTF-8''…` or `filename="…"`. */
+export function fileNameOf(disposition: string | null | undefined): string | null {
+  if (!disposition) return null;
+  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(disposition);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim().replace(/^"|"$/g, ''));
+    } catch {
+      // fall through to the plain name
+    }
+  }
+  const plain = /filename\s*=\s*("([^"]*)"|[^;]+)/.exec(disposition);
+  const name = (plain?.[2] ?? plain?.[1] ?? '').trim();
+  return name ? name.replace(/[\\/]/g, '_') : null;
 }

@@ -4,6 +4,8 @@
 
 import { Api, describeError } from './api';
 import { Calls } from './call/calls';
+import { CallRecordings, putChunk } from './recording/controller';
+import { canRecordCalls, TrackRecorder } from './recording/recorder';
 import type { Identity } from './auth';
 import { newClientId } from './format';
 import { LiveSocket, socketUrl, type SocketState } from './socket';
@@ -59,6 +61,8 @@ export class Live {
   readonly me: ParticipantRef;
   /** The video calls of the person's sessions. */
   readonly calls: Calls;
+  /** Their recordings (made in this browser when Confer leaves it to the browser). */
+  readonly recordings: CallRecordings;
   private readonly syncs = new Map<string, SessionSync>();
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   readonly outbox: OutboxItem[] = [];
@@ -96,6 +100,13 @@ export class Live {
       send: (frame) => this.socket.send(frame),
       api: this.api,
     });
+    this.recordings = new CallRecordings({
+      me: this.me,
+      calls: this.calls,
+      api: this.api,
+      put: putChunk,
+      recorder: canRecordCalls() ? (track, stream, onChunk, onProblem) => new TrackRecorder(track, stream, onChunk, onProblem) : null,
+    });
   }
 
   start(): void {
@@ -104,6 +115,7 @@ export class Live {
   }
 
   stop(): void {
+    this.recordings.stopAll();
     this.calls.stopAll();
     this.socket.stop();
     for (const s of this.syncs.values()) s.dispose();

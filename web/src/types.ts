@@ -176,6 +176,8 @@ export interface Call {
   ended_at?: string | null;
   duration_seconds?: number | null;
   participants: CallParticipant[];
+  /** Set while the call is being recorded (docs/recordings.md). */
+  recording?: CallRecording | null;
 }
 
 export interface IceServer {
@@ -196,12 +198,92 @@ export interface CallWithJoin {
 /** What a `call` message in the history says. */
 export interface CallSummary {
   call_id: string;
-  event: 'started' | 'ended';
+  event: 'started' | 'ended' | 'recording_started' | 'recording_stopped';
   quality: Quality;
   started_at: string;
   ended_at?: string | null;
   duration_seconds?: number | null;
   participants: ParticipantRef[];
+  /** Who started or stopped the recording (`recording_*`). */
+  by?: ParticipantRef | null;
+  recording_id?: string | null;
+}
+
+// Recordings and transcripts (docs/recordings.md).
+export interface CallRecording {
+  recording_id: string;
+  started_by: ParticipantRef;
+  started_at: string;
+}
+
+export type RecordingStatus = 'recording' | 'processing' | 'available' | 'failed';
+export type TranscriptStatus = 'pending' | 'processing' | 'ready' | 'unavailable' | 'failed';
+
+export interface RecordingTrack {
+  track: string;
+  participant: ParticipantRef;
+  name: string;
+  content_type: string;
+  size: number;
+  duration_ms?: number | null;
+}
+
+export interface RecordingMedia {
+  track: string;
+  content_type: string;
+  size: number;
+}
+
+export interface Recording {
+  id: string;
+  session_id: string;
+  customer_id: string;
+  call_id: string;
+  mode: 'browser' | 'pipeline';
+  status: RecordingStatus;
+  started_by: ParticipantRef;
+  started_at: string;
+  stopped_by?: ParticipantRef | null;
+  stopped_at?: string | null;
+  duration_ms?: number | null;
+  tracks: RecordingTrack[];
+  media: RecordingMedia[];
+  failure?: string | null;
+  transcript: { status: TranscriptStatus; reason?: string | null; language?: string | null; turns?: number | null };
+}
+
+export interface MediaUrl {
+  url: string;
+  expires_at: string;
+  content_type: string;
+}
+
+export interface TranscriptTurn {
+  index: number;
+  speaker: string;
+  name: string;
+  start_ms: number;
+  end_ms: number;
+  text: string;
+  confidence?: number | null;
+  language?: string | null;
+}
+
+export interface TranscriptSpeaker {
+  label: string;
+  name: string;
+  participant?: ParticipantRef | null;
+}
+
+export interface Transcript {
+  recording_id: string;
+  /** The language spoken. */
+  language: string;
+  /** The language it is shown in (the one asked for, or the spoken one). */
+  lang?: string | null;
+  speakers: TranscriptSpeaker[];
+  turns: TranscriptTurn[];
+  next_cursor?: string | null;
 }
 
 export type SignalKind = 'offer' | 'answer' | 'candidate' | 'hangup' | 'decline';
@@ -248,7 +330,7 @@ export interface ErrorFrame {
 }
 export interface CallFrame {
   type: 'call';
-  event: 'started' | 'joined' | 'left' | 'ended' | 'quality';
+  event: 'started' | 'joined' | 'left' | 'ended' | 'quality' | 'recording_started' | 'recording_stopped';
   session_id: string;
   call: Call;
   participant?: ParticipantRef | null;

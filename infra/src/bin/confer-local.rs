@@ -48,6 +48,18 @@ enum Command {
         /// `turn:user:password@host:port`. None is needed on one machine or a LAN.
         #[arg(long = "ice-server", value_name = "URL", env = "CONFER_ICE_SERVERS", value_delimiter = ',')]
         ice_servers: Vec<String>,
+        /// A Python with the `pocketsphinx` package: transcribes recorded calls on this machine
+        /// (infra/scripts/speech-tools.sh makes one). Without it transcripts are marked unavailable.
+        #[arg(long, value_name = "PYTHON", env = "CONFER_SPEECH_PYTHON")]
+        speech_python: Option<PathBuf>,
+        /// ffmpeg, which joins and mixes recorded tracks and decodes them for the speech engine
+        /// (default: `ffmpeg` on PATH).
+        #[arg(long, value_name = "PATH", env = "CONFER_FFMPEG")]
+        ffmpeg: Option<PathBuf>,
+        /// A LibreTranslate-compatible `/translate` endpoint that translates transcripts into a
+        /// reader's language (e.g. http://127.0.0.1:5000). Without it translation is unavailable.
+        #[arg(long, value_name = "URL", env = "CONFER_TRANSLATE_URL")]
+        translate_url: Option<String>,
     },
     /// Add an agent who signs in with a password in the web console (or give one a new
     /// password or role). The password comes from CONFER_AGENT_PASSWORD or the first line of
@@ -122,7 +134,7 @@ fn principal(tenant: &str, role: &str, sub: &str) -> Result<Principal, String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { addr, data_dir, webhooks, log_format, log_level, web_dir, ice_servers } => {
+        Command::Serve { addr, data_dir, webhooks, log_format, log_level, web_dir, ice_servers, speech_python, ffmpeg, translate_url } => {
             let format = match log_format {
                 LogFormatArg::Json => LogFormat::Json,
                 LogFormatArg::Text => LogFormat::Text,
@@ -133,6 +145,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let mut config = ServeConfig::new(addr, data_dir.clone());
             config.webhooks = webhooks;
+            if let Some(python) = speech_python {
+                if !python.exists() {
+                    return Err(format!("--speech-python {}: no such file", python.display()));
+                }
+                config.media.speech_python = Some(python);
+            }
+            if let Some(path) = ffmpeg {
+                config.media.ffmpeg = Some(path);
+            }
+            if let Some(url) = translate_url {
+                url::Url::parse(&url).map_err(|e| format!("--translate-url {url}: {e}"))?;
+                config.media.translate_url = Some(url);
+            }
+            if config.media.ffmpeg.is_none() {
+                tracing::warn!("ffmpeg was not found: recorded tracks are kept as uploaded, not mixed, and not transcribed");
+            }
             for server in &ice_servers {
                 config
                     .ice_servers

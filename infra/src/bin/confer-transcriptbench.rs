@@ -119,6 +119,18 @@ fn main() {
                 });
                 println!("render {format:?}: {:.0} KiB: median {} ({}–{})", size as f64 / 1024.0, ms(median), ms(low), ms(high));
             }
+            // Translation packs the turns, one per line, under Amazon Translate's 10,000-byte limit.
+            let texts: Vec<String> = transcript.turns.iter().map(|t| t.text.clone()).collect();
+            let bytes: usize = texts.iter().map(|t| t.len() + 1).sum();
+            let batches = confer::translation::pack(&texts, 10_000);
+            let calls: usize =
+                batches.iter().map(|b| if b.len() == 1 { confer::translation::split(&texts[b[0]], 10_000).len() } else { 1 }).sum();
+            let floor = bytes.div_ceil(10_000);
+            println!(
+                "translate: {} turns, {:.0} KiB: {calls} TranslateText calls (at least {floor} at 10,000 bytes each)",
+                texts.len(),
+                bytes as f64 / 1024.0
+            );
         }
     }
 }

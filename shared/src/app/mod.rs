@@ -8,7 +8,9 @@ pub mod customers;
 pub mod invitations;
 pub mod messages;
 pub mod paging;
+pub mod recordings;
 pub mod sessions;
+pub mod settings;
 
 use std::sync::Arc;
 
@@ -37,6 +39,16 @@ pub struct App {
     pub agents: Arc<dyn crate::ports::identity::AgentDirectory>,
     /// The media side of calls (WebRTC signalled locally; Chime in the cloud).
     pub video: Arc<dyn crate::ports::video::VideoProvider>,
+    /// Recordings, apart from live media (the recordings bucket; the data directory's `recordings/`).
+    pub recordings: Arc<dyn BlobStore>,
+    /// Captures and assembles recordings (Chime media pipelines; the browser's tracks locally).
+    pub recorder: Arc<dyn crate::ports::recorder::Recorder>,
+    /// Speech to text on a participant's track (local engine).
+    pub transcriber: Arc<dyn crate::ports::transcriber::Transcriber>,
+    /// Batch transcription jobs (Amazon Transcribe).
+    pub transcription: Arc<dyn crate::ports::transcription::TranscriptionJobs>,
+    /// Translation into a reader's language.
+    pub translator: Arc<dyn crate::ports::translator::Translator>,
 }
 
 impl App {
@@ -55,6 +67,11 @@ impl App {
             tokens: Arc::new(crate::ports::identity::NoIdentity),
             agents: Arc::new(crate::ports::identity::NoIdentity),
             video: Arc::new(crate::ports::video::NoVideo),
+            recordings: Arc::new(crate::ports::blobs::NoBlobs),
+            recorder: Arc::new(crate::ports::recorder::NoRecorder),
+            transcriber: Arc::new(crate::ports::transcriber::NoTranscriber("no speech engine is configured".into())),
+            transcription: Arc::new(crate::ports::transcription::NoTranscriptionJobs),
+            translator: Arc::new(crate::ports::translator::NoTranslator("no translation service is configured")),
         }
     }
 

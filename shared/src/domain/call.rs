@@ -29,26 +29,6 @@ impl Quality {
             Quality::K4 => "4k",
         }
     }
-
-    /// The camera capture the browser asks for: width, height, frames per second.
-    pub fn capture(self) -> (u32, u32, u32) {
-        match self {
-            Quality::P480 => (640, 480, 30),
-            Quality::P720 => (1280, 720, 30),
-            Quality::P1080 => (1920, 1080, 30),
-            Quality::K4 => (3840, 2160, 30),
-        }
-    }
-
-    /// The sender's bitrate limit in the local runtime (kbit/s).
-    pub fn max_bitrate_kbps(self) -> u32 {
-        match self {
-            Quality::P480 => 1_000,
-            Quality::P720 => 2_500,
-            Quality::P1080 => 4_500,
-            Quality::K4 => 15_000,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -100,6 +80,9 @@ pub struct Call {
     pub duration_seconds: Option<u64>,
     /// Everyone who joined, in the order they first joined; `left_at` once they left.
     pub participants: Vec<CallParticipant>,
+    /// Set while the call is being recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<super::recording::CallRecording>,
 }
 
 /// What a browser needs to take part in the call.
@@ -155,7 +138,7 @@ pub struct CallPatch {
 pub struct CallSummary {
     #[schema(value_type = super::CallId)]
     pub call_id: String,
-    /// `started` or `ended`.
+    /// `started`, `ended`, `recording_started` or `recording_stopped`.
     pub event: String,
     pub quality: Quality,
     #[schema(format = DateTime)]
@@ -167,6 +150,12 @@ pub struct CallSummary {
     pub duration_seconds: Option<u64>,
     /// Who took part (for `ended`), or who started it.
     pub participants: Vec<ParticipantRef>,
+    /// Who started or stopped the recording (`recording_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<ParticipantRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<super::RecordingId>)]
+    pub recording_id: Option<String>,
 }
 
 /// Seconds between two timestamps Confer wrote (`YYYY-MM-DDTHH:MM:SS.mmmZ`), never negative.
@@ -191,7 +180,6 @@ mod tests {
         assert!(serde_json::from_value::<Quality>("8k".into()).is_err());
         assert!(Quality::P480 < Quality::P720 && Quality::P1080 < Quality::K4);
         assert_eq!(Quality::default(), Quality::P480);
-        assert_eq!(Quality::P720.capture(), (1280, 720, 30));
     }
 
     #[test]

@@ -7,9 +7,10 @@ pub mod ids;
 pub mod limits;
 pub mod message;
 pub mod principal;
+pub mod recording;
 pub mod session;
 
-pub use ids::{AttachmentId, CallId, CustomerId, MessageId, SessionId, TenantId};
+pub use ids::{AttachmentId, CallId, CustomerId, MessageId, RecordingId, SessionId, TenantId};
 pub use principal::{ParticipantRef, Principal, Role};
 
 /// Current time as RFC 3339 in UTC with exactly three fraction digits, e.g.

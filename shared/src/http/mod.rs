@@ -3,6 +3,7 @@
 
 pub mod handlers;
 pub mod openapi;
+pub mod recordings;
 pub mod routes;
 
 use lambda_http::request::RequestContext;

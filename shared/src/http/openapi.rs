@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::handlers;
+use super::{handlers, recordings};
 use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
 
 #[derive(OpenApi)]
@@ -19,12 +19,15 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         handlers::list_messages, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
         handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::create_customer_token, handlers::start_call, handlers::get_call, handlers::update_call, handlers::join_call, handlers::leave_call, handlers::end_call, handlers::exchange_invitation, handlers::local_sign_in,
         handlers::list_agents, handlers::invite_agent, handlers::update_agent,
-        handlers::read_events
+        handlers::read_events,
+        recordings::start_recording, recordings::stop_recording, recordings::create_chunk, recordings::list_customer_recordings,
+        recordings::get_recording, recordings::recording_media, recordings::get_transcript, recordings::export_transcript,
+        recordings::name_speakers, recordings::get_settings, recordings::update_settings
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::transcript::render::Format)),
     modifiers(&BearerAuth, &EveryOperation),
-    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "events", description = "Local runtime only"))
+    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "events", description = "Local runtime only"))
 )]
 pub struct ApiDoc;
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 
 use super::handlers as h;
+use super::recordings as r;
 use crate::app::App;
 use crate::capabilities::{needs, Capability};
 
@@ -69,6 +70,24 @@ pub static ROUTES: &[Route] = &[
     route!("POST", "/v1/sessions/{sessionId}/call/join", "calls-join", true, needs::CALLS, h::join_call),
     route!("POST", "/v1/sessions/{sessionId}/call/leave", "calls-leave", true, needs::CALLS, h::leave_call),
     route!("POST", "/v1/sessions/{sessionId}/call/end", "calls-end", true, needs::CALLS, h::end_call),
+    route!("POST", "/v1/sessions/{sessionId}/call/recording", "calls-record-start", true, needs::RECORD, r::start_recording),
+    route!("DELETE", "/v1/sessions/{sessionId}/call/recording", "calls-record-stop", true, needs::RECORD, r::stop_recording),
+    route!("POST", "/v1/recordings/{recordingId}/chunks", "recordings-chunks-create", false, needs::RECORDINGS, r::create_chunk),
+    route!("GET", "/v1/customers/{customerId}/recordings", "customer-recordings-list", true, needs::TABLE, r::list_customer_recordings),
+    route!("GET", "/v1/recordings/{recordingId}", "recordings-get", true, needs::TABLE, r::get_recording),
+    route!("GET", "/v1/recordings/{recordingId}/media", "recordings-media", true, needs::RECORDINGS, r::recording_media),
+    route!("GET", "/v1/recordings/{recordingId}/transcript", "transcripts-get", true, needs::TRANSCRIPTS, r::get_transcript),
+    route!("GET", "/v1/recordings/{recordingId}/transcript/export", "transcripts-export", true, needs::TRANSCRIPTS, r::export_transcript),
+    route!(
+        "PATCH",
+        "/v1/recordings/{recordingId}/transcript/speakers",
+        "transcripts-speakers-update",
+        true,
+        needs::TABLE,
+        r::name_speakers
+    ),
+    route!("GET", "/v1/tenant/settings", "settings-get", true, needs::TABLE, r::get_settings),
+    route!("PATCH", "/v1/tenant/settings", "settings-update", true, needs::TABLE, r::update_settings),
     route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),
     route!("POST", "/v1/customers/{customerId}/invitations", "invitations-create", true, needs::TABLE, h::create_invitation),
     route!("POST", "/v1/customers/{customerId}/tokens", "customer-tokens-create", true, needs::TABLE_IDENTITY, h::create_customer_token),

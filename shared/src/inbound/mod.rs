@@ -5,6 +5,7 @@
 //! wires exactly these functions to exactly these sources.
 
 pub mod chime;
+pub mod recordings;
 pub mod s3;
 
 use std::future::Future;
@@ -42,13 +43,27 @@ pub struct Trigger {
 
 /// The template logical id of the attachments bucket.
 pub const ATTACHMENTS_BUCKET: &str = "AttachmentsBucket";
+/// The template logical id of the recordings bucket.
+pub const RECORDINGS_BUCKET: &str = "RecordingsBucket";
 
-pub static TRIGGERS: &[Trigger] = &[Trigger {
-    function: "attachments-verify",
-    source: Source::S3 { bucket: ATTACHMENTS_BUCKET, events: &["s3:ObjectCreated:*"], prefix: crate::keys::UPLOADS_PREFIX },
-    needs: needs::MEDIA,
-    handler: |app, event| Box::pin(s3::verify_uploads(app, event)),
-}];
+pub static TRIGGERS: &[Trigger] = &[
+    Trigger {
+        function: "attachments-verify",
+        source: Source::S3 { bucket: ATTACHMENTS_BUCKET, events: &["s3:ObjectCreated:*"], prefix: crate::keys::UPLOADS_PREFIX },
+        needs: needs::MEDIA,
+        handler: |app, event| Box::pin(s3::verify_uploads(app, event)),
+    },
+    Trigger {
+        function: "recordings-transcribe",
+        source: Source::S3 {
+            bucket: RECORDINGS_BUCKET,
+            events: &["s3:ObjectCreated:*"],
+            prefix: crate::ports::recorder::objects::FINAL_PREFIX,
+        },
+        needs: needs::TRANSCRIBE,
+        handler: |app, event| Box::pin(recordings::final_files(app, event)),
+    },
+];
 
 pub fn trigger(function: &str) -> Option<&'static Trigger> {
     TRIGGERS.iter().find(|t| t.function == function)
@@ -71,20 +86,43 @@ pub struct Rule {
     pub function: &'static str,
     pub source: &'static str,
     pub detail_type: &'static str,
-    /// `detail.eventType` values the rule forwards.
+    /// The `detail` attribute the rule filters on (`eventType` for Chime).
+    pub detail_field: &'static str,
+    /// The values of `detail_field` the rule forwards.
     pub event_types: &'static [&'static str],
     pub needs: &'static [Capability],
     pub handler: EventBridgeHandler,
 }
 
-pub static RULES: &[Rule] = &[Rule {
-    function: "calls-chime-events",
-    source: chime::SOURCE,
-    detail_type: chime::DETAIL_TYPE,
-    event_types: chime::EVENT_TYPES,
-    needs: needs::CALLS,
-    handler: |app, event| Box::pin(chime::meeting_state_changed(app, event)),
-}];
+pub static RULES: &[Rule] = &[
+    Rule {
+        function: "calls-chime-events",
+        source: chime::SOURCE,
+        detail_type: chime::DETAIL_TYPE,
+        detail_field: "eventType",
+        event_types: chime::EVENT_TYPES,
+        needs: needs::CALLS,
+        handler: |app, event| Box::pin(chime::meeting_state_changed(app, event)),
+    },
+    Rule {
+        function: "recordings-transcribed",
+        source: recordings::TRANSCRIBE_SOURCE,
+        detail_type: recordings::TRANSCRIBE_DETAIL_TYPE,
+        detail_field: "TranscriptionJobStatus",
+        event_types: recordings::TRANSCRIBE_STATUSES,
+        needs: needs::TRANSCRIBED,
+        handler: |app, event| Box::pin(recordings::job_state_changed(app, event)),
+    },
+    Rule {
+        function: "recordings-pipeline-events",
+        source: recordings::PIPELINE_SOURCE,
+        detail_type: recordings::PIPELINE_DETAIL_TYPE,
+        detail_field: "eventType",
+        event_types: recordings::PIPELINE_EVENT_TYPES,
+        needs: needs::PIPELINES,
+        handler: |app, event| Box::pin(recordings::pipeline_state_changed(app, event)),
+    },
+];
 
 pub fn rule(function: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.function == function)

@@ -72,6 +72,11 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn copy(&self, from: &str, to: &str, content_type: &str) -> Result<(), BlobError>;
     /// Deleting an absent object is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// The object as a file on this machine, where the store keeps it so (the local runtime):
+    /// engines read it in place instead of a copy.
+    fn local_file(&self, _key: &str) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// The blob port of a runtime that has no object storage: every call answers

@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod connections;
 pub mod events;
 pub mod identity;
+pub mod recorder;
 pub mod table;
 pub mod transcriber;
 pub mod transcription;

@@ -77,3 +77,23 @@ pub fn job_name(tenant: &str, recording_id: &str) -> String {
         .collect();
     name.chars().take(200).collect()
 }
+
+/// A runtime without batch transcription (the local runtime transcribes tracks itself).
+pub struct NoTranscriptionJobs;
+
+#[async_trait]
+impl TranscriptionJobs for NoTranscriptionJobs {
+    async fn start(&self, _: &JobRequest) -> Result<JobStarted, TranscriptionError> {
+        Err(TranscriptionError::Backend("this deployment has no batch transcription".into()))
+    }
+    async fn state(&self, _: &str) -> Result<JobState, TranscriptionError> {
+        Err(TranscriptionError::Backend("this deployment has no batch transcription".into()))
+    }
+}
+
+/// The tenant and recording a job name was made from ([`job_name`] in reverse).
+pub fn parse_job_name(name: &str) -> Option<(String, String)> {
+    let rest = name.strip_prefix("confer-")?;
+    let (tenant, recording) = rest.rsplit_once('-')?;
+    (!tenant.is_empty() && recording.starts_with("rec_")).then(|| (tenant.to_string(), recording.to_string()))
+}

@@ -104,7 +104,14 @@ pub enum ServerFrame {
     Session {
         session: crate::app::sessions::SessionListItem,
     },
-    /// The session's call changed: `started`, `joined`, `left`, `ended` or `quality`.
+    /// A recording of the session's calls changed (to the session's agents): it became
+    /// available, failed, or its transcript changed state.
+    Recording {
+        session_id: String,
+        recording: crate::domain::recording::Recording,
+    },
+    /// The session's call changed: `started`, `joined`, `left`, `ended`, `quality`,
+    /// `recording_started` or `recording_stopped`.
     Call {
         event: String,
         session_id: String,

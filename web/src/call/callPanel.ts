@@ -11,6 +11,7 @@ import { isIn, present, type CallNotice, type SessionCall } from './calls';
 import { canCall, canShareScreen, deviceLabel, listDevices } from './media';
 import { allowedQualities, DEFAULT_QUALITY, isQuality, PRESETS, QUALITIES } from './presets';
 import { formatMeasure, type CallStats } from './stats';
+import { recordingControls } from '../recording/callControls';
 
 export interface CallUiOptions {
   /** A participant's name as the page shows it. */
@@ -26,6 +27,8 @@ export interface CallUi {
   banner: HTMLElement;
   /** The call itself, while the person takes part. */
   panel: HTMLElement;
+  /** "● Recording" while the call is recorded, for the conversation's header. */
+  recording: HTMLElement;
   paint(): void;
   dispose(): void;
 }
@@ -70,6 +73,7 @@ export function callUi(live: Live, sessionId: string, options: CallUiOptions): C
   let announcedCall = '';
 
   // ---- the call ----
+  const rec = recordingControls(live, sessionId, (p) => name(p));
   const headingId = uid('call-heading');
   const status = h('span', { class: 'call-status', role: 'status' });
   const timer = h('span', { class: 'call-timer', 'aria-hidden': 'true' });
@@ -121,17 +125,19 @@ export function callUi(live: Live, sessionId: string, options: CallUiOptions): C
     { class: 'call-controls', role: 'group', 'aria-label': 'Call controls' },
     h('div', { class: 'call-toggles' }, mute, camera, share),
     h('span', { class: 'call-quality' }, h('label', { for: quality.id }, 'Quality'), quality),
+    h('div', { class: 'call-recording' }, rec.button),
     h('div', { class: 'call-hangups' }, leave, end),
   );
   const wallSlot = h('div', { class: 'call-wall' });
   const panel = h(
     'section',
     { class: 'call-panel', 'aria-labelledby': headingId, hidden: true },
-    h('div', { class: 'call-top' }, h('h2', { id: headingId }, 'Video call'), status, timer),
+    h('div', { class: 'call-top' }, h('h2', { id: headingId }, 'Video call'), rec.badge, status, timer),
     wallSlot,
     stats,
     panelWarning,
     panelNotice,
+    rec.line,
     panelError,
     controls,
     devices,
@@ -170,6 +176,8 @@ export function callUi(live: Live, sessionId: string, options: CallUiOptions): C
         return 'Nobody answered the call.';
       case 'quality':
         return `${n.who ? name(n.who) : 'Someone'} changed the quality to ${n.quality}.`;
+      case 'recording':
+        return `${n.who ? name(n.who) : 'Someone'} ${n.on ? 'started' : 'stopped'} recording the call.`;
     }
   }
 
@@ -334,9 +342,11 @@ export function callUi(live: Live, sessionId: string, options: CallUiOptions): C
     start,
     banner,
     panel,
+    recording: rec.headBadge,
     paint,
     dispose: () => {
       scope.dispose();
+      rec.dispose();
       // The call goes on; its videos leave this page.
       const s = state();
       if (s.wall.el.parentElement === wallSlot) wallSlot.replaceChildren();

@@ -175,4 +175,37 @@ describe('the calls of a tab', () => {
     expect(s.phase).toBe('idle');
     expect(s.notice).toEqual({ kind: 'ended', who: ann, seconds: 192 });
   });
+
+  it('follows a recording: the call carries it, and those in the call are told', () => {
+    const { calls } = setup(ada);
+    const s = calls.get('ses_1');
+    s.call = call();
+    s.phase = 'in-call';
+    s.engine = fakeEngine();
+    const rec = { recording_id: 'rec_1', started_by: ann, started_at: 't' };
+    calls.onCallFrame({ type: 'call', event: 'recording_started', session_id: 'ses_1', call: call({ recording: rec }), participant: ann });
+    expect(s.call?.recording).toEqual(rec);
+    expect(s.notice).toEqual({ kind: 'recording', who: ann, on: true });
+    calls.onCallFrame({ type: 'call', event: 'recording_stopped', session_id: 'ses_1', call: call(), participant: ann });
+    expect(s.call?.recording).toBeUndefined();
+    expect(s.notice).toEqual({ kind: 'recording', who: ann, on: false });
+    // Another call's recording frames change nothing.
+    calls.onCallFrame({ type: 'call', event: 'recording_started', session_id: 'ses_1', call: call({ id: 'cal_9', recording: rec }), participant: ann });
+    expect(s.call?.recording).toBeUndefined();
+  });
+
+  it('lets a recording in this browser take its last chunk before the media stops', async () => {
+    const { calls } = setup(ann);
+    const s = calls.get('ses_1');
+    s.call = call();
+    s.phase = 'in-call';
+    const engine = fakeEngine();
+    s.engine = engine;
+    const order: string[] = [];
+    calls.beforeStop = (id) => order.push(`before ${id}`);
+    (engine.stop as ReturnType<typeof vi.fn>).mockImplementation(() => order.push('stop'));
+    await calls.leave('ses_1');
+    expect(order[0]).toBe('before ses_1');
+    expect(order).toContain('stop');
+  });
 });

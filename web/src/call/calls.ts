@@ -16,7 +16,8 @@ export type CallNotice =
   | { kind: 'joined' | 'left' | 'declined'; who: ParticipantRef }
   | { kind: 'ended'; who: ParticipantRef | null; seconds: number | null }
   | { kind: 'no-answer' }
-  | { kind: 'quality'; who: ParticipantRef | null; quality: Quality };
+  | { kind: 'quality'; who: ParticipantRef | null; quality: Quality }
+  | { kind: 'recording'; who: ParticipantRef | null; on: boolean };
 
 export type Phase =
   /** No part in a call (there may be one going on: see `call`). */
@@ -84,6 +85,8 @@ export class Calls {
   private lastSignalAt = 0;
   /** Names for notices and video labels, given by the screens that know them. */
   names: (who: ParticipantRef) => string = (who) => who.id;
+  /** Called just before a call's media stops here (a recording in this browser takes its last chunk). */
+  beforeStop: ((sessionId: string) => void) | null = null;
 
   constructor(private readonly host: CallsHost) {}
 
@@ -264,6 +267,7 @@ export class Calls {
     s.phase = 'leaving';
     this.emit(sessionId);
     this.signalSent();
+    this.stopping(s);
     s.engine?.stop();
     try {
       await tell(s);
@@ -308,7 +312,17 @@ export class Calls {
     this.emit(sessionId);
   }
 
+  private stopping(s: SessionCall): void {
+    if (!s.engine) return;
+    try {
+      this.beforeStop?.(s.sessionId);
+    } catch (e) {
+      console.error(e);
+    }
+  }
+
   private teardown(s: SessionCall): void {
+    this.stopping(s);
     s.engine?.stop();
     s.engine = null;
     s.phase = 'idle';
@@ -408,6 +422,12 @@ export class Calls {
         if (s.engine && isQuality(frame.call.quality)) void s.engine.setQuality(frame.call.quality);
         if (!mine && s.phase === 'in-call') s.notice = { kind: 'quality', who, quality: frame.call.quality };
         break;
+      case 'recording_started':
+      case 'recording_stopped':
+        if (s.call && s.call.id !== frame.call.id) break;
+        s.call = frame.call.state === 'active' ? frame.call : null;
+        if (!mine && s.phase === 'in-call') s.notice = { kind: 'recording', who, on: frame.event === 'recording_started' };
+        break;
     }
     this.ring(s);
     this.emit(s.sessionId);
@@ -450,6 +470,7 @@ export class Calls {
   stopAll(): void {
     for (const s of this.sessions.values()) {
       if (s.phase === 'in-call') {
+        this.stopping(s);
         s.engine?.stop();
         // The connection closing takes this side out of the call.
       }

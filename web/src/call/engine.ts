@@ -63,6 +63,12 @@ export interface CallEngine {
   peerJoined(who: ParticipantRef): void;
   peerLeft(who: ParticipantRef): void;
   stop(): void;
+  /**
+   * The streams a recording made in this browser takes (docs/recordings.md): this side's camera
+   * and microphone, and each other participant's stream. Engines whose recordings are made by
+   * the service (Chime) have none.
+   */
+  recordable?(): { who: ParticipantRef; stream: MediaStream }[];
 }
 
 export const peerKey = (p: ParticipantRef) => `${p.kind}:${p.id}`;

@@ -342,6 +342,14 @@ export class WebRtcEngine implements CallEngine {
     this.host.changed();
   }
 
+  recordable(): { who: ParticipantRef; stream: MediaStream }[] {
+    if (this.stopped) return [];
+    const out: { who: ParticipantRef; stream: MediaStream }[] = [];
+    if (this.local.getTracks().length > 0) out.push({ who: this.host.me, stream: this.local });
+    for (const p of this.connections.values()) if (p.remote.getTracks().length > 0) out.push({ who: p.who, stream: p.remote });
+    return out;
+  }
+
   async stats(): Promise<CallStats> {
     const all = await Promise.all([...this.connections.values()].map(async (p) => parseRtcStats(await p.pc.getStats())));
     return mergeStats(all);

@@ -36,4 +36,12 @@ describe('a call in the history', () => {
     const alone = entry({ call_id: 'cal_2', event: 'ended', quality: '480p', started_at: 't', duration_seconds: 8, participants: [ann] });
     expect(callLineText(alone, names(ann))).toBe('Video call ended · 8 s · not answered');
   });
+
+  it('says who started and stopped a recording', () => {
+    const on = entry({ call_id: 'cal_1', event: 'recording_started', quality: '720p', started_at: 't', participants: [ann], by: ann, recording_id: 'rec_1' });
+    const off = entry({ call_id: 'cal_1', event: 'recording_stopped', quality: '720p', started_at: 't', participants: [ann], by: ada, recording_id: 'rec_1' }, ada);
+    expect(callLineText(on, names(ada))).toBe('Recording started by ann');
+    expect(callLineText(on, names(ann))).toBe('Recording started by you');
+    expect(callLineText(off, names(ann))).toBe('Recording stopped by Ada Lovelace');
+  });
 });

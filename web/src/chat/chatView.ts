@@ -35,7 +35,8 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
   const presence = h('p', { class: 'presence', dataset: { online: 'unknown' } });
   const headActions = h('div', { class: 'chat-actions' });
   const loadError = h('p', { class: 'form-error', role: 'alert' });
-  const head = h('header', { class: 'chat-head' }, h('div', { class: 'chat-head-text' }, heading, meta, presence), headActions);
+  const headText = h('div', { class: 'chat-head-text' }, heading, meta, presence);
+  const head = h('header', { class: 'chat-head' }, headText, headActions);
 
   const olderButton = h('button', { type: 'button', class: 'button secondary small', onclick: () => void loadOlder() }, 'Load older messages');
   const historyStart = h('div', { class: 'history-start' });
@@ -54,6 +55,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
     canStart: () => !!session && session.status === 'open' && sync.isParticipant,
   });
   scope.add(() => call.dispose());
+  headText.appendChild(call.recording);
   const section = h(
     'section',
     { class: `chat chat-${options.mode}`, 'aria-labelledby': 'chat-title' },
@@ -88,6 +90,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
     openImage: (m, trigger) => void lightbox.open(m, trigger, messageCtx),
     nameOf: (p) => nameOf(p),
     isMe: (p) => live.isMe(p),
+    recordingHref: (id) => (options.mode === 'agent' ? `#/recordings/${encodeURIComponent(id)}` : null),
   };
 
   // ---- messages ----

@@ -15,6 +15,8 @@ export interface MessageContext {
   /** A participant's name as this page shows it ("You" for the person). */
   nameOf?(p: ParticipantRef): string;
   isMe?(p: ParticipantRef): boolean;
+  /** Where a recording opens, for those who may open it. */
+  recordingHref?(recordingId: string): string | null;
 }
 
 /** What a `call` entry of the history says: "Video call started by Ada" / "Video call ended · 3 min 12 s · with Ada". */
@@ -22,6 +24,10 @@ export function callLineText(m: Message, ctx: Pick<MessageContext, 'nameOf' | 'i
   const call = m.call;
   const name = (p: ParticipantRef) => (ctx.isMe?.(p) ? 'you' : ctx.nameOf?.(p) ?? p.id);
   if (!call) return 'Video call';
+  if (call.event === 'recording_started' || call.event === 'recording_stopped') {
+    const by = call.by ?? m.sender;
+    return `Recording ${call.event === 'recording_started' ? 'started' : 'stopped'} by ${name(by)}`;
+  }
   if (call.event === 'started') {
     const by = call.participants[0] ?? m.sender;
     return `Video call started by ${name(by)}`;
@@ -37,14 +43,18 @@ export function callLineText(m: Message, ctx: Pick<MessageContext, 'nameOf' | 'i
 }
 
 function callLine(m: Message, ctx: MessageContext): HTMLLIElement {
+  const event = m.call?.event ?? '';
+  const recording = event.startsWith('recording_');
+  const href = event === 'recording_stopped' && m.call?.recording_id ? ctx.recordingHref?.(m.call.recording_id) : null;
   return h(
     'li',
-    { class: `msg call-line kind-call${m.call?.event === 'ended' ? ' ended' : ''}`, dataset: { seq: String(m.seq), id: m.id, event: m.call?.event ?? '' } },
+    { class: `msg call-line kind-call${event === 'ended' ? ' ended' : ''}${recording ? ' recording-line' : ''}`, dataset: { seq: String(m.seq), id: m.id, event } },
     h(
       'p',
       { class: 'call-line-text' },
-      icon('video', 18),
+      recording ? h('span', { class: 'rec-badge-dot', 'aria-hidden': 'true' }, '●') : icon('video', 18),
       h('span', null, callLineText(m, ctx)),
+      href ? h('a', { href, class: 'call-line-link' }, 'Open the recording') : null,
       h('time', { dateTime: m.created_at }, formatDateTime(m.created_at)),
     ),
   );

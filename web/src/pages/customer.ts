@@ -4,6 +4,7 @@ import { route, type Ctx, type View } from '../app';
 import { chatView } from '../chat/chatView';
 import { h, replaceChildren, Scope, srOnly } from '../dom';
 import { formatDateTime, unreadLabel } from '../format';
+import { customerRecordings } from '../recording/list';
 
 function conversationsNav(ctx: Ctx, scope: Scope, currentId: string | null): HTMLElement {
   const list = h('ul', { class: 'conversation-list' });
@@ -39,7 +40,8 @@ function conversationsNav(ctx: Ctx, scope: Scope, currentId: string | null): HTM
 
 function withNav(ctx: Ctx, sessionId: string): View {
   const scope = new Scope();
-  const view = chatView(ctx, sessionId, { mode: 'customer', aside: conversationsNav(ctx, scope, sessionId) });
+  const aside = h('div', { class: 'chat-aside' }, conversationsNav(ctx, scope, sessionId), customerRecordings(ctx, sessionId, scope));
+  const view = chatView(ctx, sessionId, { mode: 'customer', aside });
   return {
     ...view,
     dispose: () => {

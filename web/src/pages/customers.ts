@@ -7,6 +7,7 @@ import { field, h, replaceChildren, Scope } from '../dom';
 import { durationInWords, formatBytes, formatDate, formatDateTime } from '../format';
 import { safeUrl } from '../chat/message';
 import type { Customer, CustomerFile, SessionSummary } from '../types';
+import { recordingsCard } from '../recording/list';
 
 route('/customers', 'staff', (ctx: Ctx) => {
   const scope = new Scope();
@@ -303,6 +304,7 @@ route('/customers/:id', 'staff', (ctx: Ctx, { id }) => {
       inviteOut,
     ),
     h('section', { class: 'card', 'aria-labelledby': 'sessions-h' }, h('h2', { id: 'sessions-h' }, 'Sessions'), sessionsStatus, sessions),
+    recordingsCard(ctx, id, scope),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'files-h' },

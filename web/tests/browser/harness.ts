@@ -162,11 +162,16 @@ export const CHROMIUM_FLAGS = [
   '--disable-quic',
 ];
 
-/** Chromium; `refuseMedia`: the person answers no whenever a page asks for the camera or microphone. */
-export async function launchBrowser(options: { refuseMedia?: boolean } = {}): Promise<Browser> {
-  const args = options.refuseMedia
-    ? CHROMIUM_FLAGS.map((f) => (f === '--use-fake-ui-for-media-stream' ? '--use-fake-ui-for-media-stream=deny' : f))
-    : CHROMIUM_FLAGS;
+/**
+ * Chromium; `refuseMedia`: the person answers no whenever a page asks for the camera or microphone;
+ * `args`: more of Chromium's flags (a sound file its fake microphone plays, say).
+ */
+export async function launchBrowser(options: { refuseMedia?: boolean; args?: string[] } = {}): Promise<Browser> {
+  const args = (
+    options.refuseMedia
+      ? CHROMIUM_FLAGS.map((f) => (f === '--use-fake-ui-for-media-stream' ? '--use-fake-ui-for-media-stream=deny' : f))
+      : CHROMIUM_FLAGS
+  ).concat(options.args ?? []);
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,

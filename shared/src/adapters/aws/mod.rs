@@ -5,6 +5,7 @@ pub mod apigateway;
 pub mod chime;
 pub mod cognito;
 pub mod dynamodb;
+pub mod media_pipelines;
 pub mod s3;
 pub mod sns;
 pub mod transcribe;
@@ -18,8 +19,8 @@ use crate::error::AppError;
 use crate::identity::{TokenVerifier, VerifierConfig};
 
 pub use crate::capabilities::{
-    ENV_ATTACHMENTS_BUCKET, ENV_CHIME_MEDIA_REGION, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_TABLE, ENV_USER_POOL_CLIENT_ID,
-    ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
+    ENV_ATTACHMENTS_BUCKET, ENV_CHIME_MEDIA_REGION, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_RECORDINGS_BUCKET, ENV_TABLE,
+    ENV_USER_POOL_CLIENT_ID, ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
 };
 pub const ENV_JWT_ISSUER: &str = "CONFER_JWT_ISSUER";
 pub const ENV_JWT_AUDIENCE: &str = "CONFER_JWT_AUDIENCE";
@@ -69,6 +70,18 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
     }
     if has(Capability::Video) {
         app.video = Arc::new(chime::ChimeVideo::new(&config, env(ENV_CHIME_MEDIA_REGION)?));
+    }
+    if has(Capability::Recordings) {
+        app.recordings = Arc::new(s3::S3Blobs::new(&config, env(ENV_RECORDINGS_BUCKET)?));
+    }
+    if has(Capability::Pipelines) {
+        app.recorder = Arc::new(media_pipelines::ChimeRecorder::new(&config, env(ENV_RECORDINGS_BUCKET)?));
+    }
+    if has(Capability::Transcription) {
+        app.transcription = Arc::new(transcribe::AmazonTranscribe::new(&config));
+    }
+    if has(Capability::Translation) {
+        app.translator = Arc::new(translate::AmazonTranslate::new(&config));
     }
     // Open TLS connections during init, so the first event does not pay for them.
     let warm_table = async {

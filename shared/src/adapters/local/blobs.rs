@@ -18,6 +18,8 @@ use crate::ports::blobs::{BlobError, BlobMeta, BlobStore, Download, SignedUpload
 
 /// Path prefix confer-local serves objects under.
 pub const BLOB_PATH: &str = "/blobs/";
+/// Path prefix of the recordings store (its own folder and its own URLs).
+pub const RECORDINGS_PATH: &str = "/recordings/";
 const KEY_FILE: &str = "blob-signing-key";
 
 /// Whether `key` is a safe object key: segments of `A-Z a-z 0-9 . _ -`, no empty, `.` or `..`
@@ -40,6 +42,9 @@ struct Inner {
     signing_key: Vec<u8>,
     /// `http://host:port` of the gateway, known once it listens.
     base_url: OnceLock<String>,
+    /// The URL path objects are served under ([`BLOB_PATH`], [`RECORDINGS_PATH`]); part of every
+    /// signature, so a URL of one store is refused by the other.
+    url_path: &'static str,
 }
 
 /// What a signed URL allows, once its signature and expiry are checked.
@@ -63,6 +68,11 @@ pub enum Refused {
 impl LocalBlobs {
     /// Objects under `root`; the signing key is read from (or created in) `key_dir`.
     pub fn open(root: &Path, key_dir: &Path) -> std::io::Result<Self> {
+        Self::open_at(root, key_dir, BLOB_PATH)
+    }
+
+    /// A store served under `url_path` (e.g. [`RECORDINGS_PATH`]).
+    pub fn open_at(root: &Path, key_dir: &Path, url_path: &'static str) -> std::io::Result<Self> {
         std::fs::create_dir_all(root)?;
         let key_path = key_dir.join(KEY_FILE);
         let signing_key = match std::fs::read(&key_path) {
@@ -75,7 +85,7 @@ impl LocalBlobs {
                 k
             }
         };
-        Ok(LocalBlobs { inner: Arc::new(Inner { root: root.to_path_buf(), signing_key, base_url: OnceLock::new() }) })
+        Ok(LocalBlobs { inner: Arc::new(Inner { root: root.to_path_buf(), signing_key, base_url: OnceLock::new(), url_path }) })
     }
 
     /// Sets the gateway address signed URLs point at (once; later calls are ignored).
@@ -100,7 +110,7 @@ impl LocalBlobs {
 
     fn signature(&self, op: &str, key: &str, content_type: &str, bound: &str, expires: i64) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.inner.signing_key).expect("HMAC takes any key length");
-        mac.update(format!("confer-blob-v1\n{op}\n{key}\n{content_type}\n{bound}\n{expires}").as_bytes());
+        mac.update(format!("confer-blob-v1\n{}\n{op}\n{key}\n{content_type}\n{bound}\n{expires}", self.inner.url_path).as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
@@ -113,7 +123,7 @@ impl LocalBlobs {
             .append_pair("exp", &expires.to_string())
             .append_pair("sig", &sig)
             .finish();
-        format!("{}{BLOB_PATH}{key}?{query}", self.base())
+        format!("{}{}{key}?{query}", self.base(), self.inner.url_path)
     }
 
     /// Checks a request's signed query for `op` (`put` or `get`) on `key`.
@@ -128,7 +138,7 @@ impl LocalBlobs {
         let expires: i64 = get("exp")?.parse().map_err(|_| Refused::Incomplete)?;
         let given = URL_SAFE_NO_PAD.decode(get("sig")?).map_err(|_| Refused::BadSignature)?;
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.inner.signing_key).expect("HMAC takes any key length");
-        mac.update(format!("confer-blob-v1\n{op}\n{key}\n{content_type}\n{bound}\n{expires}").as_bytes());
+        mac.update(format!("confer-blob-v1\n{}\n{op}\n{key}\n{content_type}\n{bound}\n{expires}", self.inner.url_path).as_bytes());
         mac.verify_slice(&given).map_err(|_| Refused::BadSignature)?;
         if now_epoch_seconds() > expires {
             return Err(Refused::Expired);
@@ -239,6 +249,10 @@ fn io(e: std::io::Error) -> BlobError {
 
 #[async_trait]
 impl BlobStore for LocalBlobs {
+    fn local_file(&self, key: &str) -> Option<PathBuf> {
+        self.file_of(key)
+    }
+
     async fn sign_upload(&self, key: &str, content_type: &str, size: u64, valid_for: Duration) -> Result<SignedUpload, BlobError> {
         self.path(key)?;
         let expires = now_epoch_seconds() + valid_for.as_secs() as i64;

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod page_cache;
 pub mod pocketsphinx;
 pub mod query_cache;
+pub mod recorder;
 mod rules;
 pub mod sqlite;
 pub mod video;
@@ -51,6 +52,8 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
         tokens: Arc::new(crate::ports::identity::NoIdentity),
         agents: Arc::new(crate::ports::identity::NoIdentity),
         video: Arc::new(video::LocalVideo::default()),
+        // Recordings, speech and translation are configured by the caller (confer-local's options).
+        ..crate::App::without_backends()
     };
     Ok(LocalBackends { app, connections, connection_records, event_log })
 }

@@ -4,6 +4,14 @@
 //! The media runs through the video port: WebRTC locally (signalling relayed here), Chime in the
 //! cloud (whose meeting events arrive through [`provider_event`]).
 
+mod provider;
+mod recording;
+mod signal;
+
+pub use provider::{provider_event, ProviderReport};
+pub use recording::{start_recording, stop_recording, StopRecording, MAX_CHUNKS};
+pub use signal::signal;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -153,6 +161,7 @@ pub async fn start(app: &App, p: &Principal, session_id: &str, input: NewCall) -
         ended_at: None,
         duration_seconds: None,
         participants: vec![CallParticipant { who: me.clone(), joined_at: now.clone(), left_at: None }],
+        recording: None,
     };
     let stored = StoredCall { call: call.clone(), meeting: created.meeting.clone(), external_id: created.external_id.clone(), version: 1 };
     let summary = CallSummary {
@@ -163,6 +172,8 @@ pub async fn start(app: &App, p: &Principal, session_id: &str, input: NewCall) -
         ended_at: None,
         duration_seconds: None,
         participants: vec![me.clone()],
+        by: None,
+        recording_id: None,
     };
     let content = Content {
         sender: me.clone(),
@@ -346,6 +357,16 @@ async fn finish(
     by: Option<ParticipantRef>,
     reason: &str,
 ) -> AppResult<Call> {
+    let mut stored = stored;
+    if stored.call.recording.is_some() {
+        let stopper = by.clone().unwrap_or_else(|| stored.call.recording.as_ref().map(|r| r.started_by.clone()).expect("recording"));
+        recording::stop_running(app, tenant, session, &stopper, None).await?;
+        let session_id = SessionId::parse(&session.id)?;
+        match active(app, tenant, &session_id).await? {
+            Some(now) if now.call.id == stored.call.id => stored = now,
+            _ => return ended_record(app, tenant, &session_id, &CallId::parse(&stored.call.id)?).await,
+        }
+    }
     match app.video.end(stored.meeting.as_ref()).await {
         Ok(()) | Err(VideoError::Gone) => {}
         Err(e) => tracing::warn!(error = %e, call_id = %stored.call.id, "the provider's meeting could not be ended; it ends when idle"),
@@ -374,6 +395,8 @@ async fn finish(
         ended_at: call.ended_at.clone(),
         duration_seconds: call.duration_seconds,
         participants: took_part(&call),
+        by: None,
+        recording_id: call.recording.as_ref().map(|r| r.recording_id.clone()),
     };
     let sender = by.clone().filter(|b| session.participants.iter().any(|x| x.who == *b)).unwrap_or_else(|| call.started_by.clone());
     let content = Content {
@@ -461,109 +484,4 @@ pub async fn set_quality(app: &App, p: &Principal, session_id: &str, patch: Call
         }
     }
     Err(AppError::Conflict("the call is changing; try again".into()))
-}
-
-/// Relays a WebRTC signalling frame to one other participant of the session's call.
-pub async fn signal(app: &App, p: &Principal, action: SignalAction, raw_len: usize) -> AppResult<bool> {
-    if raw_len > MAX_SIGNAL_FRAME_BYTES {
-        return Err(AppError::validation(format!("a signal frame is at most {MAX_SIGNAL_FRAME_BYTES} bytes")));
-    }
-    validate_signal(&action)?;
-    let session_id = SessionId::parse(&action.session_id)?;
-    let session = session_for(app, p, &session_id).await?;
-    let me = p.participant();
-    let stored = active(app, &p.tenant, &session_id).await?.ok_or(AppError::NoActiveCall)?;
-    let here = present(&stored.call);
-    // A decline comes from someone not (yet) in the call; everything else only between people in it.
-    let sender_ok = action.kind == SignalKind::Decline || here.contains(&me);
-    if !sender_ok || !here.contains(&action.to) || action.to == me {
-        return Err(AppError::NotAParticipant);
-    }
-    let frame = ServerFrame::Signal {
-        session_id: session.id.clone(),
-        call_id: stored.call.id.clone(),
-        from: me,
-        kind: action.kind,
-        data: action.data,
-    }
-    .to_bytes();
-    deliver(app, &p.tenant, std::slice::from_ref(&action.to), &frame, None).await?;
-    Ok(true)
-}
-
-fn validate_signal(a: &SignalAction) -> AppResult<()> {
-    let text = |name: &str, max: usize| -> AppResult<()> {
-        match a.data.get(name) {
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= max => Ok(()),
-            Some(Value::String(s)) if s.len() > max => Err(AppError::validation(format!("data.{name} is at most {max} bytes"))),
-            _ => Err(AppError::validation(format!("data.{name} must be a non-empty string"))),
-        }
-    };
-    match a.kind {
-        SignalKind::Offer | SignalKind::Answer => {
-            text("sdp", MAX_SIGNAL_SDP_BYTES)?;
-            if a.data.keys().any(|k| k != "sdp" && k != "type") {
-                return Err(AppError::validation("an offer or answer carries only sdp (and type)"));
-            }
-        }
-        SignalKind::Candidate => {
-            text("candidate", MAX_SIGNAL_CANDIDATE_BYTES)?;
-            let size = serde_json::to_vec(&a.data).map(|v| v.len()).unwrap_or(usize::MAX);
-            if size > MAX_SIGNAL_CANDIDATE_BYTES {
-                return Err(AppError::validation(format!("a candidate is at most {MAX_SIGNAL_CANDIDATE_BYTES} bytes")));
-            }
-            if a.data.keys().any(|k| !matches!(k.as_str(), "candidate" | "sdpMid" | "sdpMLineIndex" | "usernameFragment")) {
-                return Err(AppError::validation("a candidate carries candidate, sdpMid, sdpMLineIndex and usernameFragment only"));
-            }
-        }
-        SignalKind::Hangup | SignalKind::Decline => {
-            if !a.data.is_empty() {
-                return Err(AppError::validation("hangup and decline carry no data"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A provider's report about its meeting (Chime's meeting state changes): who joined or left,
-/// or that the meeting ended. Repeated and out-of-order reports change nothing twice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProviderReport {
-    Joined { external_user_id: String },
-    Left { external_user_id: String },
-    Ended,
-}
-
-/// Applies a report about the provider meeting `external_id`. Unknown meetings and calls that
-/// have ended are ignored (`Ok(false)`).
-pub async fn provider_event(app: &App, external_id: &str, report: ProviderReport) -> AppResult<bool> {
-    let Some(item) = app.table.get(&keys::chime_meeting(external_id)).await? else {
-        tracing::info!(meeting_id = external_id, "an event for a meeting Confer does not know");
-        return Ok(false);
-    };
-    let reference: MeetingRef = from_item(item)?;
-    let tenant = TenantId::parse(&reference.tenant)?;
-    let session_id = SessionId::parse(&reference.session_id)?;
-    let Some(session) = load(app, &tenant, &session_id).await? else { return Ok(false) };
-    let Some(stored) = active(app, &tenant, &session_id).await? else { return Ok(false) };
-    if stored.call.id != reference.call_id {
-        return Ok(false);
-    }
-    match report {
-        ProviderReport::Ended => {
-            finish(app, &tenant, &session, stored, None, "the meeting ended").await?;
-        }
-        ProviderReport::Joined { external_user_id } => {
-            let Some(who) = ParticipantRef::from_key_segment(&external_user_id) else { return Ok(false) };
-            if !session.participants.iter().any(|x| x.who == who) {
-                return Ok(false);
-            }
-            attend(app, &tenant, &session, &reference.call_id, &who, true).await?;
-        }
-        ProviderReport::Left { external_user_id } => {
-            let Some(who) = ParticipantRef::from_key_segment(&external_user_id) else { return Ok(false) };
-            attend(app, &tenant, &session, &reference.call_id, &who, false).await?;
-        }
-    }
-    Ok(true)
 }

@@ -1,0 +1,6 @@
+//! Lambda entry point for the EventBridge rule `recordings-pipeline-events` (see confer::inbound::RULES).
+
+#[tokio::main]
+async fn main() -> Result<(), confer::lambda::Error> {
+    confer::lambda::run_eventbridge("recordings-pipeline-events").await
+}
