@@ -237,6 +237,7 @@ async fn rest_events_against_an_empty_store() {
         "sessions-get",
         "sessions-close",
         "messages-list",
+        "messages-translate",
         "calls-record-start",
         "calls-record-stop",
         "customer-recordings-list",

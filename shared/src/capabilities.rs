@@ -113,6 +113,8 @@ pub mod needs {
     pub const RECORDINGS: &[Capability] = &[Table, Recordings];
     /// Reading transcripts, translating them on first demand.
     pub const TRANSCRIPTS: &[Capability] = &[Table, Events, Translation];
+    /// A chat message in the reader's language.
+    pub const TABLE_TRANSLATION: &[Capability] = &[Table, Translation];
     /// The final files' storage trigger: the recording, its events, the Transcribe job.
     pub const TRANSCRIBE: &[Capability] = &[Table, Live, Events, Recordings, Transcription];
     /// A Transcribe job finished: its output is read and stored.

@@ -62,6 +62,20 @@ pub enum AppError {
     Internal(String),
 }
 
+impl From<crate::ports::translator::TranslateError> for AppError {
+    fn from(e: crate::ports::translator::TranslateError) -> Self {
+        use crate::ports::translator::TranslateError;
+        match e {
+            TranslateError::NotAvailable(why) => AppError::TranslationUnavailable(why),
+            TranslateError::UnsupportedLanguage(why) => AppError::UnsupportedLanguage(why),
+            TranslateError::Backend(why) => {
+                tracing::warn!(error = %why, "translation failed");
+                AppError::TranslationUnavailable("the translation service did not answer; the original is readable".into())
+            }
+        }
+    }
+}
+
 impl AppError {
     pub fn status_code(&self) -> StatusCode {
         match self {

@@ -101,6 +101,11 @@ pub fn message(t: &TenantId, s: &SessionId, seq: u64) -> Key {
     Key::new(session_partition(t, s), message_sort(seq))
 }
 
+/// A message's translation into `lang`, beside the message (outside the `M#` history range).
+pub fn message_translation(t: &TenantId, s: &SessionId, seq: u64, lang: &str) -> Key {
+    Key::new(session_partition(t, s), format!("MT#{}#{lang}", message_sort(seq).trim_start_matches(MESSAGE_PREFIX)))
+}
+
 pub fn client_message(t: &TenantId, s: &SessionId, sender: &ParticipantRef, client_message_id: &str) -> Key {
     Key::new(session_partition(t, s), format!("CMID#{}#{client_message_id}", sender.key_segment()))
 }

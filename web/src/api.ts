@@ -10,6 +10,7 @@ import type {
   IssuedToken,
   Me,
   Message,
+  MessageTranslation,
   Page,
   MediaUrl,
   Quality,
@@ -197,6 +198,10 @@ export class Api {
   setCallQuality = (sessionId: string, quality: Quality) =>
     this.request<Call>('PATCH', `/v1/sessions/${encodeURIComponent(sessionId)}/call`, { quality });
 
+  /** A message's text in the reader's language (translated once, then stored). */
+  translateMessage = (sessionId: string, seq: number, lang: string) =>
+    this.request<MessageTranslation>('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/messages/${seq}/translation${queryString({ lang })}`);
+
   // Recordings and transcripts (docs/recordings.md)
   startRecording = async (sessionId: string): Promise<{ recording: Recording; created: boolean }> => {
     const r = await this.requestWithStatus<{ recording?: Recording } & Partial<Recording>>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/recording`, {});
@@ -208,8 +213,6 @@ export class Api {
     this.request<{ upload: SignedUpload }>('POST', `/v1/recordings/${encodeURIComponent(id)}/chunks`, body);
   customerRecordings = (customerId: string, q: Query = {}) =>
     this.request<Page<Recording>>('GET', `/v1/customers/${encodeURIComponent(customerId)}/recordings${queryString(q)}`);
-  sessionRecordings = (sessionId: string) =>
-    this.request<Page<Recording>>('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/recordings`);
   recording = (id: string) => this.request<Recording>('GET', `/v1/recordings/${encodeURIComponent(id)}`);
   recordingMedia = (id: string, track = 'mixed') =>
     this.request<MediaUrl>('GET', `/v1/recordings/${encodeURIComponent(id)}/media${queryString({ track })}`);

@@ -275,6 +275,15 @@ export interface TranscriptSpeaker {
   participant?: ParticipantRef | null;
 }
 
+/** A message's text in another language (`GET …/messages/{seq}/translation`). */
+export interface MessageTranslation {
+  session_id: string;
+  seq: number;
+  language: string;
+  text: string;
+  translated_at: string;
+}
+
 export interface Transcript {
   recording_id: string;
   /** The language spoken. */

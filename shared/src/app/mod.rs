@@ -6,6 +6,7 @@ pub mod calls;
 pub mod connections;
 pub mod customers;
 pub mod invitations;
+pub mod message_translations;
 pub mod messages;
 pub mod paging;
 pub mod recordings;

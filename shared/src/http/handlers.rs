@@ -8,12 +8,15 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
-use super::openapi::{AfterSeq, BeforeSeq, Cursor, EventSeq, FileKind, HistoryDirection, PageSize, SearchText, SessionStatusParam};
+use super::openapi::{
+    AfterSeq, BeforeSeq, Cursor, EventSeq, FileKind, HistoryDirection, MessageSeq, PageSize, SearchText, SessionStatusParam,
+};
 use super::{body_is_absent, json_body, path_param, principal, query_param, query_sequence, respond, respond_with_status};
 use crate::app::agents::{self, AgentPatch, InvitedAgent, NewAgent};
 use crate::app::attachments::{self, AttachmentView, CustomerFile, UploadTicket};
 use crate::app::calls;
 use crate::app::invitations::{self, Invitation, InvitationExchange, IssuedToken, NewInvitation, SignIn};
+use crate::app::message_translations::{self, MessageTranslation};
 use crate::app::paging::{page_size, PageOf};
 use crate::app::sessions::{SessionListItem, SessionSummary};
 use crate::app::{customers, messages, sessions, App};
@@ -406,6 +409,32 @@ pub async fn list_messages(app: Arc<App>, req: Request) -> Response<Body> {
         let (direction, cursor) = (query_param(&req, "direction"), query_param(&req, "cursor"));
         let q = messages::HistoryQuery { direction: direction.as_deref(), cursor: cursor.as_deref(), after_seq, before_seq, limit };
         messages::history(&app, &p, session.as_str(), q).await
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/v1/sessions/{sessionId}/messages/{seq}/translation", tag = "messages",
+    params(
+        ("sessionId" = SessionId, Path),
+        ("seq" = MessageSeq, Path),
+        ("lang" = String, Query, pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$", description = "The reader's language (`es`, `pt-BR`)")),
+    responses(
+        (status = 200, body = MessageTranslation, description = "The message's text (a media message's caption) in `lang`: translated on first demand, then stored and answered to every later reader"),
+        (status = 400, body = ErrorBody, description = "A malformed session id or sequence number, a missing or malformed `lang`, or `unsupported_language`"),
+        (status = 404, body = ErrorBody, description = "No such session or message for this caller"),
+        (status = 409, body = ErrorBody, description = "`conflict`: the message has no text (a media message without a caption, a call entry)"),
+        (status = 503, body = ErrorBody, description = "`translation_unavailable`: no translation service here, or it did not answer")),
+    security(("bearer" = [])))]
+pub async fn translate_message(app: Arc<App>, req: Request) -> Response<Body> {
+    respond(req, 200, |req| async move {
+        let p = principal(&req)?;
+        let session = path_param(&req, "sessionId")?;
+        let seq = path_param(&req, "seq")?;
+        let seq = match seq.parse::<u64>() {
+            Ok(n) if (1..=MAX_SEQ).contains(&n) && seq.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => return Err(AppError::validation(format!("seq must be a whole number from 1 to {MAX_SEQ}"))),
+        };
+        message_translations::translate(&app, &p, &session, seq, query_param(&req, "lang").as_deref()).await
     })
     .await
 }

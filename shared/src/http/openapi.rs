@@ -16,7 +16,7 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
     paths(
         handlers::create_customer, handlers::list_customers, handlers::get_customer, handlers::update_customer,
         handlers::list_customer_sessions, handlers::create_session, handlers::get_session, handlers::close_session,
-        handlers::list_messages, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
+        handlers::list_messages, handlers::translate_message, handlers::create_attachment, handlers::get_attachment, handlers::list_customer_files,
         handlers::list_my_sessions, handlers::get_me, handlers::create_invitation, handlers::create_customer_token, handlers::start_call, handlers::get_call, handlers::update_call, handlers::join_call, handlers::leave_call, handlers::end_call, handlers::exchange_invitation, handlers::local_sign_in,
         handlers::list_agents, handlers::invite_agent, handlers::update_agent,
         handlers::read_events,
@@ -25,7 +25,7 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         recordings::name_speakers, recordings::get_settings, recordings::update_settings
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::transcript::render::Format)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::transcript::render::Format)),
     modifiers(&BearerAuth, &EveryOperation),
     tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "events", description = "Local runtime only"))
 )]
@@ -139,6 +139,11 @@ doc_schema!(
 doc_schema!(
     /// `before_seq` of the message history.
     BeforeSeq => integer("Messages with a sequence number strictly smaller, newest first", 1, MAX_SEQ)
+);
+
+doc_schema!(
+    /// A message's place in its session's order, in a path.
+    MessageSeq => integer("The message's sequence number", 1, MAX_SEQ)
 );
 
 doc_schema!(
@@ -289,7 +294,7 @@ mod tests {
         assert_eq!(message["text"]["maxLength"], json!(MAX_TEXT_CHARS));
         assert_eq!(message["client_message_id"]["maxLength"], json!(MAX_CLIENT_MESSAGE_ID));
         assert_eq!(schema(&doc, "PageSize")["maximum"], json!(MAX_PAGE));
-        for seq in ["AfterSeq", "BeforeSeq"] {
+        for seq in ["AfterSeq", "BeforeSeq", "MessageSeq"] {
             assert_eq!(schema(&doc, seq)["maximum"], json!(MAX_SEQ), "{seq}");
         }
         assert_eq!(schema(&doc, "EventSeq")["maximum"], json!(MAX_SEQUENCE));

@@ -62,6 +62,14 @@ pub static ROUTES: &[Route] = &[
     route!("GET", "/v1/sessions/{sessionId}", "sessions-get", true, needs::TABLE_LIVE, h::get_session),
     route!("POST", "/v1/sessions/{sessionId}/close", "sessions-close", true, needs::CHAT, h::close_session),
     route!("GET", "/v1/sessions/{sessionId}/messages", "messages-list", true, needs::TABLE_BLOBS, h::list_messages),
+    route!(
+        "GET",
+        "/v1/sessions/{sessionId}/messages/{seq}/translation",
+        "messages-translate",
+        true,
+        needs::TABLE_TRANSLATION,
+        h::translate_message
+    ),
     route!("POST", "/v1/sessions/{sessionId}/attachments", "attachments-create", true, needs::TABLE_BLOBS, h::create_attachment),
     route!("GET", "/v1/sessions/{sessionId}/attachments/{attachmentId}", "attachments-get", true, needs::TABLE_BLOBS, h::get_attachment),
     route!("POST", "/v1/sessions/{sessionId}/call", "calls-start", true, needs::CALLS, h::start_call),

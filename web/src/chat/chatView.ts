@@ -10,6 +10,7 @@ import { icon } from '../icons';
 import { key, type Live } from '../live';
 import type { Message, ParticipantRef, Session } from '../types';
 import { messageItem, paintTicks, safeUrl, urlsExpired, type MessageContext } from './message';
+import { readerLanguage } from './translate';
 import { canRecord, VoiceRecorder } from './recorder';
 import { callUi } from '../call/callPanel';
 
@@ -91,6 +92,8 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
     nameOf: (p) => nameOf(p),
     isMe: (p) => live.isMe(p),
     recordingHref: (id) => (options.mode === 'agent' ? `#/recordings/${encodeURIComponent(id)}` : null),
+    language: readerLanguage(),
+    translate: async (m, language) => (await ctx.api.translateMessage(sessionId, m.seq, language.code)).text,
   };
 
   // ---- messages ----

@@ -5,6 +5,7 @@ import { durationInWords, formatBytes, formatCallDuration, formatDateTime, forma
 import { h, srOnly } from '../dom';
 import { icon } from '../icons';
 import type { Message, MessageAttachment, ParticipantRef } from '../types';
+import { translateControl, type ReaderLanguage } from './translate';
 
 export interface MessageContext {
   isMine(m: Message): boolean;
@@ -17,6 +18,9 @@ export interface MessageContext {
   isMe?(p: ParticipantRef): boolean;
   /** Where a recording opens, for those who may open it. */
   recordingHref?(recordingId: string): string | null;
+  /** The reader's language, and the message's text in it (others' messages offer it). */
+  language?: ReaderLanguage;
+  translate?(m: Message, language: ReaderLanguage): Promise<string>;
 }
 
 /** What a `call` entry of the history says: "Video call started by Ada" / "Video call ended · 3 min 12 s · with Ada". */
@@ -151,8 +155,11 @@ export function messageItem(m: Message, ctx: MessageContext): HTMLLIElement {
     body.appendChild(h('p', { class: 'text' }, m.text));
   }
   const ticks = mine ? h('span', { class: 'ticks' }) : null;
+  const { language, translate } = ctx;
+  const translation = !mine && m.text.trim() && language && translate ? translateControl(language, () => translate(m, language)) : null;
+  if (translation) body.appendChild(translation.output);
   body.appendChild(
-    h('p', { class: 'meta' }, h('time', { dateTime: m.created_at }, formatDateTime(m.created_at)), ticks),
+    h('p', { class: 'meta' }, h('time', { dateTime: m.created_at }, formatDateTime(m.created_at)), translation?.button, ticks),
   );
   return h(
     'li',

@@ -94,8 +94,10 @@ export function customerRecordings(ctx: Ctx, sessionId: string, scope: Scope): H
   const el = h('details', { class: 'conversations customer-recordings', hidden: true }, summary, list);
   const load = async () => {
     try {
-      const page = await ctx.api.sessionRecordings(sessionId);
-      const shown = page.items.filter((r) => r.status !== 'recording');
+      const me = ctx.identity?.id;
+      if (!me) return;
+      const page = await ctx.api.customerRecordings(me, { limit: 100 });
+      const shown = page.items.filter((r) => r.session_id === sessionId && r.status !== 'recording');
       replaceChildren(list, shown.map((r) => recordingRow(r, `#/chat/recordings/${r.id}`)));
       summary.textContent = `Recordings of this conversation (${shown.length})`;
       el.hidden = shown.length === 0;

@@ -11,6 +11,7 @@ import {
   screenshot,
   Server,
   startStack,
+  startTranslator,
   stopStack,
   waitFor,
   type Person,
@@ -23,6 +24,7 @@ let browser: Browser;
 let dataDir: string;
 let agent: Person;
 let customer: Person;
+let translator: Awaited<ReturnType<typeof startTranslator>>;
 const s = { adaId: '', graceId: '', sessionId: '', invitation: '', shortLived: '', shortLivedUntil: 0 };
 
 /** The seqs of the messages a page shows, in the order shown. */
@@ -50,10 +52,14 @@ async function send(page: Page, text: string): Promise<void> {
 
 beforeAll(async () => {
   resetScreens();
-  ({ server, browser, dataDir } = await startStack({ tenant: 'acme', username: 'ann', password: PASSWORD }));
+  translator = await startTranslator();
+  ({ server, browser, dataDir } = await startStack({ tenant: 'acme', username: 'ann', password: PASSWORD }, { CONFER_TRANSLATE_URL: translator.url }));
 });
 
-afterAll(() => stopStack({ server, browser, dataDir }));
+afterAll(async () => {
+  await stopStack({ server, browser, dataDir });
+  await translator?.close();
+});
 
 describe('the web client', () => {
   it('is served at / with a Content-Security-Policy that allows no inline script', async () => {
@@ -162,7 +168,8 @@ describe('the web client', () => {
   });
 
   it('the customer opens the link on a phone; the secret leaves the address', async () => {
-    customer = await person(browser, server.base, { phone: true });
+    // A customer who reads Spanish: their browser says so.
+    customer = await person(browser, server.base, { phone: true, locale: 'es-ES' });
     const page = customer.page;
     await page.goto(s.invitation);
     await page.getByRole('heading', { name: 'Your conversation with acme' }).waitFor();
@@ -195,6 +202,32 @@ describe('the web client', () => {
     await customer.page.getByRole('textbox', { name: 'Message' }).fill('');
     await screen(agent.page, 'agent-chat');
     await screen(customer.page, 'customer-chat');
+  });
+
+  it('each reads the other’s messages in their own language', async () => {
+    // The agent's browser reads English; the customer's, Spanish.
+    const theirs = message(agent.page, 'Hello, my parcel arrived damaged');
+    expect(await message(agent.page, 'could you send a photo?').getByRole('button', { name: 'Translate' }).count()).toBe(0);
+    await theirs.getByRole('button', { name: 'Translate' }).click();
+    await theirs.locator('.translated[lang=en]').getByText('[en] Hello, my parcel arrived damaged').waitFor();
+    await theirs.getByText('Translated into English').waitFor();
+    const mine = message(customer.page, 'could you send a photo?');
+    await mine.getByRole('button', { name: 'Translate' }).click();
+    await mine.locator('.translated[lang=es]').getByText('[es] Sorry to hear that — could you send a photo?').waitFor();
+    await mine.getByText(/^Translated into español/).waitFor();
+    await screen(customer.page, 'customer-reads-a-translation');
+    await screenshot(agent.page, 'agent-reads-a-translation');
+    expect(translator.calls()).toBe(2);
+    // Hidden and shown again without asking anyone; stored, so a reload asks nobody either.
+    await theirs.getByRole('button', { name: 'Hide translation' }).click();
+    await theirs.locator('.translation').waitFor({ state: 'hidden' });
+    await theirs.getByRole('button', { name: 'Translate' }).click();
+    await theirs.locator('.translation').waitFor();
+    await agent.page.reload();
+    const again = message(agent.page, 'Hello, my parcel arrived damaged');
+    await again.getByRole('button', { name: 'Translate' }).click();
+    await again.getByText('[en] Hello, my parcel arrived damaged').waitFor();
+    expect(translator.calls()).toBe(2);
   });
 
   it('the conversation works from the keyboard alone', async () => {

@@ -2,6 +2,8 @@
 // Debian's Chromium driven by playwright-core, axe-core run in each screen, screenshots written
 // to test-results/screens/.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,13 +31,17 @@ export class Server {
   port = 0;
   log = '';
 
-  constructor(readonly dataDir: string) {}
+  /** `env`: more of confer-local's environment (`CONFER_TRANSLATE_URL`, say). */
+  constructor(
+    readonly dataDir: string,
+    readonly env: Record<string, string> = {},
+  ) {}
 
   /** Starts confer-local on `port` (0: a free one), serving the client as built into it, or from CONFER_WEB_DIR. */
   async start(port = 0): Promise<void> {
     const args = ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--log-format', 'text', '--log-level', 'warn'];
     if (process.env.CONFER_WEB_DIR) args.push('--web-dir', process.env.CONFER_WEB_DIR);
-    const child = spawn(conferBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(conferBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.process = child;
     child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     this.base = await new Promise<string>((resolvePromise, reject) => {
@@ -189,9 +195,10 @@ export interface Person {
 export async function person(
   browser: Browser,
   base: string,
-  options: { phone?: boolean; permissions?: string[] } = {},
+  options: { phone?: boolean; permissions?: string[]; locale?: string } = {},
 ): Promise<Person> {
   const context = await browser.newContext({
+    locale: options.locale,
     viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 800 },
     deviceScaleFactor: 1,
     isMobile: options.phone ?? false,
@@ -301,9 +308,9 @@ export interface Stack {
   dataDir: string;
 }
 
-export async function startStack(agent: { tenant: string; username: string; password: string }): Promise<Stack> {
+export async function startStack(agent: { tenant: string; username: string; password: string }, env: Record<string, string> = {}): Promise<Stack> {
   const dataDir = freshDataDir();
-  const server = new Server(dataDir);
+  const server = new Server(dataDir, env);
   await server.start();
   server.addAgent(agent.tenant, agent.username, agent.password);
   return { server, browser: await launchBrowser(), dataDir };
@@ -313,4 +320,36 @@ export async function stopStack(stack: Partial<Stack>): Promise<void> {
   await stack.browser?.close();
   await stack.server?.stop();
   if (stack.dataDir) removeDir(stack.dataDir);
+}
+
+/**
+ * A LibreTranslate-compatible service built from that API's documented shapes: `POST /translate`
+ * `{"q","source","target","format"}` answers `{"translatedText"}`, here `[target] q`, so each
+ * translation shows where it came from; 400 `{"error"}` for a language outside `languages`.
+ */
+export async function startTranslator(languages = ['en', 'es']): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
+  let calls = 0;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.method !== 'POST' || req.url !== '/translate') {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ error: 'Not Found' }));
+        return;
+      }
+      calls++;
+      const { q, target } = JSON.parse(body) as { q: string; target: string };
+      if (!languages.includes(target)) {
+        res.statusCode = 400;
+        res.end(JSON.stringify({ error: `${target} is not supported` }));
+        return;
+      }
+      res.end(JSON.stringify({ translatedText: `[${target}] ${q}` }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, calls: () => calls, close: () => new Promise((r) => server.close(() => r())) };
 }

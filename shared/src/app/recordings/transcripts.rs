@@ -16,7 +16,6 @@ use crate::domain::recording::{valid_language, TranscriptStatus};
 use crate::domain::{ParticipantRef, Principal, RecordingId, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::events::{types, EventEnvelope};
-use crate::ports::translator::TranslateError;
 use crate::transcript::render::{render, Format};
 use crate::transcript::{SpeakerNames, Transcript, Turn};
 
@@ -136,15 +135,7 @@ async fn in_language(
     let turns = repo.transcript_turns(id, None, 0, original.turns).await?;
     let texts: Vec<String> = turns.iter().map(|t| t.text.clone()).collect();
     let source = original.language.as_deref().map(primary);
-    let (translated, calls) =
-        crate::translation::translate_all(app.translator.as_ref(), &texts, source, &target).await.map_err(|e| match e {
-            TranslateError::NotAvailable(why) => AppError::TranslationUnavailable(why),
-            TranslateError::UnsupportedLanguage(why) => AppError::UnsupportedLanguage(why),
-            TranslateError::Backend(why) => {
-                tracing::warn!(error = %why, "translation failed");
-                AppError::TranslationUnavailable("the translation service did not answer; the original is readable".into())
-            }
-        })?;
+    let (translated, calls) = crate::translation::translate_all(app.translator.as_ref(), &texts, source, &target).await?;
     let turns: Vec<Turn> = turns.into_iter().zip(translated).map(|(t, text)| Turn { text, language: Some(target.clone()), ..t }).collect();
     let header = TranscriptHeader { language: Some(target.clone()), ..original.clone() };
     if repo.put_transcript(id, Some(&target), &header, &turns).await? {
