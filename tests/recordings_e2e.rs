@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use confer::domain::recording::{parse_track_name, track_object_name};
 use confer::domain::Role;
 use confer_tests::harness::{chat_between_agent_and_customer, Api, RawBody, TestServer, Ws};
 use serde_json::{json, Value};
@@ -328,4 +329,69 @@ async fn a_corrupt_track_fails_its_transcript_with_the_reason_and_a_recording_wi
     delete(&agent, &format!("{call}/recording"), Some(json!({ "chunks": { "agent.agent-ann": 99_999 } })))
         .await
         .expect_error(400, "validation_failed");
+}
+
+/// Polls the recording until it is no longer `recording` or `processing`.
+async fn assembled(api: &Api, recording_id: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = api.get(&format!("/v1/recordings/{recording_id}")).await.expect(200);
+        let status = r["status"].as_str().unwrap_or_default().to_string();
+        if (status != "recording" && status != "processing") || std::time::Instant::now() > deadline {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_recording_whose_assembly_a_restart_cut_short_is_finished_by_the_next_start() {
+    let c = chat_between_agent_and_customer().await;
+    let agent = c.server.agent("acme", "agent-ann");
+    let call = format!("/v1/sessions/{}/call", c.session_id);
+    agent.post(&call, json!({})).await.expect(201);
+    c.server.customer("acme", &c.customer_id).post(&format!("{call}/join"), json!({})).await.expect(200);
+    let id = agent.post(&format!("{call}/recording"), json!({})).await.expect(201)["recording"]["id"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let agent_chunks = upload_track(&agent, &id, "agent.agent-ann", &spoken_webm(dir.path(), "agent", "en-us", AGENT), 3).await;
+    let customer_track = format!("customer.{}", c.customer_id);
+    let customer_chunks = upload_track(&agent, &id, &customer_track, &spoken_webm(dir.path(), "customer", "en+f3", CUSTOMER), 2).await;
+
+    // A restart while the call is still being recorded leaves the recording as it is.
+    let data_dir = c.server.data_dir.clone();
+    let server = c.server.restart().await;
+    let agent = server.agent("acme", "agent-ann");
+    assert_eq!(agent.get(&format!("/v1/recordings/{id}")).await.expect(200)["status"], "recording");
+
+    // Stopped, then Confer stops in the middle of putting the files together.
+    let held = server.stop().await;
+    {
+        let stack = confer_local::stack::LocalStack::open_with(&data_dir, Vec::new(), &Default::default()).unwrap();
+        let tenant = confer::domain::TenantId::parse("acme").unwrap();
+        let rid = confer::domain::RecordingId::parse(&id).unwrap();
+        confer::app::recordings::store::Recordings::new(&stack.app, &tenant)
+            .update(&rid, |s| {
+                s.recording.status = confer::domain::recording::RecordingStatus::Processing;
+                s.assembling = true;
+                s.chunks_reported = true;
+                s.expected_chunks = [("agent.agent-ann".to_string(), agent_chunks), (customer_track.clone(), customer_chunks)]
+                    .into_iter()
+                    .map(|(track, n)| (track_object_name(&parse_track_name(&track).unwrap()), n))
+                    .collect();
+                Ok(true)
+            })
+            .await
+            .unwrap();
+    }
+    let server = TestServer::start_in(&data_dir, Vec::new()).await;
+    let agent = server.agent("acme", "agent-ann");
+    let done = assembled(&agent, &id).await;
+    assert_eq!(done["status"], "available", "the next start finishes it: {done}");
+    let tracks: BTreeSet<&str> = done["tracks"].as_array().unwrap().iter().map(|t| t["track"].as_str().unwrap()).collect();
+    assert_eq!(tracks, BTreeSet::from(["agent.agent-ann", customer_track.as_str()]));
+    agent.get(&format!("/v1/recordings/{id}/media")).await.expect(200);
+    // Its chunks are gone once assembled: a further start has nothing to resume.
+    assert!(!data_dir.join(format!("recordings/chunks/acme/{id}")).exists());
+    drop(server);
+    drop(held);
 }

@@ -209,6 +209,15 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
             )
         }));
     }
+    // Recordings stopped but not assembled when confer-local last stopped are finished now.
+    for (tenant, recording) in stack.recorder.unassembled() {
+        let (Ok(tenant), Ok(id)) = (confer::domain::TenantId::parse(&tenant), confer::domain::RecordingId::parse(&recording)) else {
+            continue;
+        };
+        if let Err(e) = confer::app::recordings::assemble::resume((*stack.app).clone(), tenant, id).await {
+            tracing::warn!(recording_id = %recording, error = %e, "a stopped recording could not be resumed");
+        }
+    }
     let mut background = Vec::new();
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let mut webhooks = Vec::new();

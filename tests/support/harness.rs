@@ -72,6 +72,12 @@ impl TestServer {
         next
     }
 
+    /// Stops the server as an operator does; the answer keeps its temporary data directory alive.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        self.running.take().expect("running").stop().await;
+        self._dir.take()
+    }
+
     pub fn token(&self, tenant: &str, role: Role, sub: &str) -> String {
         let issuer = LocalIssuer::load_or_create(&self.data_dir).expect("issuer");
         let p = Principal { tenant: TenantId::parse(tenant).unwrap(), role, id: sub.to_string() };

@@ -33,6 +33,23 @@ impl LocalRecorder {
         let _ = self.announce.set(f);
     }
 
+    /// Recordings whose chunks are still waiting to be assembled, as `(tenant, recording id)`:
+    /// a folder of chunks is removed once its recording is assembled, so those left after a
+    /// restart are the ones to finish.
+    pub fn unassembled(&self) -> Vec<(String, String)> {
+        let dirs = |p: PathBuf| -> Vec<std::fs::DirEntry> {
+            std::fs::read_dir(p).into_iter().flatten().flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).collect()
+        };
+        let mut out = Vec::new();
+        for tenant in dirs(self.root.join("chunks")) {
+            for recording in dirs(tenant.path()) {
+                out.push((tenant.file_name().to_string_lossy().into_owned(), recording.file_name().to_string_lossy().into_owned()));
+            }
+        }
+        out.sort();
+        out
+    }
+
     fn chunk_files(&self, r: &RecordingRef, track: &str) -> Vec<(u64, PathBuf)> {
         let dir = self.root.join(objects::chunks_of(&r.tenant, &r.recording_id, track));
         let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)

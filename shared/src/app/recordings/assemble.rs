@@ -64,6 +64,30 @@ pub fn schedule(app: App, tenant: TenantId, id: RecordingId) {
     });
 }
 
+/// Finishes a recording that was stopped, but not yet assembled, when Confer last stopped: a
+/// half-done assembly starts again (it rewrites the same files), a waiting one is scheduled.
+/// Recordings in any other state are left as they are.
+pub async fn resume(app: App, tenant: TenantId, id: RecordingId) -> AppResult<bool> {
+    let repo = Recordings::new(&app, &tenant);
+    let Some((_, changed)) = repo
+        .update(&id, |s| {
+            if s.recording.status != RecordingStatus::Processing {
+                return Ok(false);
+            }
+            s.assembling = false;
+            Ok(true)
+        })
+        .await?
+    else {
+        return Ok(false);
+    };
+    if changed {
+        tracing::info!(recording_id = %id, "resuming the assembly of a stopped recording");
+        schedule(app, tenant, id);
+    }
+    Ok(changed)
+}
+
 /// Display names of a recording's participants: customers by their profile, agents by their
 /// directory entry (their id where the directory does not know them).
 pub async fn participant_name(app: &App, tenant: &TenantId, who: &ParticipantRef) -> String {
