@@ -25,6 +25,7 @@ pub mod types {
     pub const RECORDING_AVAILABLE: &str = "recording.available";
     pub const TRANSCRIPT_READY: &str = "transcript.ready";
     pub const TRANSCRIPT_TRANSLATED: &str = "transcript.translated";
+    pub const GROUP_UPDATED: &str = "group.updated";
     /// Every type Confer publishes today.
     pub const ALL: &[&str] = &[
         CUSTOMER_CREATED,
@@ -43,6 +44,7 @@ pub mod types {
         RECORDING_AVAILABLE,
         TRANSCRIPT_READY,
         TRANSCRIPT_TRANSLATED,
+        GROUP_UPDATED,
     ];
 }
 

@@ -21,6 +21,8 @@
 //! - a media pipeline    `EXT#PIPELINE#<pipeline id>` / `RECORDING` → tenant, recording (Chime's
 //!   pipeline events name only the pipeline)
 //! - tenant settings     `T#t#SETTINGS` / `SETTINGS`
+//! - group               `T#t#G#<grp>` / `META`            gsi1: `T#t#GROUPS` / `<grp>`
+//! - group member        `T#t#G#<grp>` / `M#<cus>`; and the customer's side `T#t#C#<cus>` / `G#<grp>`
 //!
 //! Connections table (TTL on `ttl`):
 //! - connection          `CONN#<id>` / `CONN`             gsi1: `T#t#U#<participant>` / `CONN#<id>`
@@ -33,7 +35,7 @@
 //! `META` to `P$` reads the session, its active call and its participants, and `begins_with M#` reads messages in
 //! sequence order. `META` holds the session's `last_seq`, the counter every message advances.
 
-use crate::domain::{AttachmentId, CallId, CustomerId, ParticipantRef, RecordingId, SessionId, TenantId};
+use crate::domain::{AttachmentId, CallId, CustomerId, GroupId, ParticipantRef, RecordingId, SessionId, TenantId};
 use crate::ports::table::Key;
 
 pub const PROFILE: &str = "PROFILE";
@@ -50,6 +52,29 @@ pub fn customer(t: &TenantId, c: &CustomerId) -> Key {
 
 pub fn customers_index(t: &TenantId) -> String {
     format!("T#{t}#CUSTOMERS")
+}
+
+pub const GROUP_MEMBER_PREFIX: &str = "M#";
+pub const CUSTOMER_GROUP_PREFIX: &str = "G#";
+
+pub fn group_partition(t: &TenantId, g: &GroupId) -> String {
+    format!("T#{t}#G#{g}")
+}
+
+pub fn group(t: &TenantId, g: &GroupId) -> Key {
+    Key::new(group_partition(t, g), META)
+}
+
+pub fn groups_index(t: &TenantId) -> String {
+    format!("T#{t}#GROUPS")
+}
+
+pub fn group_member(t: &TenantId, g: &GroupId, c: &CustomerId) -> Key {
+    Key::new(group_partition(t, g), format!("{GROUP_MEMBER_PREFIX}{c}"))
+}
+
+pub fn customer_group(t: &TenantId, c: &CustomerId, g: &GroupId) -> Key {
+    Key::new(format!("T#{t}#C#{c}"), format!("{CUSTOMER_GROUP_PREFIX}{g}"))
 }
 
 pub fn customer_session_edge(t: &TenantId, c: &CustomerId, s: &SessionId) -> Key {

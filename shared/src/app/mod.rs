@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod calls;
 pub mod connections;
 pub mod customers;
+pub mod groups;
 pub mod invitations;
 pub mod message_translations;
 pub mod messages;

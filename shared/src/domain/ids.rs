@@ -144,6 +144,7 @@ prefixed_id!(MessageId, "msg_", "message id");
 prefixed_id!(AttachmentId, "att_", "attachment id");
 prefixed_id!(CallId, "cal_", "call id");
 prefixed_id!(RecordingId, "rec_", "recording id");
+prefixed_id!(GroupId, "grp_", "group id");
 
 /// Monotonic ULIDs: ids generated in one process sort in generation order even within a millisecond.
 pub fn next_ulid() -> ulid::Ulid {

@@ -4,6 +4,12 @@
 pub const MAX_WS_MESSAGE_BYTES: usize = 128 * 1024;
 /// Largest REST request body Confer accepts.
 pub const MAX_REST_BODY_BYTES: usize = 64 * 1024;
+/// Largest body of a call that lists group members (10,000 ids fit with room to spare).
+pub const MAX_MEMBERS_BODY_BYTES: usize = 512 * 1024;
+/// Customer ids one call adds to or removes from a group.
+pub const MAX_GROUP_MEMBERS_PER_CALL: usize = 10_000;
+/// A group's description.
+pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
 /// Longest chat text, in Unicode scalar values.
 pub const MAX_TEXT_CHARS: usize = 4_000;
 /// Longest client message id.

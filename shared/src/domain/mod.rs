@@ -3,6 +3,7 @@
 pub mod attachment;
 pub mod call;
 pub mod customer;
+pub mod group;
 pub mod ids;
 pub mod limits;
 pub mod message;
@@ -10,7 +11,7 @@ pub mod principal;
 pub mod recording;
 pub mod session;
 
-pub use ids::{AttachmentId, CallId, CustomerId, MessageId, RecordingId, SessionId, TenantId};
+pub use ids::{AttachmentId, CallId, CustomerId, GroupId, MessageId, RecordingId, SessionId, TenantId};
 pub use principal::{ParticipantRef, Principal, Role};
 
 /// Current time as RFC 3339 in UTC with exactly three fraction digits, e.g.

@@ -1,6 +1,7 @@
 //! HTTP glue for Lambda-shaped handlers: principal from authorizer claims, bounded JSON bodies,
 //! parameters, and one error → response mapping.
 
+pub mod groups;
 pub mod handlers;
 pub mod openapi;
 pub mod recordings;
@@ -86,9 +87,14 @@ fn body_bytes(req: &Request) -> &[u8] {
 /// Parses a JSON body of at most [`MAX_REST_BODY_BYTES`]; syntax errors are `invalid_json`,
 /// wrong shapes (missing or unknown fields, wrong types) are `validation_failed`.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
+    json_body_up_to(req, MAX_REST_BODY_BYTES)
+}
+
+/// [`json_body`] for the few calls that take more than [`MAX_REST_BODY_BYTES`] (lists of ids).
+pub fn json_body_up_to<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, AppError> {
     let bytes = body_bytes(req);
-    if bytes.len() > MAX_REST_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge { actual: bytes.len(), limit: MAX_REST_BODY_BYTES });
+    if bytes.len() > limit {
+        return Err(AppError::PayloadTooLarge { actual: bytes.len(), limit });
     }
     parse_json(bytes)
 }

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{handlers, recordings};
+use super::{groups, handlers, recordings};
 use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
 
 #[derive(OpenApi)]
@@ -22,12 +22,14 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         handlers::read_events,
         recordings::start_recording, recordings::stop_recording, recordings::create_chunk, recordings::list_customer_recordings,
         recordings::get_recording, recordings::recording_media, recordings::get_transcript, recordings::export_transcript,
-        recordings::name_speakers, recordings::get_settings, recordings::update_settings
+        recordings::name_speakers, recordings::get_settings, recordings::update_settings,
+        groups::create_group, groups::list_groups, groups::get_group, groups::update_group, groups::delete_group,
+        groups::add_group_members, groups::remove_group_members, groups::list_group_members, groups::list_customer_groups
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::transcript::render::Format)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::transcript::render::Format)),
     modifiers(&BearerAuth, &EveryOperation),
-    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "events", description = "Local runtime only"))
+    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "groups", description = "Groups of customers, for announcements (docs/announcements.md)"), (name = "events", description = "Local runtime only"))
 )]
 pub struct ApiDoc;
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
+use super::groups as g;
 use super::handlers as h;
 use super::recordings as r;
 use crate::app::App;
@@ -94,6 +95,15 @@ pub static ROUTES: &[Route] = &[
         needs::TABLE,
         r::name_speakers
     ),
+    route!("POST", "/v1/groups", "groups-create", true, needs::TABLE_EVENTS, g::create_group),
+    route!("GET", "/v1/groups", "groups-list", true, needs::TABLE, g::list_groups),
+    route!("GET", "/v1/groups/{groupId}", "groups-get", true, needs::TABLE, g::get_group),
+    route!("PATCH", "/v1/groups/{groupId}", "groups-update", true, needs::TABLE_EVENTS, g::update_group),
+    route!("DELETE", "/v1/groups/{groupId}", "groups-delete", true, needs::TABLE_EVENTS, g::delete_group),
+    route!("POST", "/v1/groups/{groupId}/members", "group-members-add", true, needs::TABLE_EVENTS, g::add_group_members),
+    route!("DELETE", "/v1/groups/{groupId}/members", "group-members-remove", true, needs::TABLE_EVENTS, g::remove_group_members),
+    route!("GET", "/v1/groups/{groupId}/members", "group-members-list", true, needs::TABLE, g::list_group_members),
+    route!("GET", "/v1/customers/{customerId}/groups", "customer-groups-list", true, needs::TABLE, g::list_customer_groups),
     route!("GET", "/v1/tenant/settings", "settings-get", true, needs::TABLE, r::get_settings),
     route!("PATCH", "/v1/tenant/settings", "settings-update", true, needs::TABLE, r::update_settings),
     route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),
