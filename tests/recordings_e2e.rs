@@ -292,6 +292,11 @@ async fn a_recording_without_a_speech_engine_is_kept_and_says_why() {
     assert!(answer.body["error"]["message"].as_str().unwrap().contains("no speech engine"), "{}", answer.body);
     // The recording itself is kept and plays.
     agent.get(&format!("/v1/recordings/{id}/media?track=agent.agent-ann")).await.expect(200);
+    // The history's call entries keep to the documented id length (1 to 64 characters).
+    let history = agent.messages(&session, "?limit=100").await.expect(200);
+    let entries: Vec<&str> = history["items"].as_array().unwrap().iter().map(|m| m["client_message_id"].as_str().unwrap()).collect();
+    assert_eq!(entries.len(), 4, "call started, recording started and stopped, call ended: {entries:?}");
+    assert!(entries.iter().all(|id| (1..=64).contains(&id.len())), "{entries:?}");
 }
 
 #[tokio::test]

@@ -16,6 +16,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Customer ids in a request that name no customer of the caller's tenant (the message lists them).
+    #[error("{0}")]
+    UnknownCustomers(String),
     #[error("{0}")]
     Conflict(String),
     /// Something that existed for this caller no longer does (a used or expired invitation).
@@ -87,6 +90,7 @@ impl AppError {
             AppError::NotFound(_) | AppError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_)
+            | AppError::UnknownCustomers(_)
             | AppError::SessionClosed
             | AppError::QualityUnavailable(_)
             | AppError::NoActiveCall
@@ -110,6 +114,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
+            AppError::UnknownCustomers(_) => "unknown_customers",
             AppError::Conflict(_) => "conflict",
             AppError::Gone(_) => "invitation_invalid",
             AppError::SessionClosed => "session_closed",

@@ -6,6 +6,9 @@ import type {
   CallWithJoin,
   Customer,
   CustomerFile,
+  CustomerGroup,
+  Group,
+  GroupMember,
   Invitation,
   IssuedToken,
   Me,
@@ -13,6 +16,7 @@ import type {
   MessageTranslation,
   Page,
   MediaUrl,
+  MembersChanged,
   Quality,
   Recording,
   Session,
@@ -197,6 +201,22 @@ export class Api {
   endCall = (sessionId: string) => this.request<Call>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/end`, {});
   setCallQuality = (sessionId: string, quality: Quality) =>
     this.request<Call>('PATCH', `/v1/sessions/${encodeURIComponent(sessionId)}/call`, { quality });
+
+  // Customer groups (docs/announcements.md)
+  groups = (q: Query = {}) => this.request<Page<Group>>('GET', `/v1/groups${queryString(q)}`);
+  group = (id: string) => this.request<Group>('GET', `/v1/groups/${encodeURIComponent(id)}`);
+  createGroup = (body: { name: string; description?: string }) => this.request<Group>('POST', '/v1/groups', body);
+  updateGroup = (id: string, patch: { name?: string; description?: string | null }) =>
+    this.request<Group>('PATCH', `/v1/groups/${encodeURIComponent(id)}`, patch);
+  deleteGroup = (id: string) => this.request<unknown>('DELETE', `/v1/groups/${encodeURIComponent(id)}`);
+  groupMembers = (id: string, q: Query = {}) =>
+    this.request<Page<GroupMember>>('GET', `/v1/groups/${encodeURIComponent(id)}/members${queryString(q)}`);
+  addGroupMembers = (id: string, customerIds: string[]) =>
+    this.request<MembersChanged>('POST', `/v1/groups/${encodeURIComponent(id)}/members`, { customer_ids: customerIds });
+  removeGroupMembers = (id: string, customerIds: string[]) =>
+    this.request<MembersChanged>('POST', `/v1/groups/${encodeURIComponent(id)}/members/remove`, { customer_ids: customerIds });
+  customerGroups = (customerId: string, q: Query = {}) =>
+    this.request<Page<CustomerGroup>>('GET', `/v1/customers/${encodeURIComponent(customerId)}/groups${queryString(q)}`);
 
   /** A message's text in the reader's language (translated once, then stored). */
   translateMessage = (sessionId: string, seq: number, lang: string) =>

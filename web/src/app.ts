@@ -308,6 +308,7 @@ export class App implements Ctx {
       { class: 'topnav', 'aria-label': 'Main' },
       h('a', { href: '#/' }, 'Open sessions'),
       h('a', { href: '#/customers' }, 'Customers'),
+      h('a', { href: '#/groups' }, 'Groups'),
       identity.role === 'admin' ? h('a', { href: '#/agents' }, 'Agents') : null,
     );
     const markCurrent = () => {

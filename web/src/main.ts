@@ -5,6 +5,7 @@ import './pages/join';
 import './pages/staff';
 import './pages/customers';
 import './pages/customer';
+import './pages/groups';
 import './pages/agents';
 import './recording/pages';
 

@@ -366,3 +366,29 @@ export type ServerFrame =
   | CallFrame
   | SignalFrame
   | PongFrame;
+
+/** A group of customers (docs/announcements.md). */
+export interface Group {
+  id: string;
+  name: string;
+  description?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupMember {
+  customer_id: string;
+  added_at: string;
+}
+
+export interface CustomerGroup {
+  group_id: string;
+  name: string;
+  added_at: string;
+}
+
+export interface MembersChanged {
+  group_id: string;
+  requested: number;
+  changed: number;
+}

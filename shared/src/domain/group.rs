@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::customer::validate_name;
-use super::limits::{MAX_DESCRIPTION_CHARS, MAX_GROUP_MEMBERS_PER_CALL, MAX_NAME_CHARS};
+use super::limits::{MAX_DESCRIPTION_CHARS, MAX_GROUP_MEMBERS_PER_CALL};
 use super::CustomerId;
 use crate::error::AppError;
 
@@ -28,11 +28,11 @@ pub struct NewGroup {
     #[schema(schema_with = super::customer::fields::name)]
     pub name: String,
     #[serde(default)]
-    #[schema(max_length = 1000, nullable)]
+    #[schema(max_length = 1000, nullable, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
 }
 
-/// Partial update: absent fields stay; `description: null` clears it.
+/// Partial update: absent fields stay (an empty patch changes nothing); `description: null` clears it.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupPatch {
@@ -40,7 +40,7 @@ pub struct GroupPatch {
     #[schema(schema_with = super::customer::fields::name)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(max_length = 1000, nullable)]
+    #[schema(max_length = 1000, nullable, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     pub description: Option<Option<String>>,
 }
 
@@ -111,9 +111,6 @@ impl NewGroup {
 
 impl GroupPatch {
     pub fn validate(self) -> Result<GroupPatch, AppError> {
-        if self.name.is_none() && self.description.is_none() {
-            return Err(AppError::validation(format!("change at least one of name (1 to {MAX_NAME_CHARS} characters) and description")));
-        }
         let name = self.name.as_deref().map(validate_name).transpose()?;
         let description = match self.description {
             Some(Some(d)) => Some(validate_description(&d)?),
@@ -158,8 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn a_patch_changes_something_and_null_clears_the_description() {
-        assert!(GroupPatch::default().validate().is_err());
+    fn null_clears_the_description_but_not_the_name() {
         let p: GroupPatch = serde_json::from_str(r#"{"description": null}"#).unwrap();
         assert_eq!(p.validate().unwrap().description, Some(None));
         let p: GroupPatch = serde_json::from_str(r#"{"name": "  VIP  "}"#).unwrap();

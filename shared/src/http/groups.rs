@@ -93,9 +93,10 @@ pub async fn delete_group(app: Arc<App>, req: Request) -> Response<Body> {
     params(("groupId" = GroupId, Path)),
     responses(
         (status = 200, body = MembersChanged, description = "Members added (`changed`: those who were not members yet)"),
-        (status = 400, body = ErrorBody, description = "A malformed id, no ids or more than 10,000, or ids of no customer of this tenant (nothing is added)"),
+        (status = 400, body = ErrorBody, description = "A malformed id, no ids or more than 10,000"),
         (status = 403, body = ErrorBody, description = "Customers"),
         (status = 404, body = ErrorBody, description = "No such group in this tenant"),
+        (status = 409, body = ErrorBody, description = "`unknown_customers`: ids of no customer of this tenant (named in the message); nothing is added"),
         (status = 413, body = ErrorBody, description = "A body over 512 KiB")),
     security(("bearer" = [])))]
 pub async fn add_group_members(app: Arc<App>, req: Request) -> Response<Body> {
@@ -107,7 +108,7 @@ pub async fn add_group_members(app: Arc<App>, req: Request) -> Response<Body> {
     .await
 }
 
-#[utoipa::path(delete, path = "/v1/groups/{groupId}/members", tag = "groups", request_body = MemberList,
+#[utoipa::path(post, path = "/v1/groups/{groupId}/members/remove", tag = "groups", request_body = MemberList,
     params(("groupId" = GroupId, Path)),
     responses(
         (status = 200, body = MembersChanged, description = "Members removed (`changed`: those who were members)"),

@@ -101,7 +101,7 @@ pub static ROUTES: &[Route] = &[
     route!("PATCH", "/v1/groups/{groupId}", "groups-update", true, needs::TABLE_EVENTS, g::update_group),
     route!("DELETE", "/v1/groups/{groupId}", "groups-delete", true, needs::TABLE_EVENTS, g::delete_group),
     route!("POST", "/v1/groups/{groupId}/members", "group-members-add", true, needs::TABLE_EVENTS, g::add_group_members),
-    route!("DELETE", "/v1/groups/{groupId}/members", "group-members-remove", true, needs::TABLE_EVENTS, g::remove_group_members),
+    route!("POST", "/v1/groups/{groupId}/members/remove", "group-members-remove", true, needs::TABLE_EVENTS, g::remove_group_members),
     route!("GET", "/v1/groups/{groupId}/members", "group-members-list", true, needs::TABLE, g::list_group_members),
     route!("GET", "/v1/customers/{customerId}/groups", "customer-groups-list", true, needs::TABLE, g::list_customer_groups),
     route!("GET", "/v1/tenant/settings", "settings-get", true, needs::TABLE, r::get_settings),

@@ -9,6 +9,20 @@ import { safeUrl } from '../chat/message';
 import type { Customer, CustomerFile, SessionSummary } from '../types';
 import { recordingsCard } from '../recording/list';
 
+/** The groups a customer is in, each a link to its page. */
+function groupsCard(ctx: Ctx, customerId: string): HTMLElement {
+  const list = h('ul', { class: 'plain-list' });
+  const status = h('p', { class: 'muted', role: 'status' }, 'Loading…');
+  void ctx.api
+    .customerGroups(customerId, { limit: 100 })
+    .then((page) => {
+      replaceChildren(list, page.items.map((g) => h('li', null, h('a', { href: `#/groups/${g.group_id}` }, g.name))));
+      status.textContent = page.items.length === 0 ? 'In no group.' : '';
+    })
+    .catch((e) => (status.textContent = describeError(e)));
+  return h('section', { class: 'card', 'aria-labelledby': 'groups-h' }, h('h2', { id: 'groups-h' }, 'Groups'), status, list);
+}
+
 route('/customers', 'staff', (ctx: Ctx) => {
   const scope = new Scope();
   const search = h('input', { type: 'search', name: 'q', autocomplete: 'off', spellcheck: false, placeholder: 'Name or email' });
@@ -305,6 +319,7 @@ route('/customers/:id', 'staff', (ctx: Ctx, { id }) => {
     ),
     h('section', { class: 'card', 'aria-labelledby': 'sessions-h' }, h('h2', { id: 'sessions-h' }, 'Sessions'), sessionsStatus, sessions),
     recordingsCard(ctx, id, scope),
+    groupsCard(ctx, id),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'files-h' },

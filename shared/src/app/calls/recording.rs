@@ -125,7 +125,7 @@ pub async fn start_recording(app: &App, p: &Principal, session_id: &str) -> AppR
         stored.call.recording = Some(CallRecording { recording_id: id.to_string(), started_by: me.clone(), started_at: now });
         let content = Content {
             sender: me.clone(),
-            client_message_id: format!("call-{}-recording-{}-started", stored.call.id, id),
+            client_message_id: format!("recording-{id}-started"),
             kind: MessageKind::Call,
             text: String::new(),
             attachment: None,
@@ -229,7 +229,7 @@ pub(crate) async fn stop_running(
         let sender = if session.participants.iter().any(|x| x.who == *by) { by.clone() } else { running.started_by.clone() };
         let content = Content {
             sender,
-            client_message_id: format!("call-{}-recording-{}-stopped", stored.call.id, id),
+            client_message_id: format!("recording-{id}-stopped"),
             kind: MessageKind::Call,
             text: String::new(),
             attachment: None,

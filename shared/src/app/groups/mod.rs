@@ -70,6 +70,10 @@ pub async fn update(app: &App, p: &Principal, id: &str, patch: GroupPatch) -> Ap
     p.require_staff()?;
     let id = GroupId::parse(id)?;
     let patch = patch.validate()?;
+    if patch.name.is_none() && patch.description.is_none() {
+        // Nothing to change: the group as it is.
+        return Groups::new(app, &p.tenant).get(&id).await?.ok_or(AppError::NotFound("group"));
+    }
     let mut update = Update::default().set("updated_at", now_rfc3339());
     if let Some(name) = patch.name {
         update = update.set("name", name);
@@ -105,7 +109,7 @@ pub async fn add_members(app: &App, p: &Principal, id: &str, input: MemberList) 
     if !unknown.is_empty() {
         let named = unknown.iter().take(NAMED_UNKNOWN).copied().collect::<Vec<_>>().join(", ");
         let more = if unknown.len() > NAMED_UNKNOWN { format!(" and {} more", unknown.len() - NAMED_UNKNOWN) } else { String::new() };
-        return Err(AppError::validation(format!("no such customers: {named}{more}; nothing was added")));
+        return Err(AppError::UnknownCustomers(format!("no such customers: {named}{more}; nothing was added")));
     }
     let new: Vec<CustomerId> = ids.iter().zip(&found).filter(|(_, (_, member))| !member).map(|(c, _)| c.clone()).collect();
     repo.add_members(&group, &new, &now_rfc3339()).await?;
