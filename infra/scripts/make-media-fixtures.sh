@@ -16,6 +16,8 @@
 #   voice.aac                    raw AAC in ADTS frames
 #   voice.mp3                    MP3 with an ID3 tag and a LAME header (encoder delay and padding)
 #   photo-gps.heic               a 64×48 HEIC whose Exif item carries a GPS position
+#   video.mp4                    a 2-second 160×120 H.264 video with AAC sound (an announcement's video)
+#   video.webm                   the same picture as VP8 in WebM, no sound
 #
 # For benchmarks, long recordings of the same kinds: `make-media-fixtures.sh --repeat 254 DIR`
 # speaks the sentence 254 times over (10 minutes) and writes the files to DIR instead.
@@ -104,5 +106,10 @@ exiftool -q -overwrite_original -GPSLatitude=48.8584 -GPSLatitudeRef=N -GPSLongi
     -GPSLongitudeRef=E -Make=Confer -Orientation#=1 "$work/photo.jpg"
 heif-enc -q 50 -o "$out/photo-gps.heic" "$work/photo.jpg" >/dev/null
 exiftool -q -q -GPSLatitude "$out/photo-gps.heic" | grep -q 48 || { echo "photo-gps.heic lost its GPS position" >&2; exit 1; }
+
+# Announcement videos: two seconds of a test picture at 160×120, 10 frames a second.
+ff -f lavfi -i "testsrc2=size=160x120:rate=10:duration=2" -i "$out/voice.wav" -t 2 -c:v libx264 -preset veryfast \
+    -pix_fmt yuv420p -b:v 40k -c:a aac -b:a 16k -ar 16000 -ac 1 "${quiet[@]}" -flags:v +bitexact -movflags +faststart "$out/video.mp4"
+ff -f lavfi -i "testsrc2=size=160x120:rate=10:duration=2" -c:v libvpx -b:v 40k "${quiet[@]}" -flags:v +bitexact "$out/video.webm"
 
 ls -l "$out"

@@ -5,6 +5,7 @@
 pub mod apigw_events;
 pub mod blob_routes;
 pub mod gateway;
+pub mod queue_worker;
 pub mod s3_events;
 pub mod stack;
 pub mod web;

@@ -104,6 +104,8 @@ pub struct LocalStack {
     /// Recordings (`recordings/` in the data directory), served under `/recordings/`.
     pub recordings: LocalBlobs,
     pub recorder: Arc<LocalRecorder>,
+    /// The fan-out queue and its schedules (in the store's database).
+    pub queue: confer::adapters::local::LocalQueue,
 }
 
 impl LocalStack {
@@ -117,7 +119,7 @@ impl LocalStack {
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
         let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
         let verifier = Arc::new(issuer.verifier());
-        let LocalBackends { mut app, connections, connection_records, event_log } = assemble(&store).map_err(|e| e.to_string())?;
+        let LocalBackends { mut app, connections, connection_records, event_log, queue } = assemble(&store).map_err(|e| e.to_string())?;
         let blobs = LocalBlobs::open(&data_dir.join(BLOBS_DIR), data_dir).map_err(|e| format!("cannot open {BLOBS_DIR}/: {e}"))?;
         app.blobs = Arc::new(blobs.clone());
         app.tokens = issuer.clone();
@@ -139,7 +141,7 @@ impl LocalStack {
             app.translator = Arc::new(confer::adapters::local::libretranslate::LibreTranslate::new(url, media.translate_api_key.clone()));
         }
         let app = Arc::new(app);
-        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs, recordings, recorder })
+        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs, recordings, recorder, queue })
     }
 }
 
@@ -219,6 +221,10 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
         }
     }
     let mut background = Vec::new();
+    // The queue's consumers, as Lambda's event source mappings run them.
+    for consumer in confer::inbound::CONSUMERS {
+        background.push(crate::queue_worker::spawn(stack.app.clone(), stack.queue.clone(), consumer));
+    }
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let mut webhooks = Vec::new();
     if !config.webhooks.is_empty() {

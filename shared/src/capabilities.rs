@@ -26,6 +26,10 @@ pub enum Capability {
     Transcription,
     /// Translation into a reader's language (Amazon Translate).
     Translation,
+    /// Sending work to the fan-out queue (SQS).
+    Queue,
+    /// Setting and removing schedules that send to the fan-out queue (EventBridge Scheduler).
+    Schedules,
 }
 
 pub const ENV_TABLE: &str = "CONFER_TABLE";
@@ -40,6 +44,11 @@ pub const ENV_CHIME_MEDIA_REGION: &str = "CONFER_CHIME_MEDIA_REGION";
 /// The app client Confer signs customers in through (`ADMIN_USER_PASSWORD_AUTH`).
 pub const ENV_USER_POOL_CLIENT_ID: &str = "CONFER_USER_POOL_CLIENT_ID";
 pub const ENV_RECORDINGS_BUCKET: &str = "CONFER_RECORDINGS_BUCKET";
+pub const ENV_FANOUT_QUEUE_URL: &str = "CONFER_FANOUT_QUEUE_URL";
+/// The queue schedules send to, the role they send as, and the schedule group they live in.
+pub const ENV_FANOUT_QUEUE_ARN: &str = "CONFER_FANOUT_QUEUE_ARN";
+pub const ENV_SCHEDULER_ROLE_ARN: &str = "CONFER_SCHEDULER_ROLE_ARN";
+pub const ENV_SCHEDULE_GROUP: &str = "CONFER_SCHEDULE_GROUP";
 
 impl Capability {
     /// Environment variables the cloud adapters of this capability read.
@@ -54,6 +63,8 @@ impl Capability {
             Capability::Recordings => &[ENV_RECORDINGS_BUCKET],
             Capability::Pipelines => &[ENV_RECORDINGS_BUCKET],
             Capability::Transcription | Capability::Translation => &[],
+            Capability::Queue => &[ENV_FANOUT_QUEUE_URL],
+            Capability::Schedules => &[ENV_FANOUT_QUEUE_ARN, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP],
         }
     }
 
@@ -71,10 +82,12 @@ impl Capability {
             Capability::Pipelines => &[("chime:", "media-pipeline/")],
             Capability::Transcription => &[("transcribe:", "")],
             Capability::Translation => &[("translate:", "")],
+            Capability::Queue => &[("sqs:SendMessage", "FanoutQueue")],
+            Capability::Schedules => &[("scheduler:", "schedule/"), ("iam:PassRole", "SchedulerRole")],
         }
     }
 
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 12] = [
         Capability::Table,
         Capability::Live,
         Capability::Events,
@@ -85,6 +98,8 @@ impl Capability {
         Capability::Pipelines,
         Capability::Transcription,
         Capability::Translation,
+        Capability::Queue,
+        Capability::Schedules,
     ];
 }
 
@@ -119,6 +134,12 @@ pub mod needs {
     pub const TRANSCRIBE: &[Capability] = &[Table, Live, Events, Recordings, Transcription];
     /// A Transcribe job finished: its output is read and stored.
     pub const TRANSCRIBED: &[Capability] = &[Table, Live, Events, Recordings, Transcription];
+    /// Writing an announcement: sent now through the queue, or scheduled.
+    pub const ANNOUNCE: &[Capability] = &[Table, Queue, Schedules];
+    /// Cancelling a scheduled announcement.
+    pub const TABLE_SCHEDULES: &[Capability] = &[Table, Schedules];
+    /// The fan-out queue's consumer: inboxes, live pushes, events, and chunks queued.
+    pub const FANOUT: &[Capability] = &[Table, Live, Events, Queue];
     /// A capture pipeline ended: its chunks are concatenated.
     pub const PIPELINES: &[Capability] = &[Table, Live, Events, Pipelines];
 }

@@ -19,6 +19,9 @@ pub enum AppError {
     /// Customer ids in a request that name no customer of the caller's tenant (the message lists them).
     #[error("{0}")]
     UnknownCustomers(String),
+    /// Group ids in a request that name no group of the caller's tenant (the message lists them).
+    #[error("{0}")]
+    UnknownGroups(String),
     #[error("{0}")]
     Conflict(String),
     /// Something that existed for this caller no longer does (a used or expired invitation).
@@ -91,6 +94,7 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_)
             | AppError::UnknownCustomers(_)
+            | AppError::UnknownGroups(_)
             | AppError::SessionClosed
             | AppError::QualityUnavailable(_)
             | AppError::NoActiveCall
@@ -115,6 +119,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::UnknownCustomers(_) => "unknown_customers",
+            AppError::UnknownGroups(_) => "unknown_groups",
             AppError::Conflict(_) => "conflict",
             AppError::Gone(_) => "invitation_invalid",
             AppError::SessionClosed => "session_closed",

@@ -26,6 +26,9 @@ pub mod types {
     pub const TRANSCRIPT_READY: &str = "transcript.ready";
     pub const TRANSCRIPT_TRANSLATED: &str = "transcript.translated";
     pub const GROUP_UPDATED: &str = "group.updated";
+    pub const ANNOUNCEMENT_PUBLISHED: &str = "announcement.published";
+    pub const ANNOUNCEMENT_DELIVERED: &str = "announcement.delivered";
+    pub const ANNOUNCEMENT_READ: &str = "announcement.read";
     /// Every type Confer publishes today.
     pub const ALL: &[&str] = &[
         CUSTOMER_CREATED,
@@ -45,6 +48,9 @@ pub mod types {
         TRANSCRIPT_READY,
         TRANSCRIPT_TRANSLATED,
         GROUP_UPDATED,
+        ANNOUNCEMENT_PUBLISHED,
+        ANNOUNCEMENT_DELIVERED,
+        ANNOUNCEMENT_READ,
     ];
 }
 

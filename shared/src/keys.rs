@@ -23,6 +23,10 @@
 //! - tenant settings     `T#t#SETTINGS` / `SETTINGS`
 //! - group               `T#t#G#<grp>` / `META`            gsi1: `T#t#GROUPS` / `<grp>`
 //! - group member        `T#t#G#<grp>` / `M#<cus>`; and the customer's side `T#t#C#<cus>` / `G#<grp>`
+//! - announcement        `T#t#AN#<ann>` / `META`          gsi1: `T#t#ANNOUNCEMENTS` / `<ann>`
+//! - a delivered chunk   `T#t#AN#<ann>` / `CHUNK#<n, 6 digits>` (what made a redelivery a no-op)
+//! - announcement media  `T#t#AM#<amd>` / `META`; its upload request `T#t#AM#UPID` / `<client upload id>`
+//! - inbox entry         `T#t#C#<cus>` / `IN#<ann>`       gsi1 while unread: `T#t#C#<cus>#UNREAD` / `<ann>`
 //!
 //! Connections table (TTL on `ttl`):
 //! - connection          `CONN#<id>` / `CONN`             gsi1: `T#t#U#<participant>` / `CONN#<id>`
@@ -30,6 +34,8 @@
 //! Objects (attachments bucket, or the data directory's `blobs/` folder):
 //! - an upload as it arrives `uploads/<tenant>/<ses>/<att>` (the storage trigger watches `uploads/`)
 //! - what is served          `media/<tenant>/<ses>/<att>/file` and `…/thumb`
+//! - an announcement's media as it arrives `uploads/<tenant>/announcements/<amd>`, then
+//!   `announcements/<tenant>/<amd>/file`
 //!
 //! Sort-key order inside a session partition is `A#… < CALL#… < CMID#… < M#… < META < META#CALL < P#… < UPID#…`, so one query from
 //! `META` to `P$` reads the session, its active call and its participants, and `begins_with M#` reads messages in
@@ -75,6 +81,61 @@ pub fn group_member(t: &TenantId, g: &GroupId, c: &CustomerId) -> Key {
 
 pub fn customer_group(t: &TenantId, c: &CustomerId, g: &GroupId) -> Key {
     Key::new(format!("T#{t}#C#{c}"), format!("{CUSTOMER_GROUP_PREFIX}{g}"))
+}
+
+pub fn announcement_partition(t: &TenantId, id: &str) -> String {
+    format!("T#{t}#AN#{id}")
+}
+
+pub fn announcement(t: &TenantId, id: &str) -> Key {
+    Key::new(announcement_partition(t, id), META)
+}
+
+pub fn announcements_index(t: &TenantId) -> String {
+    format!("T#{t}#ANNOUNCEMENTS")
+}
+
+pub fn announcement_chunk(t: &TenantId, id: &str, chunk: u32) -> Key {
+    Key::new(announcement_partition(t, id), format!("CHUNK#{chunk:06}"))
+}
+
+pub fn announcement_media(t: &TenantId, id: &str) -> Key {
+    Key::new(format!("T#{t}#AM#{id}"), META)
+}
+
+pub fn announcement_media_request(t: &TenantId, client_upload_id: &str) -> Key {
+    Key::new(format!("T#{t}#AM#UPID"), client_upload_id)
+}
+
+pub const INBOX_PREFIX: &str = "IN#";
+
+pub fn inbox_entry(t: &TenantId, c: &CustomerId, announcement: &str) -> Key {
+    Key::new(format!("T#{t}#C#{c}"), format!("{INBOX_PREFIX}{announcement}"))
+}
+
+/// The index partition of a customer's unread announcements.
+pub fn unread_index(t: &TenantId, c: &CustomerId) -> String {
+    format!("T#{t}#C#{c}#UNREAD")
+}
+
+pub const ANNOUNCEMENT_UPLOADS: &str = "announcements";
+
+pub fn blob_announcement_upload(t: &TenantId, media: &str) -> String {
+    format!("{UPLOADS_PREFIX}{t}/{ANNOUNCEMENT_UPLOADS}/{media}")
+}
+
+/// `(tenant, media id)` of an announcement media upload's object key, if it is one.
+pub fn parse_announcement_upload(key: &str) -> Option<(TenantId, String)> {
+    let mut parts = key.strip_prefix(UPLOADS_PREFIX)?.split('/');
+    let (t, folder, m) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || folder != ANNOUNCEMENT_UPLOADS {
+        return None;
+    }
+    Some((TenantId::parse(t).ok()?, crate::domain::announcement::parse_media_id(m).ok()?))
+}
+
+pub fn blob_announcement_media(t: &TenantId, media: &str) -> String {
+    format!("announcements/{t}/{media}/file")
 }
 
 pub fn customer_session_edge(t: &TenantId, c: &CustomerId, s: &SessionId) -> Key {

@@ -144,3 +144,20 @@ pub async fn update(app: &App, p: &Principal, id: &CustomerId, patch: CustomerPa
     .await;
     Ok(customer)
 }
+
+/// Reads a bulk request makes at once when it checks that customers exist.
+const EXISTENCE_READS_IN_FLIGHT: usize = 32;
+
+/// The ids of `ids` that name no customer of the tenant, in the order given.
+pub async fn missing(app: &App, tenant: &crate::domain::TenantId, ids: &[CustomerId]) -> AppResult<Vec<CustomerId>> {
+    use futures::{StreamExt, TryStreamExt};
+    let reads: Vec<_> = ids
+        .iter()
+        .map(|c| {
+            let (table, key, id) = (app.table.clone(), keys::customer(tenant, c), c.clone());
+            async move { table.get(&key).await.map(|found| (id, found.is_none())) }
+        })
+        .collect();
+    let found: Vec<(CustomerId, bool)> = futures::stream::iter(reads).buffered(EXISTENCE_READS_IN_FLIGHT).try_collect().await?;
+    Ok(found.into_iter().filter(|(_, missing)| *missing).map(|(c, _)| c).collect())
+}

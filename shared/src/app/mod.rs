@@ -1,6 +1,7 @@
 //! Use cases. Each takes the ports it needs through [`App`]; none knows which backend runs.
 
 pub mod agents;
+pub mod announcements;
 pub mod attachments;
 pub mod calls;
 pub mod connections;
@@ -51,6 +52,10 @@ pub struct App {
     pub transcription: Arc<dyn crate::ports::transcription::TranscriptionJobs>,
     /// Translation into a reader's language.
     pub translator: Arc<dyn crate::ports::translator::Translator>,
+    /// Work done in chunks, off the request path (the fan-out queue).
+    pub queue: Arc<dyn crate::ports::queue::WorkQueue>,
+    /// Work set for a later time (scheduled announcements).
+    pub scheduler: Arc<dyn crate::ports::queue::Scheduler>,
 }
 
 impl App {
@@ -74,6 +79,8 @@ impl App {
             transcriber: Arc::new(crate::ports::transcriber::NoTranscriber("no speech engine is configured".into())),
             transcription: Arc::new(crate::ports::transcription::NoTranscriptionJobs),
             translator: Arc::new(crate::ports::translator::NoTranslator("no translation service is configured")),
+            queue: Arc::new(crate::ports::queue::NoQueue),
+            scheduler: Arc::new(crate::ports::queue::NoQueue),
         }
     }
 

@@ -135,7 +135,15 @@ pub struct CheckedUpload {
 }
 
 impl NewUpload {
+    /// Checks a chat upload (the allow-list of docs/media.md).
     pub fn check(self) -> Result<CheckedUpload, AppError> {
+        self.check_with(|t| media::kind_of_declared(t).map(media::max_bytes))
+    }
+
+    /// The checks of [`check`](Self::check) with another list of accepted types: `limit_of`
+    /// answers a declared type's size limit or refuses it. `kind` is the chat kind the type has,
+    /// or `File` for types chat does not take (an announcement's video).
+    pub fn check_with(self, limit_of: impl Fn(&str) -> Result<u64, media::Rejection>) -> Result<CheckedUpload, AppError> {
         let client_upload_id = super::ids::parse_client_message_id(&self.client_upload_id)
             .map_err(|_| AppError::validation("client_upload_id must be 1-64 letters, digits, - or _"))?;
         // Lengths count the value as sent.
@@ -150,13 +158,13 @@ impl NewUpload {
             return Err(AppError::validation("file_name must not contain control characters or path separators"));
         }
         let content_type = self.content_type.trim().to_ascii_lowercase();
-        let kind = media::kind_of_declared(&content_type).map_err(|r| AppError::validation(r.message))?;
-        let limit = media::max_bytes(kind);
+        let limit = limit_of(&content_type).map_err(|r| AppError::validation(r.message))?;
+        let kind = media::kind_of_declared(&content_type).unwrap_or(MediaKind::File);
         if self.size == 0 {
             return Err(AppError::validation("size must be at least 1 byte"));
         }
         if self.size > limit {
-            return Err(AppError::validation(format!("{} is a {}: at most {limit} bytes, not {}", content_type, kind.as_str(), self.size)));
+            return Err(AppError::validation(format!("{content_type} takes at most {limit} bytes, not {}", self.size)));
         }
         if self.caption.as_deref().is_some_and(|c| c.chars().count() > MAX_TEXT_CHARS) {
             return Err(AppError::validation(format!("caption is longer than {MAX_TEXT_CHARS} characters")));

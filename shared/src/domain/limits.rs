@@ -8,6 +8,22 @@ pub const MAX_REST_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_MEMBERS_BODY_BYTES: usize = 512 * 1024;
 /// Customer ids one call adds to or removes from a group.
 pub const MAX_GROUP_MEMBERS_PER_CALL: usize = 10_000;
+/// An announcement's body, in characters.
+pub const MAX_ANNOUNCEMENT_BODY_CHARS: usize = 10_000;
+/// Customers an announcement names one by one (groups reach more).
+pub const MAX_ANNOUNCEMENT_CUSTOMERS: usize = 10_000;
+/// Groups an announcement names.
+pub const MAX_ANNOUNCEMENT_GROUPS: usize = 100;
+/// Largest body of a request that writes an announcement (10,000 ids fit with room to spare).
+pub const MAX_ANNOUNCEMENT_BODY_BYTES: usize = 512 * 1024;
+/// A schedule may lie this far in the past (clocks differ) and is then sent at once.
+pub const SCHEDULE_GRACE_SECONDS: i64 = 60;
+/// The furthest ahead an announcement may be scheduled.
+pub const MAX_SCHEDULE_AHEAD_SECONDS: i64 = 366 * 24 * 60 * 60;
+/// Recipients of one fan-out chunk (one queue message).
+pub const ANNOUNCEMENT_CHUNK: usize = 500;
+/// Unread announcements counted at most (the count then says "at least").
+pub const MAX_UNREAD_COUNTED: usize = 1_000;
 /// A group's description.
 pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
 /// Longest chat text, in Unicode scalar values.
@@ -54,6 +70,8 @@ pub const PENDING_UPLOAD_SECONDS: i64 = 24 * 60 * 60;
 pub const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
 /// Largest voice message or other audio upload.
 pub const MAX_AUDIO_BYTES: u64 = 25 * 1024 * 1024;
+/// Largest video an announcement carries (MP4 or WebM).
+pub const MAX_VIDEO_BYTES: u64 = 100 * 1024 * 1024;
 /// Largest file upload (PDF, text, CSV, Office documents, ZIP).
 pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
 /// Most pixels an image may have (width × height, as decoded): a 48 MP phone photo passes.

@@ -1,5 +1,6 @@
 //! Entities, identifiers, validation and pure rules. No I/O.
 
+pub mod announcement;
 pub mod attachment;
 pub mod call;
 pub mod customer;

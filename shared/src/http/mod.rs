@@ -1,6 +1,7 @@
 //! HTTP glue for Lambda-shaped handlers: principal from authorizer claims, bounded JSON bodies,
 //! parameters, and one error → response mapping.
 
+pub mod announcements;
 pub mod groups;
 pub mod handlers;
 pub mod openapi;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
+use super::announcements as an;
 use super::groups as g;
 use super::handlers as h;
 use super::recordings as r;
@@ -104,6 +105,16 @@ pub static ROUTES: &[Route] = &[
     route!("POST", "/v1/groups/{groupId}/members/remove", "group-members-remove", true, needs::TABLE_EVENTS, g::remove_group_members),
     route!("GET", "/v1/groups/{groupId}/members", "group-members-list", true, needs::TABLE, g::list_group_members),
     route!("GET", "/v1/customers/{customerId}/groups", "customer-groups-list", true, needs::TABLE, g::list_customer_groups),
+    route!("POST", "/v1/announcements", "announcements-create", false, needs::ANNOUNCE, an::create_announcement),
+    route!("GET", "/v1/announcements", "announcements-list", false, needs::TABLE, an::list_announcements),
+    route!("GET", "/v1/announcements/{announcementId}", "announcements-get", false, needs::TABLE, an::get_announcement),
+    route!("POST", "/v1/announcements/{announcementId}/cancel", "announcements-cancel", false, needs::TABLE_SCHEDULES, an::cancel_announcement),
+    route!("POST", "/v1/announcements/audience", "announcements-audience", false, needs::TABLE, an::preview_audience),
+    route!("POST", "/v1/announcement-media", "announcement-media-create", false, needs::TABLE_BLOBS, an::create_media),
+    route!("GET", "/v1/announcement-media/{mediaId}", "announcement-media-get", false, needs::TABLE_BLOBS, an::get_media),
+    route!("GET", "/v1/inbox", "inbox-list", false, needs::TABLE, an::list_inbox),
+    route!("GET", "/v1/inbox/{announcementId}", "inbox-get", false, needs::TABLE_BLOBS, an::open_inbox_entry),
+    route!("POST", "/v1/inbox/{announcementId}/read", "inbox-read", false, needs::TABLE_EVENTS, an::read_inbox_entry),
     route!("GET", "/v1/tenant/settings", "settings-get", true, needs::TABLE, r::get_settings),
     route!("PATCH", "/v1/tenant/settings", "settings-update", true, needs::TABLE, r::update_settings),
     route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),

@@ -4,6 +4,7 @@
 //! feeds the same handlers the same event JSON, and tests/template_routes.rs proves template.yaml
 //! wires exactly these functions to exactly these sources.
 
+pub mod announcements;
 pub mod chime;
 pub mod recordings;
 pub mod s3;
@@ -123,6 +124,39 @@ pub static RULES: &[Rule] = &[
         handler: |app, event| Box::pin(recordings::pipeline_state_changed(app, event)),
     },
 ];
+
+pub type SqsFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+pub type SqsHandler = fn(Arc<App>, aws_lambda_events::sqs::SqsEvent) -> SqsFuture;
+
+/// A function fed by an SQS queue (an event source mapping with partial batch responses; the
+/// queue has a dead-letter queue after `max_receives`). Locally the durable queue in the store
+/// feeds the same handler events of the same shape.
+pub struct Consumer {
+    pub function: &'static str,
+    /// The queue's logical id in template.yaml.
+    pub queue: &'static str,
+    pub batch_size: usize,
+    /// Receives before a message moves to the dead-letter queue.
+    pub max_receives: u32,
+    /// Seconds a received message stays hidden from other consumers.
+    pub visibility_seconds: u64,
+    pub needs: &'static [Capability],
+    pub handler: SqsHandler,
+}
+
+pub static CONSUMERS: &[Consumer] = &[Consumer {
+    function: "announcements-deliver",
+    queue: announcements::FANOUT_QUEUE,
+    batch_size: 10,
+    max_receives: 5,
+    visibility_seconds: 120,
+    needs: needs::FANOUT,
+    handler: |app, event| Box::pin(announcements::deliver(app, event)),
+}];
+
+pub fn consumer(function: &str) -> Option<&'static Consumer> {
+    CONSUMERS.iter().find(|c| c.function == function)
+}
 
 pub fn rule(function: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.function == function)

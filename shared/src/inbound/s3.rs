@@ -24,6 +24,16 @@ pub async fn verify_uploads(app: Arc<App>, event: S3Event) -> Outcome {
     for (i, record) in event.records.iter().enumerate() {
         let Some(raw) = record.s3.object.key.as_deref() else { continue };
         let key = decoded_key(raw);
+        if let Some((tenant, media)) = keys::parse_announcement_upload(&key) {
+            match crate::app::announcements::media::verify_upload(&app, &tenant, &media).await {
+                Ok(result) => tracing::info!(key = %key, ?result, "announcement media verified"),
+                Err(e) => {
+                    tracing::error!(key = %key, error = %e, "announcement media verification failed; to be retried");
+                    outcome.failed.push(i);
+                }
+            }
+            continue;
+        }
         let Some((tenant, session, attachment)) = keys::parse_blob_upload(&key) else {
             tracing::warn!(key = %key, "object outside the upload layout ignored");
             continue;

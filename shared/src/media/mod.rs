@@ -12,12 +12,14 @@ mod audio;
 mod document;
 mod heif;
 mod image;
+mod video;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::limits::{MAX_AUDIO_BYTES, MAX_FILE_BYTES, MAX_IMAGE_BYTES};
+use crate::domain::limits::{MAX_AUDIO_BYTES, MAX_FILE_BYTES, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES};
 
 pub use allow::{allowed_types, kind_of_declared};
+pub use video::VideoInfo;
 
 /// What an upload is, as chat shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -135,6 +137,81 @@ pub fn verify(declared_content_type: &str, bytes: &[u8]) -> Result<Verified, Rej
         MediaKind::Image => image::verify(real, bytes),
         MediaKind::Audio => audio::verify(real, bytes),
         MediaKind::File => document::verify(declared.format, real, bytes),
+    }
+}
+
+/// What an announcement may carry: a video or an audio file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnouncementMediaKind {
+    /// MP4 (H.264, HEVC, AV1 …) or WebM (VP8, VP9, AV1), with or without sound.
+    Video,
+    /// Every audio type chat accepts (docs/media.md).
+    Audio,
+}
+
+/// Declared types an announcement's video may have, and the formats each may really be.
+const VIDEO_TYPES: &[(&str, allow::Format)] =
+    &[("video/mp4", allow::Format::Mp4), ("video/quicktime", allow::Format::Mp4), ("video/webm", allow::Format::Webm)];
+
+/// The kind and limit of an announcement's declared media type.
+pub fn announcement_kind_of_declared(content_type: &str) -> Result<(AnnouncementMediaKind, u64), Rejection> {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if VIDEO_TYPES.iter().any(|(name, _)| *name == essence) {
+        return Ok((AnnouncementMediaKind::Video, MAX_VIDEO_BYTES));
+    }
+    match allow::declared(content_type) {
+        Ok(d) if d.kind == MediaKind::Audio => Ok((AnnouncementMediaKind::Audio, MAX_AUDIO_BYTES)),
+        _ => Err(Rejection::new(
+            Rejection::TYPE_NOT_ALLOWED,
+            format!("{essence} is not a video or audio type an announcement may carry (docs/announcements.md lists them)"),
+        )),
+    }
+}
+
+/// An announcement's media that passed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAnnouncementMedia {
+    pub kind: AnnouncementMediaKind,
+    pub content_type: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u64>,
+}
+
+/// [`verify`] for an announcement's video or audio: the same order of checks, the same codes.
+pub fn verify_announcement_media(declared_content_type: &str, bytes: &[u8]) -> Result<VerifiedAnnouncementMedia, Rejection> {
+    let (kind, limit) = announcement_kind_of_declared(declared_content_type)?;
+    if bytes.is_empty() {
+        return Err(Rejection::new(Rejection::EMPTY, "the upload is empty"));
+    }
+    if bytes.len() as u64 > limit {
+        return Err(Rejection::new(Rejection::TOO_LARGE, format!("{} bytes exceed the limit of {limit} bytes", bytes.len())));
+    }
+    match kind {
+        AnnouncementMediaKind::Audio => {
+            let v = verify(declared_content_type, bytes)?;
+            Ok(VerifiedAnnouncementMedia { kind, content_type: v.content_type, width: None, height: None, duration_ms: v.duration_ms })
+        }
+        AnnouncementMediaKind::Video => {
+            let essence = declared_content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+            let expected = VIDEO_TYPES.iter().find(|(name, _)| *name == essence).map(|(_, f)| *f);
+            let real = allow::sniff(bytes);
+            if real != allow::Sniffed::Format(expected.unwrap_or(allow::Format::Mp4)) {
+                return Err(Rejection::mismatch(match real.describe() {
+                    Some(what) => format!("declared {essence}, but the bytes are {what}"),
+                    None => format!("declared {essence}, but the bytes are not of that type"),
+                }));
+            }
+            let v = video::verify(real, bytes)?;
+            Ok(VerifiedAnnouncementMedia {
+                kind,
+                content_type: v.content_type.to_string(),
+                width: v.width,
+                height: v.height,
+                duration_ms: Some(v.duration_ms),
+            })
+        }
     }
 }
 

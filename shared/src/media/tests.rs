@@ -722,3 +722,42 @@ fn damaged_uploads_are_refused_or_verified_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn announcement_videos_are_read_for_their_size_and_length() {
+    for (declared, file, served) in
+        [("video/mp4", "video.mp4", "video/mp4"), ("video/quicktime", "video.mp4", "video/mp4"), ("video/webm", "video.webm", "video/webm")]
+    {
+        let v = verify_announcement_media(declared, &fixture(file)).unwrap_or_else(|r| panic!("{file}: {r}"));
+        assert_eq!(v.kind, AnnouncementMediaKind::Video, "{file}");
+        assert_eq!(v.content_type, served, "{file}");
+        assert_eq!((v.width, v.height), (Some(160), Some(120)), "{file}");
+        let ms = v.duration_ms.unwrap();
+        assert!((1_800..=2_200).contains(&ms), "{file}: {ms} ms for a 2-second video");
+    }
+}
+
+#[test]
+fn announcement_audio_is_checked_as_chat_audio_is() {
+    let v = verify_announcement_media("audio/ogg", &fixture("voice.ogg")).unwrap();
+    assert_eq!((v.kind, v.content_type.as_str(), v.width), (AnnouncementMediaKind::Audio, "audio/ogg", None));
+    assert!(v.duration_ms.unwrap() > 1_000);
+}
+
+#[test]
+fn announcement_media_refusals_have_the_chat_codes() {
+    let code = |declared: &str, bytes: &[u8]| verify_announcement_media(declared, bytes).unwrap_err().code;
+    assert_eq!(code("application/pdf", b"%PDF-1.4"), Rejection::TYPE_NOT_ALLOWED);
+    assert_eq!(code("image/png", &fixture("photo-gps.heic")), Rejection::TYPE_NOT_ALLOWED);
+    assert_eq!(code("video/mp4", b""), Rejection::EMPTY);
+    // Sound alone is not a video, and a WebM declared as MP4 is refused.
+    assert_eq!(code("video/mp4", &fixture("voice.m4a")), Rejection::TYPE_MISMATCH);
+    assert_eq!(code("video/mp4", &fixture("video.webm")), Rejection::TYPE_MISMATCH);
+    assert_eq!(code("video/webm", &fixture("voice.webm")), Rejection::TYPE_MISMATCH);
+    // A video cut in half: its header promises what is not there.
+    let mut cut = fixture("video.mp4");
+    cut.truncate(cut.len() / 3);
+    assert!(verify_announcement_media("video/mp4", &cut).is_err());
+    assert_eq!(code("video/mp4", b"not a video at all, only words"), Rejection::TYPE_MISMATCH);
+    assert_eq!(announcement_kind_of_declared("VIDEO/MP4; codecs=avc1").unwrap().0, AnnouncementMediaKind::Video);
+}

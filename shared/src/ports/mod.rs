@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod connections;
 pub mod events;
 pub mod identity;
+pub mod queue;
 pub mod recorder;
 pub mod table;
 pub mod transcriber;
@@ -14,5 +15,6 @@ pub mod video;
 
 pub use blobs::{BlobError, BlobStore};
 pub use connections::{ConnectionGateway, PostError};
+pub use queue::{QueueError, QueueMessage, Scheduler, WorkQueue};
 pub use events::{EventLog, EventPublisher, TransactWithEvents};
 pub use table::Table;

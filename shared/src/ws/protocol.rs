@@ -127,6 +127,10 @@ pub enum ServerFrame {
         kind: SignalKind,
         data: serde_json::Map<String, serde_json::Value>,
     },
+    /// An announcement arrived in the recipient's inbox (customers).
+    Announcement {
+        announcement: crate::domain::announcement::InboxEntry,
+    },
     Pong,
     Error {
         code: String,

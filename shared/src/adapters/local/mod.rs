@@ -10,6 +10,7 @@ pub mod memory;
 pub mod page_cache;
 pub mod pocketsphinx;
 pub mod query_cache;
+pub mod queue;
 pub mod recorder;
 mod rules;
 pub mod sqlite;
@@ -20,6 +21,7 @@ pub use blobs::LocalBlobs;
 pub use connections::LocalConnections;
 pub use event_log::{LocalOutbox, SqliteEventLog, WebhookConfig};
 pub use memory::MemoryTable;
+pub use queue::LocalQueue;
 pub use sqlite::{SqliteStore, SqliteTable};
 pub use video::LocalVideo;
 
@@ -32,6 +34,8 @@ pub struct LocalBackends {
     /// Live-connection records (they end with the process, so they live in memory).
     pub connection_records: Arc<MemoryTable>,
     pub event_log: SqliteEventLog,
+    /// The fan-out queue (and the schedules that send to it), in the store's database.
+    pub queue: LocalQueue,
 }
 
 pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports::events::PublishError> {
@@ -40,6 +44,8 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
     let connection_records = Arc::new(MemoryTable::new());
     let table = store.table("main");
     let outbox = event_log.outbox(table.clone())?;
+    let queue = LocalQueue::open(store.clone(), crate::inbound::announcements::FANOUT_QUEUE)
+        .map_err(|e| crate::ports::events::PublishError(e.to_string()))?;
     let app = crate::App {
         table: Arc::new(table.clone()),
         connections_table: connection_records.clone(),
@@ -52,8 +58,10 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
         tokens: Arc::new(crate::ports::identity::NoIdentity),
         agents: Arc::new(crate::ports::identity::NoIdentity),
         video: Arc::new(video::LocalVideo::default()),
+        queue: Arc::new(queue.clone()),
+        scheduler: Arc::new(queue.clone()),
         // Recordings, speech and translation are configured by the caller (confer-local's options).
         ..crate::App::without_backends()
     };
-    Ok(LocalBackends { app, connections, connection_records, event_log })
+    Ok(LocalBackends { app, connections, connection_records, event_log, queue })
 }
