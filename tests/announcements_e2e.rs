@@ -64,7 +64,10 @@ async fn two_overlapping_groups_reach_each_customer_once_live_or_in_the_inbox() 
     // Ada is online; the others are not.
     let mut ada = s.ws(&s.token("acme", confer::domain::Role::Customer, &ids[0])).await;
     let created = agent
-        .post("/v1/announcements", json!({ "title": "New opening hours", "body": "From Monday we open at 8.\nSee you soon.", "audience": audience }))
+        .post(
+            "/v1/announcements",
+            json!({ "title": "New opening hours", "body": "From Monday we open at 8.\nSee you soon.", "audience": audience }),
+        )
         .await
         .expect(201);
     let id = created["id"].as_str().unwrap().to_string();
@@ -74,7 +77,11 @@ async fn two_overlapping_groups_reach_each_customer_once_live_or_in_the_inbox() 
     assert_eq!(frame["announcement"]["title"], "New opening hours");
 
     let sent = settled(&agent, &id, "sent").await;
-    assert_eq!((sent["targeted"].as_u64(), sent["delivered"].as_u64(), sent["delivered_live"].as_u64()), (Some(5), Some(5), Some(1)), "{sent}");
+    assert_eq!(
+        (sent["targeted"].as_u64(), sent["delivered"].as_u64(), sent["delivered_live"].as_u64()),
+        (Some(5), Some(5), Some(1)),
+        "{sent}"
+    );
     assert_eq!((sent["chunks"].as_u64(), sent["chunks_done"].as_u64(), sent["read"].as_u64()), (Some(1), Some(1), Some(0)));
 
     // Each customer has it exactly once, unread; an offline customer finds it later.
@@ -109,7 +116,10 @@ async fn two_overlapping_groups_reach_each_customer_once_live_or_in_the_inbox() 
     assert_eq!(reads[0]["data"]["customer_id"], ids[1].as_str());
 
     // Newest first, with cursors.
-    let second = agent.post("/v1/announcements", json!({ "title": "Second", "body": "Again", "audience": { "customer_ids": [ids[0]] } })).await.expect(201);
+    let second = agent
+        .post("/v1/announcements", json!({ "title": "Second", "body": "Again", "audience": { "customer_ids": [ids[0]] } }))
+        .await
+        .expect(201);
     settled(&agent, second["id"].as_str().unwrap(), "sent").await;
     let ada_api = s.customer("acme", &ids[0]);
     let page = ada_api.get("/v1/inbox?limit=1").await.expect(200);
@@ -126,7 +136,10 @@ async fn a_redelivered_chunk_changes_nothing() {
     let s = TestServer::start().await;
     let agent = s.agent("acme", "agent-ann");
     let ids = customers(&agent, &["Ada", "Grace"]).await;
-    let created = agent.post("/v1/announcements", json!({ "title": "Once", "body": "Only once", "audience": { "customer_ids": ids } })).await.expect(201);
+    let created = agent
+        .post("/v1/announcements", json!({ "title": "Once", "body": "Only once", "audience": { "customer_ids": ids } }))
+        .await
+        .expect(201);
     let id = created["id"].as_str().unwrap().to_string();
     let before = settled(&agent, &id, "sent").await;
     let ada = s.customer("acme", &ids[0]);
@@ -200,7 +213,10 @@ async fn an_announcement_with_a_video_plays_from_the_inbox() {
     let ids = customers(&agent, &["Ada"]).await;
     let video = std::fs::read(format!("{}/fixtures/media/video.mp4", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let ticket = agent
-        .post("/v1/announcement-media", json!({ "client_upload_id": "v1", "file_name": "update.mp4", "content_type": "video/mp4", "size": video.len() }))
+        .post(
+            "/v1/announcement-media",
+            json!({ "client_upload_id": "v1", "file_name": "update.mp4", "content_type": "video/mp4", "size": video.len() }),
+        )
         .await
         .expect(201);
     let mid = ticket["media"]["id"].as_str().unwrap().to_string();
@@ -221,7 +237,10 @@ async fn an_announcement_with_a_video_plays_from_the_inbox() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(media["status"], "ready", "{media}");
-    assert_eq!((media["width"].as_u64(), media["height"].as_u64(), media["content_type"].as_str()), (Some(160), Some(120), Some("video/mp4")));
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64(), media["content_type"].as_str()),
+        (Some(160), Some(120), Some("video/mp4"))
+    );
 
     let created = agent
         .post("/v1/announcements", json!({ "title": "Video", "body": "Watch", "media_id": mid, "audience": { "customer_ids": ids } }))
@@ -242,7 +261,10 @@ async fn an_announcement_with_a_video_plays_from_the_inbox() {
     // A refused file cannot be sent.
     let fake = b"this is not a video".to_vec();
     let ticket = agent
-        .post("/v1/announcement-media", json!({ "client_upload_id": "v2", "file_name": "x.mp4", "content_type": "video/mp4", "size": fake.len() }))
+        .post(
+            "/v1/announcement-media",
+            json!({ "client_upload_id": "v2", "file_name": "x.mp4", "content_type": "video/mp4", "size": fake.len() }),
+        )
         .await
         .expect(201);
     let bad = ticket["media"]["id"].as_str().unwrap().to_string();
@@ -260,7 +282,10 @@ async fn an_announcement_with_a_video_plays_from_the_inbox() {
         .expect_error(400, "validation_failed");
     // Types an announcement cannot carry are refused at the request.
     agent
-        .post("/v1/announcement-media", json!({ "client_upload_id": "v3", "file_name": "x.pdf", "content_type": "application/pdf", "size": 10 }))
+        .post(
+            "/v1/announcement-media",
+            json!({ "client_upload_id": "v3", "file_name": "x.pdf", "content_type": "application/pdf", "size": 10 }),
+        )
         .await
         .expect_error(400, "validation_failed");
 }
@@ -286,7 +311,11 @@ async fn bad_input_and_other_tenants_store_nothing() {
         (json!({ "title": " ", "body": "b", "audience": { "customer_ids": ids } }), 400, "validation_failed"),
         (json!({ "title": "t", "body": "b", "audience": { "customer_ids": ids }, "send_at": past }), 400, "validation_failed"),
         (json!({ "title": "t", "body": "b", "audience": { "customer_ids": ids }, "send_at": "soon" }), 400, "validation_failed"),
-        (json!({ "title": "t", "body": "b", "audience": { "customer_ids": ids }, "media_id": "amd_01JZZZZZZZZZZZZZZZZZZZZZZZ" }), 404, "not_found"),
+        (
+            json!({ "title": "t", "body": "b", "audience": { "customer_ids": ids }, "media_id": "amd_01JZZZZZZZZZZZZZZZZZZZZZZZ" }),
+            404,
+            "not_found",
+        ),
         (json!({ "title": "t", "body": "b", "audience": { "customer_ids": ["cus_nope"] } }), 400, "validation_failed"),
         (json!({ "title": "t", "body": "b", "audience": { "customer_ids": ids }, "extra": 1 }), 400, "validation_failed"),
     ];
@@ -295,7 +324,10 @@ async fn bad_input_and_other_tenants_store_nothing() {
     }
     assert!(agent.get("/v1/announcements").await.expect(200)["items"].as_array().unwrap().is_empty(), "nothing was stored");
 
-    let created = agent.post("/v1/announcements", json!({ "title": "Acme only", "body": "b", "audience": { "group_ids": [mine] } })).await.expect(201);
+    let created = agent
+        .post("/v1/announcements", json!({ "title": "Acme only", "body": "b", "audience": { "group_ids": [mine] } }))
+        .await
+        .expect(201);
     let id = created["id"].as_str().unwrap().to_string();
     settled(&agent, &id, "sent").await;
     // Another tenant sees nothing of it, by any way in.
@@ -311,7 +343,9 @@ async fn bad_input_and_other_tenants_store_nothing() {
     s.customer("acme", &outsider[0]).get(&format!("/v1/inbox/{id}")).await.expect_error(404, "not_found");
     // Roles: customers do not write announcements; agents have no inbox.
     let ada = s.customer("acme", &ids[0]);
-    ada.post("/v1/announcements", json!({ "title": "t", "body": "b", "audience": { "customer_ids": ids } })).await.expect_error(403, "forbidden");
+    ada.post("/v1/announcements", json!({ "title": "t", "body": "b", "audience": { "customer_ids": ids } }))
+        .await
+        .expect_error(403, "forbidden");
     ada.get("/v1/announcements").await.expect_error(403, "forbidden");
     agent.get("/v1/inbox").await.expect_error(403, "forbidden");
     ada.get("/v1/inbox/ann_nope").await.expect_error(400, "validation_failed");

@@ -127,7 +127,8 @@ mod tests {
 
     #[test]
     fn local_events_have_the_shape_lambda_receives() {
-        let m = Received { seq: 7, id: "x".into(), body: "test".into(), sent_at: 1545082649183, first_received_at: 1545082649185, receives: 1 };
+        let m =
+            Received { seq: 7, id: "x".into(), body: "test".into(), sent_at: 1545082649183, first_received_at: 1545082649185, receives: 1 };
         let event: SqsEvent = serde_json::from_value(sqs_event("FanoutQueue", &[m])).unwrap();
         let record = &event.records[0];
         assert_eq!(record.body.as_deref(), Some("test"));

@@ -83,8 +83,7 @@ pub async fn list_announcements(app: Arc<App>, req: Request) -> Response<Body> {
         (status = 404, body = ErrorBody, description = "No such announcement in this tenant")),
     security(("bearer" = [])))]
 pub async fn get_announcement(app: Arc<App>, req: Request) -> Response<Body> {
-    respond(req, 200, |req| async move { announcements::get(&app, &principal(&req)?, &path_param(&req, "announcementId")?).await })
-        .await
+    respond(req, 200, |req| async move { announcements::get(&app, &principal(&req)?, &path_param(&req, "announcementId")?).await }).await
 }
 
 #[utoipa::path(post, path = "/v1/announcements/{announcementId}/cancel", tag = "announcements",
@@ -97,8 +96,7 @@ pub async fn get_announcement(app: Arc<App>, req: Request) -> Response<Body> {
         (status = 409, body = ErrorBody, description = "Already being sent or sent")),
     security(("bearer" = [])))]
 pub async fn cancel_announcement(app: Arc<App>, req: Request) -> Response<Body> {
-    respond(req, 200, |req| async move { announcements::cancel(&app, &principal(&req)?, &path_param(&req, "announcementId")?).await })
-        .await
+    respond(req, 200, |req| async move { announcements::cancel(&app, &principal(&req)?, &path_param(&req, "announcementId")?).await }).await
 }
 
 #[utoipa::path(post, path = "/v1/announcements/audience", tag = "announcements", request_body = Audience,

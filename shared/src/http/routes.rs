@@ -108,7 +108,14 @@ pub static ROUTES: &[Route] = &[
     route!("POST", "/v1/announcements", "announcements-create", false, needs::ANNOUNCE, an::create_announcement),
     route!("GET", "/v1/announcements", "announcements-list", false, needs::TABLE, an::list_announcements),
     route!("GET", "/v1/announcements/{announcementId}", "announcements-get", false, needs::TABLE, an::get_announcement),
-    route!("POST", "/v1/announcements/{announcementId}/cancel", "announcements-cancel", false, needs::TABLE_SCHEDULES, an::cancel_announcement),
+    route!(
+        "POST",
+        "/v1/announcements/{announcementId}/cancel",
+        "announcements-cancel",
+        false,
+        needs::TABLE_SCHEDULES,
+        an::cancel_announcement
+    ),
     route!("POST", "/v1/announcements/audience", "announcements-audience", false, needs::TABLE, an::preview_audience),
     route!("POST", "/v1/announcement-media", "announcement-media-create", false, needs::TABLE_BLOBS, an::create_media),
     route!("GET", "/v1/announcement-media/{mediaId}", "announcement-media-get", false, needs::TABLE_BLOBS, an::get_media),

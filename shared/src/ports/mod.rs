@@ -15,6 +15,6 @@ pub mod video;
 
 pub use blobs::{BlobError, BlobStore};
 pub use connections::{ConnectionGateway, PostError};
-pub use queue::{QueueError, QueueMessage, Scheduler, WorkQueue};
 pub use events::{EventLog, EventPublisher, TransactWithEvents};
+pub use queue::{QueueError, QueueMessage, Scheduler, WorkQueue};
 pub use table::Table;

@@ -89,7 +89,11 @@ impl LocalQueue {
 
     async fn insert(&self, messages: Vec<QueueMessage>, visible_at: i64, schedule: Option<String>) -> Result<(), QueueError> {
         if let Some(m) = messages.iter().find(|m| m.body.len() > MAX_MESSAGE_BYTES) {
-            return Err(QueueError::Backend(format!("message {} has {} bytes; a queue message takes {MAX_MESSAGE_BYTES}", m.id, m.body.len())));
+            return Err(QueueError::Backend(format!(
+                "message {} has {} bytes; a queue message takes {MAX_MESSAGE_BYTES}",
+                m.id,
+                m.body.len()
+            )));
         }
         let queue = self.queue;
         self.store

@@ -113,7 +113,9 @@ async fn publish(app: &App, tenant: &TenantId, id: &str) -> AppResult<Handled> {
     if !messages.is_empty() {
         app.queue.send(messages).await.map_err(|e| AppError::internal(format!("the fan-out queue refused the chunks: {e}")))?;
     }
-    if let Some(a) = repo.transition(id, AnnouncementStatus::Expanding, Update::default().set("status", AnnouncementStatus::Sending.as_str())).await? {
+    if let Some(a) =
+        repo.transition(id, AnnouncementStatus::Expanding, Update::default().set("status", AnnouncementStatus::Sending.as_str())).await?
+    {
         app.publish(EventEnvelope::new(
             types::ANNOUNCEMENT_PUBLISHED,
             tenant,

@@ -30,7 +30,9 @@ pub struct InboxPage {
 fn customer(p: &Principal) -> AppResult<CustomerId> {
     match p.role {
         Role::Customer => CustomerId::parse(&p.id),
-        Role::Admin | Role::Agent => Err(AppError::Forbidden("the inbox is a customer's; agents read announcements under /v1/announcements".into())),
+        Role::Admin | Role::Agent => {
+            Err(AppError::Forbidden("the inbox is a customer's; agents read announcements under /v1/announcements".into()))
+        }
     }
 }
 
@@ -84,7 +86,12 @@ pub async fn mark_read(app: &App, p: &Principal, id: &str) -> AppResult<InboxEnt
         return Ok(entry);
     }
     let at = now_rfc3339();
-    let event = EventEnvelope::new(types::ANNOUNCEMENT_READ, &p.tenant, format!("{id}:read:{me}"), json!({ "announcement_id": id, "customer_id": me, "read_at": at }));
+    let event = EventEnvelope::new(
+        types::ANNOUNCEMENT_READ,
+        &p.tenant,
+        format!("{id}:read:{me}"),
+        json!({ "announcement_id": id, "customer_id": me, "read_at": at }),
+    );
     match app.transact_with_event(repo.read_ops(&me, &id, &at), event).await {
         Ok(Some(event)) => app.publish(event).await,
         Ok(None) => {}

@@ -117,7 +117,8 @@ pub async fn get(app: &App, p: &Principal, id: &str) -> AppResult<MediaView> {
     let media = Announcements::new(app, &p.tenant).media(&id).await?.ok_or(AppError::NotFound("media"))?;
     let (url, url_expires_at) = match media.status {
         MediaStatus::Ready => {
-            let (url, expires) = sign_download(app, &p.tenant, &media.id, &media.file_name, media.content_type.as_deref().unwrap_or("")).await?;
+            let (url, expires) =
+                sign_download(app, &p.tenant, &media.id, &media.file_name, media.content_type.as_deref().unwrap_or("")).await?;
             (Some(url), Some(expires))
         }
         _ => (None, None),
@@ -179,18 +180,26 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, id: &str) -> AppResult<
         Err(e) => return Err(AppError::internal(format!("verification stopped: {e}"))),
     };
     if verified.kind != media.kind {
-        return reject(app, tenant, id, "type_mismatch", format!("the bytes are {}, not the declared {}", verified.content_type, media.declared_type))
-            .await;
+        return reject(
+            app,
+            tenant,
+            id,
+            "type_mismatch",
+            format!("the bytes are {}, not the declared {}", verified.content_type, media.declared_type),
+        )
+        .await;
     }
     app.blobs.copy(&upload_key, &keys::blob_announcement_media(tenant, id), &verified.content_type).await.map_err(blob_error)?;
-    let update = [("width", verified.width.map(u64::from)), ("height", verified.height.map(u64::from)), ("duration_ms", verified.duration_ms)]
-        .into_iter()
-        .fold(Update::default().set("status", MediaStatus::Ready.as_str()).set("content_type", verified.content_type.clone()).remove(TTL), |u, (k, v)| {
-            match v {
-                Some(v) => u.set(k, v),
-                None => u,
-            }
-        });
+    let update =
+        [("width", verified.width.map(u64::from)), ("height", verified.height.map(u64::from)), ("duration_ms", verified.duration_ms)]
+            .into_iter()
+            .fold(
+                Update::default().set("status", MediaStatus::Ready.as_str()).set("content_type", verified.content_type.clone()).remove(TTL),
+                |u, (k, v)| match v {
+                    Some(v) => u.set(k, v),
+                    None => u,
+                },
+            );
     if repo.settle_media(id, update).await?.is_none() {
         return Ok(MediaVerification::Ignored("already verified or refused"));
     }

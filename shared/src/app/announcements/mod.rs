@@ -82,7 +82,9 @@ pub async fn create(app: &App, p: &Principal, input: NewAnnouncement) -> AppResu
             let m = repo.media(id).await?.ok_or(AppError::NotFound("media"))?;
             match m.status {
                 MediaStatus::Ready => m.summary(),
-                MediaStatus::Pending => return Err(AppError::Conflict("the media is not verified yet: send when its status is ready".into())),
+                MediaStatus::Pending => {
+                    return Err(AppError::Conflict("the media is not verified yet: send when its status is ready".into()))
+                }
                 MediaStatus::Rejected => {
                     let why = m.rejection.map(|r| r.message).unwrap_or_default();
                     return Err(AppError::validation(format!("the media was refused ({why}); upload another file")));

@@ -41,7 +41,11 @@ impl<'a> Announcements<'a> {
         to_item(
             a,
             &keys::announcement(self.tenant, &a.id),
-            &[("gsi1pk", keys::announcements_index(self.tenant).into()), ("gsi1sk", a.id.clone().into()), ("entity", "announcement".into())],
+            &[
+                ("gsi1pk", keys::announcements_index(self.tenant).into()),
+                ("gsi1sk", a.id.clone().into()),
+                ("entity", "announcement".into()),
+            ],
         )
     }
 
@@ -201,8 +205,11 @@ impl<'a> Announcements<'a> {
             &request_key,
             &[("entity", "announcement_media_request".into()), (crate::ports::table::TTL, expires.into())],
         )?;
-        let item =
-            to_item(media, &self.media_key(&media.id), &[("entity", "announcement_media".into()), (crate::ports::table::TTL, expires.into())])?;
+        let item = to_item(
+            media,
+            &self.media_key(&media.id),
+            &[("entity", "announcement_media".into()), (crate::ports::table::TTL, expires.into())],
+        )?;
         let ops = vec![
             TransactOp::Put { item, condition: Some(Condition::NotExists) },
             TransactOp::Put { item: record, condition: Some(Condition::NotExists) },
