@@ -57,7 +57,7 @@ async fn two_overlapping_groups_reach_each_customer_once_live_or_in_the_inbox() 
     let g2 = group(&agent, "Early adopters", &[&ids[0], &ids[1], &ids[4]]).await;
 
     let audience = json!({ "customer_ids": [ids[4], ids[3]], "group_ids": [g1, g2] });
-    let preview = agent.post("/v1/announcements/audience", audience.clone()).await.expect(200);
+    let preview = agent.post("/v1/announcement-audience", audience.clone()).await.expect(200);
     assert_eq!(preview["recipients"], 5, "{preview}");
     assert_eq!(preview["groups"][0]["members"], 3);
 

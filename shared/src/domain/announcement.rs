@@ -161,8 +161,8 @@ pub struct Announcement {
 pub struct NewAnnouncement {
     #[schema(schema_with = super::customer::fields::name)]
     pub title: String,
-    /// 1 to 10,000 characters; line breaks kept.
-    #[schema(min_length = 1, max_length = 10000)]
+    /// 1 to 10,000 characters, not blank; line breaks and tabs kept, no other control characters.
+    #[schema(schema_with = body_schema)]
     pub body: String,
     /// A ready video or audio file from `POST /v1/announcement-media`.
     #[serde(default)]
@@ -173,6 +173,46 @@ pub struct NewAnnouncement {
     #[serde(default)]
     #[schema(format = DateTime)]
     pub send_at: Option<String>,
+}
+
+/// A request to upload an announcement's video or audio (a chat upload request without caption).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMediaUpload {
+    /// The client's idempotency key: a retried request returns the same media.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    pub client_upload_id: String,
+    #[schema(schema_with = super::attachment::schema::file_name)]
+    pub file_name: String,
+    /// A video type (`video/mp4`, `video/quicktime`, `video/webm`) or an audio type chat accepts.
+    pub content_type: String,
+    #[serde(deserialize_with = "super::whole_number")]
+    #[schema(minimum = 1)]
+    pub size: u64,
+}
+
+impl From<NewMediaUpload> for super::attachment::NewUpload {
+    fn from(m: NewMediaUpload) -> Self {
+        super::attachment::NewUpload {
+            client_upload_id: m.client_upload_id,
+            file_name: m.file_name,
+            content_type: m.content_type,
+            size: m.size,
+            caption: None,
+        }
+    }
+}
+
+fn body_schema() -> utoipa::openapi::Object {
+    use super::customer::fields::SPACE;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let bad = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f";
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_ANNOUNCEMENT_BODY_CHARS))
+        .pattern(Some(format!("^[^{bad}]*[^{bad}{SPACE}][^{bad}]*$")))
+        .build()
 }
 
 /// A valid announcement request.

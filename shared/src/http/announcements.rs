@@ -11,8 +11,7 @@ use crate::app::announcements::media::{self, MediaTicket, MediaView};
 use crate::app::announcements::{self as announcements, AudiencePreview};
 use crate::app::paging::{page_size, PageOf};
 use crate::app::App;
-use crate::domain::announcement::{Announcement, Audience, InboxEntry, NewAnnouncement, OpenedAnnouncement};
-use crate::domain::attachment::NewUpload;
+use crate::domain::announcement::{Announcement, Audience, InboxEntry, NewAnnouncement, NewMediaUpload, OpenedAnnouncement};
 use crate::domain::limits::MAX_ANNOUNCEMENT_BODY_BYTES;
 use crate::error::ErrorBody;
 
@@ -99,7 +98,7 @@ pub async fn cancel_announcement(app: Arc<App>, req: Request) -> Response<Body> 
     respond(req, 200, |req| async move { announcements::cancel(&app, &principal(&req)?, &path_param(&req, "announcementId")?).await }).await
 }
 
-#[utoipa::path(post, path = "/v1/announcements/audience", tag = "announcements", request_body = Audience,
+#[utoipa::path(post, path = "/v1/announcement-audience", tag = "announcements", request_body = Audience,
     responses(
         (status = 200, body = AudiencePreview, description = "Who the audience reaches now, each customer once"),
         (status = 400, body = ErrorBody, description = "An empty audience or a malformed id"),
@@ -115,10 +114,10 @@ pub async fn preview_audience(app: Arc<App>, req: Request) -> Response<Body> {
     .await
 }
 
-#[utoipa::path(post, path = "/v1/announcement-media", tag = "announcements", request_body = NewUpload,
+#[utoipa::path(post, path = "/v1/announcement-media", tag = "announcements", request_body = NewMediaUpload,
     responses(
         (status = 201, body = MediaTicket, description = "Pending media and where to PUT its bytes"),
-        (status = 400, body = ErrorBody, description = "A type an announcement cannot carry, a size over its limit, a bad name, a caption"),
+        (status = 400, body = ErrorBody, description = "A type an announcement cannot carry, a size over its limit, a bad name"),
         (status = 403, body = ErrorBody, description = "Customers"),
         (status = 409, body = ErrorBody, description = "The client_upload_id was used for another file")),
     security(("bearer" = [])))]

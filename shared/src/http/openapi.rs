@@ -199,6 +199,7 @@ pub fn document_json() -> serde_json::Value {
     let mut doc = serde_json::to_value(document()).expect("the OpenAPI document serialises");
     history_query_rules(&mut doc);
     upload_rules(&mut doc);
+    announcement_rules(&mut doc);
     doc
 }
 
@@ -257,6 +258,37 @@ fn upload_rules(doc: &mut serde_json::Value) {
         })
         .collect();
     upload.insert("anyOf".into(), Value::Array(branches));
+}
+
+/// An announcement's media: a video or an audio type, each with its limit; an audience names at
+/// least one customer or group.
+fn announcement_rules(doc: &mut serde_json::Value) {
+    use crate::domain::attachment::schema::content_type_pattern;
+    use crate::domain::limits::{MAX_AUDIO_BYTES, MAX_VIDEO_BYTES};
+    use crate::media::{allowed_types, announcement_video_types, MediaKind};
+    use serde_json::{json, Value};
+    if let Some(upload) = doc.pointer_mut("/components/schemas/NewMediaUpload").and_then(Value::as_object_mut) {
+        let video = content_type_pattern(announcement_video_types());
+        let audio = content_type_pattern(allowed_types().filter(|(_, k)| *k == MediaKind::Audio).map(|(name, _)| name));
+        upload.insert(
+            "anyOf".into(),
+            json!([
+                { "description": format!("A video of at most {MAX_VIDEO_BYTES} bytes"),
+                  "properties": { "content_type": { "type": "string", "pattern": video }, "size": { "type": "integer", "minimum": 1, "maximum": MAX_VIDEO_BYTES } } },
+                { "description": format!("An audio file of at most {MAX_AUDIO_BYTES} bytes"),
+                  "properties": { "content_type": { "type": "string", "pattern": audio }, "size": { "type": "integer", "minimum": 1, "maximum": MAX_AUDIO_BYTES } } }
+            ]),
+        );
+    }
+    if let Some(audience) = doc.pointer_mut("/components/schemas/Audience").and_then(Value::as_object_mut) {
+        audience.insert(
+            "anyOf".into(),
+            json!([
+                { "description": "Customers", "required": ["customer_ids"], "properties": { "customer_ids": { "minItems": 1 } } },
+                { "description": "Groups", "required": ["group_ids"], "properties": { "group_ids": { "minItems": 1 } } }
+            ]),
+        );
+    }
 }
 
 #[cfg(test)]

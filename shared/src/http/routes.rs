@@ -116,7 +116,7 @@ pub static ROUTES: &[Route] = &[
         needs::TABLE_SCHEDULES,
         an::cancel_announcement
     ),
-    route!("POST", "/v1/announcements/audience", "announcements-audience", false, needs::TABLE, an::preview_audience),
+    route!("POST", "/v1/announcement-audience", "announcements-audience", false, needs::TABLE, an::preview_audience),
     route!("POST", "/v1/announcement-media", "announcement-media-create", false, needs::TABLE_BLOBS, an::create_media),
     route!("GET", "/v1/announcement-media/{mediaId}", "announcement-media-get", false, needs::TABLE_BLOBS, an::get_media),
     route!("GET", "/v1/inbox", "inbox-list", false, needs::TABLE, an::list_inbox),

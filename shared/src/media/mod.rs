@@ -154,6 +154,11 @@ pub enum AnnouncementMediaKind {
 const VIDEO_TYPES: &[(&str, allow::Format)] =
     &[("video/mp4", allow::Format::Mp4), ("video/quicktime", allow::Format::Mp4), ("video/webm", allow::Format::Webm)];
 
+/// The declared video types an announcement accepts.
+pub fn announcement_video_types() -> impl Iterator<Item = &'static str> {
+    VIDEO_TYPES.iter().map(|(name, _)| *name)
+}
+
 /// The kind and limit of an announcement's declared media type.
 pub fn announcement_kind_of_declared(content_type: &str) -> Result<(AnnouncementMediaKind, u64), Rejection> {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();

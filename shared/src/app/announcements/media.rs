@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::store::Announcements;
 use crate::app::{from_item, App};
+use crate::domain::announcement::NewMediaUpload;
 use crate::domain::announcement::{new_media_id, parse_media_id, AnnouncementMedia, MediaStatus};
 use crate::domain::attachment::{NewUpload, RejectionReason};
 use crate::domain::limits::{DOWNLOAD_URL_SECONDS, PENDING_UPLOAD_SECONDS, UPLOAD_URL_SECONDS};
@@ -48,11 +49,9 @@ pub(crate) fn blob_error(e: BlobError) -> AppError {
 
 /// Requests an upload of a video or audio file for announcements. A repeated request with the
 /// same `client_upload_id` answers the same media.
-pub async fn request_upload(app: &App, p: &Principal, input: NewUpload) -> AppResult<MediaTicket> {
+pub async fn request_upload(app: &App, p: &Principal, input: NewMediaUpload) -> AppResult<MediaTicket> {
     p.require_staff()?;
-    if input.caption.is_some() {
-        return Err(AppError::validation("an announcement's media has no caption: its text is the announcement's body"));
-    }
+    let input = NewUpload::from(input);
     let upload = input.check_with(|t| media::announcement_kind_of_declared(t).map(|(_, limit)| limit))?;
     let (kind, _) = media::announcement_kind_of_declared(&upload.content_type).map_err(|r| AppError::validation(r.message))?;
     let repo = Announcements::new(app, &p.tenant);
