@@ -2,7 +2,6 @@
 //! each, live pushes and inboxes, counts, read receipts, media through the upload flow, schedules
 //! that survive a restart, cancellation, a redelivered chunk, another tenant, and every refusal.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use confer::ports::queue::{QueueMessage, WorkQueue};

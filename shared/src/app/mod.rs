@@ -131,6 +131,24 @@ impl App {
     }
 }
 
+/// Writes `ops` in batches of 25 (`BatchWriteItem`'s most), `in_flight` batches at a time.
+pub(crate) async fn write_in_batches(
+    table: &Arc<dyn Table>,
+    ops: Vec<crate::ports::table::WriteOp>,
+    in_flight: usize,
+) -> Result<(), crate::ports::table::StoreError> {
+    use futures::{StreamExt, TryStreamExt};
+    let writes: Vec<_> = ops
+        .chunks(crate::ports::table::MAX_BATCH_WRITE)
+        .map(|batch| {
+            let (table, batch) = (table.clone(), batch.to_vec());
+            async move { table.batch_write(batch).await }
+        })
+        .collect();
+    futures::stream::iter(writes).buffer_unordered(in_flight).try_collect::<Vec<()>>().await?;
+    Ok(())
+}
+
 /// Serialises an entity and adds storage attributes.
 pub(crate) fn to_item<T: serde::Serialize>(
     entity: &T,

@@ -271,29 +271,20 @@ fn rename_field(e: AppError, from: &str, to: &str) -> AppError {
 
 /// `amd_` and a ULID.
 pub fn parse_media_id(s: &str) -> Result<String, AppError> {
-    match s.strip_prefix(MEDIA_PREFIX) {
-        Some(rest) if ulid::Ulid::from_string(rest).is_ok_and(|u| u.to_string() == rest) => Ok(s.to_string()),
-        _ => Err(AppError::validation("malformed media id")),
-    }
+    super::ids::MediaId::parse(s).map(|id| id.to_string())
 }
 
 /// `ann_` and a ULID.
 pub fn parse_announcement_id(s: &str) -> Result<String, AppError> {
-    match s.strip_prefix(ANNOUNCEMENT_PREFIX) {
-        Some(rest) if ulid::Ulid::from_string(rest).is_ok_and(|u| u.to_string() == rest) => Ok(s.to_string()),
-        _ => Err(AppError::validation("malformed announcement id")),
-    }
+    super::ids::AnnouncementId::parse(s).map(|id| id.to_string())
 }
 
-pub const ANNOUNCEMENT_PREFIX: &str = "ann_";
-pub const MEDIA_PREFIX: &str = "amd_";
-
 pub fn new_announcement_id() -> String {
-    format!("{ANNOUNCEMENT_PREFIX}{}", super::ids::next_ulid())
+    super::ids::AnnouncementId::generate().to_string()
 }
 
 pub fn new_media_id() -> String {
-    format!("{MEDIA_PREFIX}{}", super::ids::next_ulid())
+    super::ids::MediaId::generate().to_string()
 }
 
 /// Where an announcement's media is in its verification.

@@ -145,6 +145,8 @@ prefixed_id!(AttachmentId, "att_", "attachment id");
 prefixed_id!(CallId, "cal_", "call id");
 prefixed_id!(RecordingId, "rec_", "recording id");
 prefixed_id!(GroupId, "grp_", "group id");
+prefixed_id!(AnnouncementId, "ann_", "announcement id");
+prefixed_id!(MediaId, "amd_", "media id");
 
 /// Monotonic ULIDs: ids generated in one process sort in generation order even within a millisecond.
 pub fn next_ulid() -> ulid::Ulid {

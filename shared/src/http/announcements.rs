@@ -15,31 +15,7 @@ use crate::domain::announcement::{Announcement, Audience, InboxEntry, NewAnnounc
 use crate::domain::limits::MAX_ANNOUNCEMENT_BODY_BYTES;
 use crate::error::ErrorBody;
 
-/// An announcement id: `ann_` and a ULID.
-pub struct AnnouncementId;
-
-impl utoipa::PartialSchema for AnnouncementId {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(format!("^ann_{}$", crate::domain::ids::ULID_PATTERN)))
-            .into()
-    }
-}
-impl utoipa::ToSchema for AnnouncementId {}
-
-/// A media id: `amd_` and a ULID.
-pub struct MediaId;
-
-impl utoipa::PartialSchema for MediaId {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(format!("^amd_{}$", crate::domain::ids::ULID_PATTERN)))
-            .into()
-    }
-}
-impl utoipa::ToSchema for MediaId {}
+use crate::domain::ids::{AnnouncementId, MediaId};
 
 #[utoipa::path(post, path = "/v1/announcements", tag = "announcements", request_body = NewAnnouncement,
     responses(

@@ -4,12 +4,12 @@
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::json;
 
-use crate::app::{from_item, to_item, App};
+use crate::app::{from_item, to_item, write_in_batches, App};
 use crate::domain::announcement::{Announcement, AnnouncementMedia, AnnouncementStatus, InboxEntry};
 use crate::domain::{CustomerId, TenantId};
 use crate::error::AppResult;
 use crate::keys;
-use crate::ports::table::{Condition, Item, Key, Query, SortKey, StoreError, TransactOp, Update, WriteOp, GSI1, MAX_BATCH_WRITE};
+use crate::ports::table::{Condition, Item, Key, Query, SortKey, StoreError, TransactOp, Update, WriteOp, GSI1};
 
 /// Batches of inbox entries written at once.
 const BATCHES_IN_FLIGHT: usize = 8;
@@ -144,15 +144,7 @@ impl<'a> Announcements<'a> {
     /// Writes the entry into each customer's inbox, 25 to a batch.
     pub async fn write_inboxes(&self, customers: &[CustomerId], entry: &InboxEntry) -> AppResult<()> {
         let ops = customers.iter().map(|c| self.entry_item(c, entry).map(WriteOp::Put)).collect::<AppResult<Vec<_>>>()?;
-        let writes: Vec<_> = ops
-            .chunks(MAX_BATCH_WRITE)
-            .map(|batch| {
-                let (table, batch) = (self.app.table.clone(), batch.to_vec());
-                async move { table.batch_write(batch).await }
-            })
-            .collect();
-        stream::iter(writes).buffer_unordered(BATCHES_IN_FLIGHT).try_collect::<Vec<()>>().await?;
-        Ok(())
+        Ok(write_in_batches(&self.app.table, ops, BATCHES_IN_FLIGHT).await?)
     }
 
     pub async fn inbox_entry(&self, customer: &CustomerId, id: &str) -> AppResult<Option<Item>> {

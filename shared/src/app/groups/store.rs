@@ -3,12 +3,12 @@
 
 use futures::{stream, StreamExt, TryStreamExt};
 
-use crate::app::{from_item, to_item, App};
+use crate::app::{from_item, to_item, write_in_batches, App};
 use crate::domain::group::{CustomerGroup, Group, GroupMember};
 use crate::domain::{CustomerId, GroupId, TenantId};
 use crate::error::AppResult;
 use crate::keys;
-use crate::ports::table::{Condition, Query, SortKey, StoreError, Update, WriteOp, GSI1, MAX_BATCH_WRITE};
+use crate::ports::table::{Condition, Query, SortKey, StoreError, Update, WriteOp, GSI1};
 
 /// Reads a bulk change makes at once (customers and memberships looked up).
 const LOOKUPS_IN_FLIGHT: usize = 32;
@@ -136,14 +136,6 @@ impl<'a> Groups<'a> {
 
     /// Writes in batches of 25, a few batches at a time.
     async fn write_all(&self, ops: Vec<WriteOp>) -> AppResult<()> {
-        let writes: Vec<_> = ops
-            .chunks(MAX_BATCH_WRITE)
-            .map(|batch| {
-                let (table, batch) = (self.app.table.clone(), batch.to_vec());
-                async move { table.batch_write(batch).await }
-            })
-            .collect();
-        stream::iter(writes).buffer_unordered(4).try_collect::<Vec<()>>().await?;
-        Ok(())
+        Ok(write_in_batches(&self.app.table, ops, 4).await?)
     }
 }
