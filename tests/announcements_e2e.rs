@@ -153,8 +153,8 @@ async fn a_redelivered_chunk_changes_nothing() {
     stack
         .queue
         .send(vec![
-            QueueMessage { id: format!("{id}-chunk-0"), body: chunk.to_string() },
-            QueueMessage { id: format!("{id}-publish"), body: publish.to_string() },
+            QueueMessage::new(format!("{id}-chunk-0"), chunk.to_string()),
+            QueueMessage::new(format!("{id}-publish"), publish.to_string()),
         ])
         .await
         .unwrap();

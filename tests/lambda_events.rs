@@ -183,6 +183,7 @@ fn every_event_file_belongs_to_a_function_and_every_function_has_one() {
     functions.extend(WS_ROUTES.iter().map(|(_, f, _)| f.to_string()));
     functions.extend(confer::inbound::TRIGGERS.iter().map(|t| t.function.to_string()));
     functions.extend(confer::inbound::RULES.iter().map(|r| r.function.to_string()));
+    functions.extend(confer::inbound::CONSUMERS.iter().map(|c| c.function.to_string()));
     functions.insert(WS_AUTHORIZER_FUNCTION.to_string());
     let unknown: Vec<_> = files.difference(&functions).collect();
     let missing: Vec<_> = functions.difference(&files).collect();
@@ -204,10 +205,16 @@ fn http_events_carry_the_jwt_authorizer_claims_of_acme_staff() {
         assert_eq!(v["routeKey"], format!("{} {}", r.method, r.path), "{}: routeKey", r.function);
         let claims = &v["requestContext"]["authorizer"]["jwt"]["claims"];
         assert_eq!(claims["custom:tenant_id"], "acme", "{}", r.function);
-        // Managing agents is for admins; every other sample comes from an agent.
-        let role = if r.function.starts_with("agents-") { "admin" } else { "agent" };
-        assert_eq!(claims["custom:role"], role, "{}", r.function);
-        assert_eq!(claims["sub"], SAMPLE_AGENT, "{}", r.function);
+        // Managing agents is for admins; the inbox is a customer's; every other sample comes
+        // from an agent.
+        if r.function.starts_with("inbox-") {
+            assert_eq!(claims["custom:role"], "customer", "{}", r.function);
+            assert_eq!(claims["custom:customer_id"], SAMPLE_CUSTOMER, "{}", r.function);
+        } else {
+            let role = if r.function.starts_with("agents-") { "admin" } else { "agent" };
+            assert_eq!(claims["custom:role"], role, "{}", r.function);
+            assert_eq!(claims["sub"], SAMPLE_AGENT, "{}", r.function);
+        }
         assert_eq!(claims["token_use"], "id", "{}: Cognito ID token claims", r.function);
         // The raw path of a named stage starts with the stage.
         let stage = v["requestContext"]["stage"].as_str().unwrap();
@@ -292,6 +299,61 @@ async fn recording_triggers_acknowledge_what_they_do_not_know() {
         handler(l.app.clone(), event).await.unwrap_or_else(|e| panic!("{file}: {e}"));
     }
     assert!(event_types(&l.log).await.is_empty());
+}
+
+/// The announcement samples against an empty store, then with their customer: each answers what
+/// its caller would get, and the fan-out queue's SQS event runs through the consumer.
+#[tokio::test]
+async fn announcement_events_from_an_agent_and_a_customer() {
+    let l = local();
+    for (function, status, code) in [
+        ("announcements-get", 404, "not_found"),
+        ("announcements-cancel", 404, "not_found"),
+        ("announcement-media-get", 404, "not_found"),
+        ("announcements-create", 409, "unknown_customers"),
+        ("announcements-audience", 409, "unknown_customers"),
+        ("inbox-get", 404, "not_found"),
+        ("inbox-read", 404, "not_found"),
+    ] {
+        let (got, body) = run_http(&l.app, function, &[]).await;
+        assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{function}: {body}");
+    }
+    for function in ["announcements-list", "inbox-list"] {
+        let (status, body) = run_http(&l.app, function, &[]).await;
+        assert_eq!((status, &body["items"]), (200, &json!([])), "{function}: {body}");
+    }
+    let (status, body) = run_http(&l.app, "announcement-media-create", &[]).await;
+    assert_eq!(status, 201, "announcement-media-create: {body}");
+    assert_eq!(body["media"]["status"], "pending");
+
+    // With the sample customer, the sample announcement is written and sent: the SQS event's
+    // publish message for an unknown announcement and its chunk are acknowledged, not retried.
+    let (_, customer) = run_http(&l.app, "customers-create", &[]).await;
+    let cus = customer["id"].as_str().unwrap().to_string();
+    let (status, preview) = run_http(&l.app, "announcements-audience", &[(SAMPLE_CUSTOMER, &cus)]).await;
+    assert_eq!((status, preview["recipients"].as_u64()), (200, Some(1)), "{preview}");
+    let text = event_text("announcements-deliver");
+    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&text).expect("events/announcements-deliver.json is an SQS event");
+    assert_eq!(event.records.len(), 2);
+    let consumer = confer::inbound::consumer("announcements-deliver").expect("the consumer");
+    let ids: Vec<Option<String>> = event.records.iter().map(|r| r.message_id.clone()).collect();
+    let outcome = (consumer.handler)(l.app.clone(), event).await;
+    let response = confer::inbound::batch_response(&ids, &outcome);
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let (status, created) = run_http(&l.app, "announcements-create", &[(SAMPLE_CUSTOMER, &cus)]).await;
+    assert_eq!((status, created["status"].as_str()), (201, Some("scheduled")), "{created}");
+}
+
+#[test]
+fn a_partial_batch_response_names_the_failed_messages_or_fails_the_batch() {
+    use confer::inbound::{batch_response, Outcome};
+    let ids = vec![Some("a".to_string()), Some("b".to_string()), None];
+    let named = batch_response(&ids, &Outcome { failed: vec![1] });
+    assert_eq!(serde_json::to_value(&named).unwrap(), json!({ "batchItemFailures": [{ "itemIdentifier": "b" }] }));
+    assert_eq!(serde_json::to_value(batch_response(&ids, &Outcome::default())).unwrap(), json!({ "batchItemFailures": [] }));
+    // A failed record without an id: the empty identifier fails the whole batch.
+    let all = batch_response(&ids, &Outcome { failed: vec![0, 2] });
+    assert_eq!(serde_json::to_value(&all).unwrap(), json!({ "batchItemFailures": [{ "itemIdentifier": "" }] }));
 }
 
 #[tokio::test]

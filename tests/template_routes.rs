@@ -231,6 +231,7 @@ fn every_function_is_a_route_function_and_every_binary_is_deployed() {
     expected.extend(WS_ROUTES.iter().map(|(_, f, _)| f.to_string()));
     expected.extend(TRIGGERS.iter().map(|t| t.function.to_string()));
     expected.extend(confer::inbound::RULES.iter().map(|r| r.function.to_string()));
+    expected.extend(confer::inbound::CONSUMERS.iter().map(|c| c.function.to_string()));
     expected.insert(WS_AUTHORIZER_FUNCTION.to_string());
     assert_same("functions", &deployed, &expected);
 
@@ -357,6 +358,51 @@ fn eventbridge_rules_equal_the_rule_table_and_each_has_retries_and_dead_letter_q
     assert_same("EventBridge rules (function, source, detail type, event types)", &declared, &expected);
 }
 
+/// The queue a `!GetAtt Queue.Arn` names.
+fn get_att_resource(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(tag) if tag.tag == "!GetAtt" => tag.value.as_str().map(|s| s.split('.').next().unwrap_or(s).to_string()),
+        _ => None,
+    }
+}
+
+#[test]
+fn sqs_event_sources_equal_the_consumer_table_with_partial_failures_and_dead_letter_queues() {
+    let t = template();
+    let fns = functions(&t);
+    let mut declared = BTreeSet::new();
+    for (id, r) in of_type(&t, "AWS::Serverless::Function") {
+        let Some(events) = prop(r, "Events").and_then(Value::as_mapping) else { continue };
+        for (name, event) in events {
+            if event.get("Type").and_then(Value::as_str) != Some("SQS") {
+                continue;
+            }
+            let p = event.get("Properties").unwrap_or_else(|| panic!("{id}.{name:?} has no Properties"));
+            let queue = p.get("Queue").and_then(get_att_resource).unwrap_or_else(|| panic!("{id}: Queue is not !GetAtt Queue.Arn"));
+            let batch = p.get("BatchSize").and_then(Value::as_u64).unwrap_or_else(|| panic!("{id}: no BatchSize"));
+            let responses: Vec<_> =
+                p.get("FunctionResponseTypes").and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str).collect();
+            assert_eq!(responses, ["ReportBatchItemFailures"], "{id}: failed messages must be reported alone");
+            let q = &resources(&t)[queue.as_str()];
+            assert_eq!(q.get("Type").and_then(Value::as_str), Some("AWS::SQS::Queue"), "{id}");
+            let redrive = prop(q, "RedrivePolicy").unwrap_or_else(|| panic!("{queue}: a consumed queue needs a RedrivePolicy"));
+            let dlq = redrive.get("deadLetterTargetArn").and_then(get_att_resource).expect("deadLetterTargetArn: !GetAtt Queue.Arn");
+            assert_eq!(resources(&t)[dlq.as_str()].get("Type").and_then(Value::as_str), Some("AWS::SQS::Queue"), "{queue}'s DLQ");
+            let receives = redrive.get("maxReceiveCount").and_then(Value::as_u64).expect("maxReceiveCount");
+            // A message must stay hidden for as long as the function may work on it.
+            let timeout = prop(r, "Timeout").and_then(Value::as_u64).expect("Timeout");
+            let visibility = prop(q, "VisibilityTimeout").and_then(Value::as_u64).expect("VisibilityTimeout");
+            assert!(visibility >= 6 * timeout, "{queue}: VisibilityTimeout {visibility} under six times {id}'s timeout {timeout}");
+            declared.insert((fns[&id].clone(), queue, batch, receives, timeout));
+        }
+    }
+    let expected: BTreeSet<_> = confer::inbound::CONSUMERS
+        .iter()
+        .map(|c| (c.function.to_string(), c.queue.to_string(), c.batch_size as u64, u64::from(c.max_receives), c.visibility_seconds))
+        .collect();
+    assert_same("queue consumers (function, queue, batch size, receives, timeout)", &declared, &expected);
+}
+
 /// Every action a function's role grants, with the text of the resources it is granted on.
 fn granted_actions(t: &Value, function_id: &str) -> Vec<(String, String)> {
     let f = &resources(t)[function_id];
@@ -399,6 +445,9 @@ fn each_function_is_configured_and_permitted_for_its_capabilities_only() {
     }
     for rule in confer::inbound::RULES {
         needs.insert(rule.function.to_string(), rule.needs);
+    }
+    for consumer in confer::inbound::CONSUMERS {
+        needs.insert(consumer.function.to_string(), consumer.needs);
     }
     for (id, binary) in functions(&t) {
         let Some(caps) = needs.get(&binary) else { continue };

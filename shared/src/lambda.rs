@@ -79,6 +79,24 @@ pub async fn run_s3(function: &'static str) -> Result<(), Error> {
     .await
 }
 
+/// Runs the SQS consumer `function` of `inbound::CONSUMERS` behind an event source mapping with
+/// `ReportBatchItemFailures`: only the messages that failed for a transient reason go back to the
+/// queue (and, after the queue's `maxReceiveCount`, to its dead-letter queue).
+pub async fn run_sqs(function: &'static str) -> Result<(), Error> {
+    crate::init_tracing();
+    let consumer = crate::inbound::consumer(function).ok_or_else(|| format!("no queue consumer runs {function}"))?;
+    let app = Arc::new(aws::app_for(consumer.needs).await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {
+        let app = app.clone();
+        async move {
+            let ids: Vec<Option<String>> = event.payload.records.iter().map(|r| r.message_id.clone()).collect();
+            let outcome = (consumer.handler)(app, event.payload).await;
+            Ok::<_, Error>(crate::inbound::batch_response(&ids, &outcome))
+        }
+    }))
+    .await
+}
+
 /// Runs a function fed by an EventBridge rule (`inbound::RULES`). A retryable failure fails
 /// the invocation, so Lambda retries it and then sends it to the function's dead-letter queue.
 pub async fn run_eventbridge(function: &'static str) -> Result<(), Error> {

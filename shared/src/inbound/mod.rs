@@ -154,6 +154,24 @@ pub static CONSUMERS: &[Consumer] = &[Consumer {
     handler: |app, event| Box::pin(announcements::deliver(app, event)),
 }];
 
+/// The partial batch response for an SQS event whose records had `message_ids`: the failed ones
+/// by message id. A failed record without an id fails the whole batch (Lambda then retries every
+/// message, which the consumers' idempotence makes harmless).
+pub fn batch_response(message_ids: &[Option<String>], outcome: &Outcome) -> aws_lambda_events::sqs::SqsBatchResponse {
+    let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
+    for &i in &outcome.failed {
+        match message_ids.get(i).and_then(|id| id.as_deref()) {
+            Some(id) => response.add_failure(id),
+            None => {
+                // An empty identifier is how Lambda is told the whole batch failed.
+                response.set_failures([""]);
+                return response;
+            }
+        }
+    }
+    response
+}
+
 pub fn consumer(function: &str) -> Option<&'static Consumer> {
     CONSUMERS.iter().find(|c| c.function == function)
 }

@@ -13,15 +13,35 @@ pub enum QueueError {
     Backend(String),
 }
 
-/// One message: a stable id (a repeated send of the same work carries the same id) and its body.
+/// One message: a stable id (a repeated send of the same work carries the same id), its body, and
+/// how long it stays invisible after it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueMessage {
     pub id: String,
     pub body: String,
+    /// Seconds before consumers see it, at most [`MAX_DELAY_SECONDS`] (SQS's per-message delay).
+    pub delay_seconds: u32,
+}
+
+impl QueueMessage {
+    pub fn new(id: impl Into<String>, body: impl Into<String>) -> Self {
+        QueueMessage { id: id.into(), body: body.into(), delay_seconds: 0 }
+    }
+
+    /// The same message, hidden for `seconds` (capped at [`MAX_DELAY_SECONDS`]).
+    pub fn delayed(mut self, seconds: u32) -> Self {
+        self.delay_seconds = seconds.min(MAX_DELAY_SECONDS);
+        self
+    }
 }
 
 /// Largest body a queue message may have (SQS: 256 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Longest a message may be delayed (SQS: 15 minutes).
+pub const MAX_DELAY_SECONDS: u32 = 900;
+/// A time closer than this is not worth a schedule (EventBridge Scheduler fires within the minute
+/// of its time): the message goes to the queue delayed until then instead.
+pub const MIN_SCHEDULE_LEAD_SECONDS: i64 = 120;
 
 #[async_trait]
 pub trait WorkQueue: Send + Sync + 'static {

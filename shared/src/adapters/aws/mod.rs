@@ -1,4 +1,5 @@
-//! AWS backends: DynamoDB, API Gateway Management API, SNS, S3, Cognito, Chime SDK meetings. SDK
+//! AWS backends: DynamoDB, API Gateway Management API, SNS, S3, Cognito, Chime SDK meetings and
+//! media pipelines, Transcribe, Translate, SQS, EventBridge Scheduler. SDK
 //! types never leave this module.
 
 pub mod apigateway;
@@ -7,7 +8,9 @@ pub mod cognito;
 pub mod dynamodb;
 pub mod media_pipelines;
 pub mod s3;
+pub mod scheduler;
 pub mod sns;
+pub mod sqs;
 pub mod transcribe;
 pub mod translate;
 
@@ -19,8 +22,9 @@ use crate::error::AppError;
 use crate::identity::{TokenVerifier, VerifierConfig};
 
 pub use crate::capabilities::{
-    ENV_ATTACHMENTS_BUCKET, ENV_CHIME_MEDIA_REGION, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_RECORDINGS_BUCKET, ENV_TABLE,
-    ENV_USER_POOL_CLIENT_ID, ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
+    ENV_ATTACHMENTS_BUCKET, ENV_CHIME_MEDIA_REGION, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_FANOUT_QUEUE_ARN,
+    ENV_FANOUT_QUEUE_URL, ENV_RECORDINGS_BUCKET, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP, ENV_TABLE, ENV_USER_POOL_CLIENT_ID,
+    ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
 };
 pub const ENV_JWT_ISSUER: &str = "CONFER_JWT_ISSUER";
 pub const ENV_JWT_AUDIENCE: &str = "CONFER_JWT_AUDIENCE";
@@ -82,6 +86,17 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
     }
     if has(Capability::Translation) {
         app.translator = Arc::new(translate::AmazonTranslate::new(&config));
+    }
+    if has(Capability::Queue) {
+        app.queue = Arc::new(sqs::SqsQueue::new(&config, env(ENV_FANOUT_QUEUE_URL)?));
+    }
+    if has(Capability::Schedules) {
+        app.scheduler = Arc::new(scheduler::EventBridgeScheduler::new(
+            &config,
+            env(ENV_SCHEDULE_GROUP)?,
+            env(ENV_FANOUT_QUEUE_ARN)?,
+            env(ENV_SCHEDULER_ROLE_ARN)?,
+        ));
     }
     // Open TLS connections during init, so the first event does not pay for them.
     let warm_table = async {

@@ -106,7 +106,8 @@ impl LocalQueue {
                     )
                     .map_err(backend)?;
                 for m in &messages {
-                    stmt.execute(rusqlite::params![queue, m.id, m.body, now, visible_at.max(now), schedule]).map_err(backend)?;
+                    let visible_at = visible_at.max(now + i64::from(m.delay_seconds) * 1000);
+                    stmt.execute(rusqlite::params![queue, m.id, m.body, now, visible_at, schedule]).map_err(backend)?;
                 }
                 Ok(())
             })
@@ -267,7 +268,7 @@ mod tests {
     use super::*;
 
     fn message(id: &str) -> QueueMessage {
-        QueueMessage { id: id.into(), body: format!("{{\"n\":\"{id}\"}}") }
+        QueueMessage::new(id, format!("{{\"n\":\"{id}\"}}"))
     }
 
     #[tokio::test]

@@ -41,7 +41,7 @@ impl FanoutMessage {
             FanoutMessage::Publish { announcement_id, .. } => format!("{announcement_id}-publish"),
             FanoutMessage::Chunk { announcement_id, chunk, .. } => format!("{announcement_id}-chunk-{chunk}"),
         };
-        QueueMessage { id, body: serde_json::to_string(self).unwrap_or_default() }
+        QueueMessage::new(id, serde_json::to_string(self).unwrap_or_default())
     }
 }
 

@@ -17,6 +17,7 @@ use crate::domain::announcement::{
 };
 use crate::domain::{format_rfc3339, now_rfc3339, GroupId, Principal, TenantId};
 use crate::error::{AppError, AppResult};
+use crate::ports::queue::MIN_SCHEDULE_LEAD_SECONDS;
 use crate::ports::table::Update;
 use fanout::FanoutMessage;
 use store::Announcements;
@@ -118,9 +119,14 @@ pub async fn create(app: &App, p: &Principal, input: NewAnnouncement) -> AppResu
     };
     repo.create(&announcement).await?;
     let message = FanoutMessage::Publish { tenant: p.tenant.to_string(), announcement_id: announcement.id.clone() }.to_queue();
+    // A time within the scheduler's precision goes to the queue delayed until then.
     let queued = match send_at {
+        Some(at) if (at - now).whole_seconds() >= MIN_SCHEDULE_LEAD_SECONDS => app.scheduler.schedule(&announcement.id, at, message).await,
+        Some(at) => {
+            let delay = (at - time::OffsetDateTime::now_utc()).whole_seconds().max(0) as u32;
+            app.queue.send(vec![message.delayed(delay)]).await
+        }
         None => app.queue.send(vec![message]).await,
-        Some(at) => app.scheduler.schedule(&announcement.id, at, message).await,
     };
     if let Err(e) = queued {
         tracing::error!(error = %e, announcement_id = %announcement.id, "announcement not queued; removed");
