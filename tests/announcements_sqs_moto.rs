@@ -306,3 +306,94 @@ async fn sqs_queue_sends_in_batches_of_ten_with_their_delays() {
     let huge = QueueMessage::new("huge", "x".repeat(confer::ports::queue::MAX_MESSAGE_BYTES + 1));
     assert!(queue.send(vec![huge]).await.is_err());
 }
+
+/// The whole cloud path of a video announcement: the media request and its presigned PUT to S3,
+/// the storage trigger's verification, the announcement through SQS, and the customer opening it
+/// from the inbox with a URL S3 serves.
+#[tokio::test]
+async fn a_video_announcement_on_s3_dynamodb_and_sqs_reaches_the_inbox_playable() {
+    use confer::adapters::aws::s3::S3Blobs;
+    use confer::app::announcements::{inbox, media};
+    use confer::domain::announcement::{MediaStatus, NewMediaUpload};
+
+    let video = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/media/video.mp4")).expect("tests/fixtures/media/video.mp4");
+    let config = moto::sdk_config().await;
+    let (table_name, connections_name) = (moto::unique_name("confer-annv"), moto::unique_name("confer-annv-conn"));
+    moto::create_table(&config, &table_name).await;
+    moto::create_table(&config, &connections_name).await;
+    let bucket = moto::unique_name("confer-attachments");
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
+    let queues = fanout_queues(&config).await;
+    let dynamo = DynamoTable::new(&config, table_name);
+    let events = Arc::new(Collected::default());
+    let app = Arc::new(App {
+        table: Arc::new(dynamo.clone()),
+        connections_table: Arc::new(dynamo.sibling(connections_name)),
+        events: events.clone(),
+        blobs: Arc::new(S3Blobs::with_path_style(&config, bucket.clone())),
+        queue: Arc::new(SqsQueue::new(&config, queues.url.clone())),
+        ..App::without_backends()
+    });
+    let agent = principal(Role::Agent, "agent-ann");
+    let ada = customers::create(&app, &agent, NewCustomer { name: "Ada".into(), ..Default::default() }).await.unwrap();
+    let group = groups::create(&app, &agent, NewGroup { name: "Everyone".into(), description: None }).await.unwrap();
+    groups::add_members(&app, &agent, &group.id, MemberList { customer_ids: vec![ada.id.clone()] }).await.unwrap();
+
+    let ticket = media::request_upload(
+        &app,
+        &agent,
+        NewMediaUpload {
+            client_upload_id: "video-1".into(),
+            file_name: "update.mp4".into(),
+            content_type: "video/mp4".into(),
+            size: video.len() as u64,
+        },
+    )
+    .await
+    .unwrap();
+    let upload = ticket.upload.expect("an upload URL");
+    let mut put = reqwest::Client::new().put(&upload.url).body(video.clone());
+    for (k, v) in &upload.headers {
+        put = put.header(k, v);
+    }
+    assert!(put.send().await.unwrap().status().is_success(), "S3 takes the presigned PUT");
+    // The storage notification, as S3 sends it to attachments-verify.
+    let key = format!("uploads/acme/announcements/{}", ticket.media.id);
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/attachments-verify.json"))
+        .unwrap()
+        .replace("uploads/acme/ses_01M8NRRGNB7K9M1P3R5T7V9X1Z/att_01M8NT2K4C6E8G0J2M4P6R8T0V", &key)
+        .replace("confer-dev-attachments-123456789012", &bucket);
+    let event: aws_lambda_events::s3::S3Event = serde_json::from_str(&text).unwrap();
+    let trigger = inbound::trigger("attachments-verify").unwrap();
+    assert!((trigger.handler)(app.clone(), event).await.failed.is_empty());
+    let ready = media::get(&app, &agent, &ticket.media.id).await.unwrap();
+    assert_eq!(ready.media.status, MediaStatus::Ready, "{ready:?}");
+
+    let sent = announcements::create(
+        &app,
+        &agent,
+        NewAnnouncement {
+            title: "Our new shop".into(),
+            body: "A short film of the new shop.".into(),
+            media_id: Some(ticket.media.id.clone()),
+            audience: Audience { customer_ids: vec![], group_ids: vec![group.id.clone()] },
+            send_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    queues.drain(&app).await;
+    assert_eq!(announcements::get(&app, &agent, &sent.id).await.unwrap().status, AnnouncementStatus::Sent);
+    let me = Principal { tenant: TenantId::parse("acme").unwrap(), role: Role::Customer, id: ada.id.clone() };
+    let opened = inbox::open(&app, &me, &sent.id).await.unwrap();
+    let url = opened.media_url.expect("a media URL");
+    let got = reqwest::get(&url).await.unwrap();
+    assert!(got.status().is_success(), "S3 serves the signed URL: {}", got.status());
+    assert_eq!(got.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("video/mp4"));
+    assert_eq!(got.bytes().await.unwrap().as_ref(), video.as_slice(), "the video as uploaded");
+    // Another tenant's customer with the same id finds nothing.
+    let stranger = Principal { tenant: TenantId::parse("globex").unwrap(), role: Role::Customer, id: ada.id.clone() };
+    assert!(inbox::open(&app, &stranger, &sent.id).await.is_err());
+    assert!(inbox::list(&app, &stranger, 10, None).await.unwrap().items.is_empty());
+}
