@@ -5,3 +5,4 @@ pub mod conformance;
 pub mod feed;
 pub mod harness;
 pub mod moto;
+pub mod search_conformance;

@@ -134,7 +134,11 @@ async fn main() {
     let observer = App { table: backends.app.table.clone(), ..App::without_backends() };
     let main_table = Arc::new(Counting::new(backends.app.table.clone()));
     let connection_table = Arc::new(Counting::new(backends.app.connections_table.clone()));
-    let outbox = backends.app.outbox.clone().map(|inner| Arc::new(CountingOutbox { inner, table: main_table.clone() }) as Arc<dyn TransactWithEvents>);
+    let outbox = backends
+        .app
+        .outbox
+        .clone()
+        .map(|inner| Arc::new(CountingOutbox { inner, table: main_table.clone() }) as Arc<dyn TransactWithEvents>);
     let app = Arc::new(App { table: main_table.clone(), connections_table: connection_table.clone(), outbox, ..backends.app });
     let tenant = TenantId::parse("bench").unwrap();
     let agent = Principal { tenant: tenant.clone(), role: Role::Agent, id: "agent-bench".into() };

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod message;
 pub mod principal;
 pub mod recording;
+pub mod search;
 pub mod session;
 
 pub use ids::{AttachmentId, CallId, CustomerId, GroupId, MessageId, RecordingId, SessionId, TenantId};

@@ -7,6 +7,7 @@ pub mod events;
 pub mod identity;
 pub mod queue;
 pub mod recorder;
+pub mod search;
 pub mod table;
 pub mod transcriber;
 pub mod transcription;

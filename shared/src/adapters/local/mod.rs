@@ -13,6 +13,7 @@ pub mod query_cache;
 pub mod queue;
 pub mod recorder;
 mod rules;
+pub mod search;
 pub mod sqlite;
 pub mod video;
 mod wal_writes;
@@ -22,6 +23,7 @@ pub use connections::LocalConnections;
 pub use event_log::{LocalOutbox, SqliteEventLog, WebhookConfig};
 pub use memory::MemoryTable;
 pub use queue::LocalQueue;
+pub use search::TantivySearch;
 pub use sqlite::{SqliteStore, SqliteTable};
 pub use video::LocalVideo;
 
