@@ -2,6 +2,10 @@
 // message (docs/errors.md), written for the person using the client.
 
 import type {
+  Announcement,
+  AnnouncementMedia,
+  Audience,
+  AudiencePreview,
   Call,
   CallWithJoin,
   Customer,
@@ -10,13 +14,18 @@ import type {
   Group,
   GroupMember,
   Invitation,
+  InboxEntry,
+  InboxPage,
   IssuedToken,
   Me,
+  MediaTicket,
   Message,
   MessageTranslation,
   Page,
   MediaUrl,
   MembersChanged,
+  NewAnnouncement,
+  OpenedAnnouncement,
   Quality,
   Recording,
   Session,
@@ -217,6 +226,19 @@ export class Api {
     this.request<MembersChanged>('POST', `/v1/groups/${encodeURIComponent(id)}/members/remove`, { customer_ids: customerIds });
   customerGroups = (customerId: string, q: Query = {}) =>
     this.request<Page<CustomerGroup>>('GET', `/v1/customers/${encodeURIComponent(customerId)}/groups${queryString(q)}`);
+
+  // Announcements and the customer's inbox (docs/announcements.md)
+  announcements = (q: Query = {}) => this.request<Page<Announcement>>('GET', `/v1/announcements${queryString(q)}`);
+  announcement = (id: string) => this.request<Announcement>('GET', `/v1/announcements/${encodeURIComponent(id)}`);
+  createAnnouncement = (body: NewAnnouncement) => this.request<Announcement>('POST', '/v1/announcements', body);
+  cancelAnnouncement = (id: string) => this.request<Announcement>('POST', `/v1/announcements/${encodeURIComponent(id)}/cancel`, {});
+  previewAudience = (audience: Partial<Audience>) => this.request<AudiencePreview>('POST', '/v1/announcement-audience', audience);
+  requestAnnouncementMedia = (body: { client_upload_id: string; file_name: string; content_type: string; size: number }) =>
+    this.request<MediaTicket>('POST', '/v1/announcement-media', body);
+  announcementMedia = (id: string) => this.request<AnnouncementMedia>('GET', `/v1/announcement-media/${encodeURIComponent(id)}`);
+  inbox = (q: Query = {}) => this.request<InboxPage>('GET', `/v1/inbox${queryString(q)}`);
+  inboxEntry = (id: string) => this.request<OpenedAnnouncement>('GET', `/v1/inbox/${encodeURIComponent(id)}`);
+  readInboxEntry = (id: string) => this.request<InboxEntry>('POST', `/v1/inbox/${encodeURIComponent(id)}/read`, {});
 
   /** A message's text in the reader's language (translated once, then stored). */
   translateMessage = (sessionId: string, seq: number, lang: string) =>

@@ -309,6 +309,7 @@ export class App implements Ctx {
       h('a', { href: '#/' }, 'Open sessions'),
       h('a', { href: '#/customers' }, 'Customers'),
       h('a', { href: '#/groups' }, 'Groups'),
+      h('a', { href: '#/announcements' }, 'Announcements'),
       identity.role === 'admin' ? h('a', { href: '#/agents' }, 'Agents') : null,
     );
     const markCurrent = () => {

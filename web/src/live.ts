@@ -10,7 +10,7 @@ import type { Identity } from './auth';
 import { newClientId } from './format';
 import { LiveSocket, socketUrl, type SocketState } from './socket';
 import { SessionSync } from './sync';
-import type { Message, Participant, ParticipantRef, ServerFrame, Session, SessionListItem } from './types';
+import type { InboxEntry, Message, Participant, ParticipantRef, ServerFrame, Session, SessionListItem } from './types';
 
 export interface OutboxItem {
   sessionId: string;
@@ -44,6 +44,7 @@ export type LiveEvent =
   | { type: 'outbox'; sessionId: string }
   | { type: 'uploads'; sessionId: string }
   | { type: 'message'; message: Message }
+  | { type: 'announcement'; entry: InboxEntry }
   | { type: 'error'; message: string };
 
 export const key = (p: ParticipantRef) => `${p.kind}:${p.id}`;
@@ -511,6 +512,9 @@ export class Live {
         break;
       case 'signal':
         this.calls.onSignal(frame);
+        break;
+      case 'announcement':
+        this.emit({ type: 'announcement', entry: frame.announcement });
         break;
       case 'error': {
         if (this.calls.claimsError(frame)) break;

@@ -6,6 +6,7 @@ import './pages/staff';
 import './pages/customers';
 import './pages/customer';
 import './pages/groups';
+import './pages/announcements';
 import './pages/agents';
 import './recording/pages';
 

@@ -355,6 +355,11 @@ export interface SignalFrame {
 export interface PongFrame {
   type: 'pong';
 }
+/** An announcement arrived in the customer's inbox (docs/announcements.md). */
+export interface AnnouncementFrame {
+  type: 'announcement';
+  announcement: InboxEntry;
+}
 export type ServerFrame =
   | MessageFrame
   | AckFrame
@@ -365,6 +370,7 @@ export type ServerFrame =
   | ErrorFrame
   | CallFrame
   | SignalFrame
+  | AnnouncementFrame
   | PongFrame;
 
 /** A group of customers (docs/announcements.md). */
@@ -391,4 +397,105 @@ export interface MembersChanged {
   group_id: string;
   requested: number;
   changed: number;
+}
+
+// Announcements (docs/announcements.md).
+export type AnnouncementStatus = 'scheduled' | 'expanding' | 'sending' | 'sent' | 'cancelled';
+export type AnnouncementMediaKind = 'video' | 'audio';
+
+/** The video or audio an announcement carries, as verified. */
+export interface MediaSummary {
+  media_id: string;
+  kind: AnnouncementMediaKind;
+  content_type: string;
+  file_name: string;
+  size: number;
+  width?: number | null;
+  height?: number | null;
+  duration_ms?: number | null;
+}
+
+export interface Audience {
+  customer_ids: string[];
+  group_ids: string[];
+}
+
+export interface Announcement {
+  id: string;
+  title: string;
+  body: string;
+  media?: MediaSummary | null;
+  audience: Audience;
+  status: AnnouncementStatus;
+  send_at: string;
+  created_by: string;
+  created_at: string;
+  published_at?: string | null;
+  sent_at?: string | null;
+  cancelled_at?: string | null;
+  targeted: number;
+  delivered: number;
+  delivered_live: number;
+  read: number;
+  chunks: number;
+  chunks_done: number;
+}
+
+export interface NewAnnouncement {
+  title: string;
+  body: string;
+  media_id?: string;
+  audience: Audience;
+  send_at?: string;
+}
+
+/** A video or audio file uploaded for announcements: `url` once ready. */
+export interface AnnouncementMedia {
+  id: string;
+  client_upload_id: string;
+  file_name: string;
+  kind: AnnouncementMediaKind;
+  declared_type: string;
+  size: number;
+  status: 'pending' | 'ready' | 'rejected';
+  content_type?: string | null;
+  width?: number | null;
+  height?: number | null;
+  duration_ms?: number | null;
+  rejection?: { code: string; message: string } | null;
+  url?: string | null;
+  url_expires_at?: string | null;
+}
+
+export interface MediaTicket {
+  media: AnnouncementMedia;
+  upload?: SignedUpload | null;
+}
+
+export interface AudiencePreview {
+  recipients: number;
+  customers: number;
+  groups: { group_id: string; name: string; members: number }[];
+}
+
+/** An announcement in a customer's inbox: the body's opening (`preview`). */
+export interface InboxEntry {
+  announcement_id: string;
+  title: string;
+  preview: string;
+  media?: MediaSummary | null;
+  published_at: string;
+  read_at?: string | null;
+}
+
+export interface InboxPage extends Page<InboxEntry> {
+  unread: number;
+  unread_more: boolean;
+}
+
+/** An inbox entry opened: the whole body and a short-lived URL of its media. */
+export interface OpenedAnnouncement extends InboxEntry {
+  body: string;
+  media_url?: string | null;
+  media_url_expires_at?: string | null;
 }

@@ -1,10 +1,28 @@
-// The customer's chat: their current conversation, and every earlier one to open and read.
+// The customer's chat: their current conversation, and every earlier one to open and read; the
+// business's announcements in an inbox beside it.
 
 import { route, type Ctx, type View } from '../app';
 import { chatView } from '../chat/chatView';
 import { h, replaceChildren, Scope, srOnly } from '../dom';
 import { formatDateTime, unreadLabel } from '../format';
 import { customerRecordings } from '../recording/list';
+import { inboxPanel } from '../announcements/inbox';
+
+/** A page of the customer's with their inbox beside it (above it on a narrow screen). */
+function withInbox(ctx: Ctx, view: View): View {
+  const scope = new Scope();
+  view.el.classList.remove('fills');
+  view.el.classList.add('customer-main');
+  const el = h('div', { class: 'customer-home fills' }, view.el, inboxPanel(ctx, scope));
+  return {
+    ...view,
+    el,
+    dispose: () => {
+      scope.dispose();
+      view.dispose?.();
+    },
+  };
+}
 
 function conversationsNav(ctx: Ctx, scope: Scope, currentId: string | null): HTMLElement {
   const list = h('ul', { class: 'conversation-list' });
@@ -100,7 +118,7 @@ route('/chat', 'customer', (ctx: Ctx) => {
   };
   scope.add(live.on((e) => (e.type === 'sessions' || e.type === 'session') && show()));
   show();
-  return {
+  return withInbox(ctx, {
     title: 'Your conversation',
     el: holder,
     dispose: () => {
@@ -108,7 +126,7 @@ route('/chat', 'customer', (ctx: Ctx) => {
       innerScope.dispose();
       scope.dispose();
     },
-  };
+  });
 });
 
-route('/chat/:id', 'customer', (ctx: Ctx, { id }) => withNav(ctx, id));
+route('/chat/:id', 'customer', (ctx: Ctx, { id }) => withInbox(ctx, withNav(ctx, id)));

@@ -176,7 +176,8 @@ route('/groups/:id', 'staff', (ctx: Ctx, { id }) => {
       for (const m of page.items) members.appendChild(memberRow(m));
       cursor = page.next_cursor ?? null;
       moreMembers.hidden = !cursor;
-      membersStatus.textContent = members.children.length === 0 ? 'Nobody is in this group yet.' : `${members.children.length}${cursor ? '+' : ''} members.`;
+      const shown = members.children.length;
+      membersStatus.textContent = shown === 0 ? 'Nobody is in this group yet.' : `${shown}${cursor ? '+' : ''} ${shown === 1 && !cursor ? 'member' : 'members'}.`;
     } catch (err) {
       ctx.fail(err);
     }
