@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use confer::adapters::local::TantivySearch;
-use confer::domain::search::{QueryText, Reader, SearchRequest, SearchScope};
+use confer::domain::search::{QueryText, Reader, SearchRequest, SearchScope, SourceDocs};
 use confer::ports::search::SearchIndex;
 use confer_tests::search_conformance::SharedIndex;
 
@@ -45,7 +45,7 @@ async fn the_index_in_the_data_directory_survives_a_reopen() {
     };
     {
         let index = TantivySearch::open(&path).unwrap();
-        index.upsert(vec![doc]).await.unwrap();
+        index.apply(vec![SourceDocs { tenant: "acme".into(), source: doc.id.clone(), docs: vec![doc] }]).await.unwrap();
     }
     let index = TantivySearch::open(&path).unwrap();
     let scope = SearchScope { tenant: "acme".into(), reader: Reader::Staff };

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use confer::domain::search::{QueryText, Reader, SearchDoc, SearchKind, SearchRequest, SearchScope, SearchSort};
+use confer::domain::search::{QueryText, Reader, SearchDoc, SearchKind, SearchRequest, SearchScope, SearchSort, SourceDocs};
 use confer::ports::search::SearchIndex;
 use serde_json::json;
 
@@ -21,7 +21,7 @@ macro_rules! search_conformance_tests {
             scope_is_the_tenant_and_the_reader_whatever_the_query_says,
             filters_narrow_and_facets_count_per_kind,
             date_sort_and_cursor_pages,
-            upsert_replaces_and_delete_removes,
+            a_source_replaces_its_documents_and_removes_them,
             snippets_mark_what_matched,
         );
     };
@@ -34,6 +34,12 @@ macro_rules! search_conformance_tests {
             }
         )+
     };
+}
+
+/// Each document as its own source (its id), as a message item is.
+async fn put(index: &SharedIndex, docs: Vec<SearchDoc>) {
+    let changes = docs.into_iter().map(|d| SourceDocs { tenant: d.tenant.clone(), source: d.id.clone(), docs: vec![d] }).collect();
+    index.apply(changes).await.unwrap();
 }
 
 fn tenant() -> String {
@@ -103,8 +109,9 @@ async fn ids(index: &SharedIndex, scope: &SearchScope, request: &SearchRequest) 
 }
 
 async fn corpus(index: &SharedIndex, t: &str) {
-    index
-        .upsert(vec![
+    put(
+        index,
+        vec![
             message(t, 1, ADA, "The parcel arrived this morning but the box was crushed", 1_000),
             message(t, 2, ADA, "Could you send a photo of the damaged box?", 2_000),
             message(t, 3, BEN, "My invoice shows the wrong address", 3_000),
@@ -112,9 +119,9 @@ async fn corpus(index: &SharedIndex, t: &str) {
             turn(t, 1, ADA, "Mara", "es", "Reemplazaremos el paquete hoy", 4_000),
             staff_only(t, SearchKind::Announcement, "announcement:ann_1", "Opening hours", "From Monday we open at nine", 5_000),
             staff_only(t, SearchKind::Customer, "customer:ada", "Ada Lovelace", "ada@example.com", 6_000),
-        ])
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
 }
 
 pub async fn words_phrases_prefixes_and_typos_find_their_documents(index: SharedIndex) {
@@ -196,7 +203,7 @@ pub async fn filters_narrow_and_facets_count_per_kind(index: SharedIndex) {
 pub async fn date_sort_and_cursor_pages(index: SharedIndex) {
     let t = tenant();
     let docs: Vec<_> = (0..25).map(|n| message(&t, n, ADA, &format!("status update number {n}"), 10_000 + i64::from(n))).collect();
-    index.upsert(docs).await.unwrap();
+    put(&index, docs).await;
     let s = staff(&t);
     let mut r = request("status ");
     r.sort = SearchSort::Date;
@@ -211,15 +218,30 @@ pub async fn date_sort_and_cursor_pages(index: SharedIndex) {
     assert_eq!(seen, (0..25).rev().collect::<Vec<u64>>(), "newest first, each once");
 }
 
-pub async fn upsert_replaces_and_delete_removes(index: SharedIndex) {
+pub async fn a_source_replaces_its_documents_and_removes_them(index: SharedIndex) {
     let t = tenant();
     let s = staff(&t);
-    index.upsert(vec![message(&t, 1, ADA, "first draft of the note", 1)]).await.unwrap();
-    index.upsert(vec![message(&t, 1, ADA, "edited version of the note", 2)]).await.unwrap();
-    assert!(ids(&index, &s, &request("draft")).await.is_empty(), "the edit replaced it");
-    assert_eq!(index.search(&s, &request("note")).await.unwrap().total, 1, "one document per id");
-    index.delete(&t, vec![format!("message:ses_{ADA}:1"), "message:unknown".into()]).await.unwrap();
-    assert!(ids(&index, &s, &request("note")).await.is_empty());
+    let source = "T#x#R#rec_1|TX".to_string();
+    let turns = |words: &[&str]| SourceDocs {
+        tenant: t.clone(),
+        source: source.clone(),
+        docs: words.iter().enumerate().map(|(n, w)| turn(&t, n as u32, ADA, "Mara", "en", w, 1)).collect(),
+    };
+    index.apply(vec![turns(&["first draft", "second draft", "third draft"])]).await.unwrap();
+    assert_eq!(index.search(&s, &request("draft ")).await.unwrap().total, 3);
+    // The item changed: two turns now, edited. Applied twice, as a redelivered change is.
+    index.apply(vec![turns(&["edited note", "another note"]), turns(&["edited note", "another note"])]).await.unwrap();
+    assert!(ids(&index, &s, &request("draft ")).await.is_empty(), "the old turns are gone");
+    assert_eq!(index.search(&s, &request("note ")).await.unwrap().total, 2);
+    // The item is gone.
+    index.apply(vec![SourceDocs { tenant: t.clone(), source: source.clone(), docs: vec![] }]).await.unwrap();
+    assert!(ids(&index, &s, &request("note ")).await.is_empty());
+    // Another tenant's source of the same key is another source.
+    let other = tenant();
+    index.apply(vec![SourceDocs { tenant: other.clone(), source: source.clone(), docs: vec![] }]).await.unwrap();
+    put(&index, vec![message(&t, 1, ADA, "kept", 1)]).await;
+    index.apply(vec![SourceDocs { tenant: other, source: format!("message:ses_{ADA}:1"), docs: vec![] }]).await.unwrap();
+    assert_eq!(ids(&index, &s, &request("kept ")).await.len(), 1);
 }
 
 pub async fn snippets_mark_what_matched(index: SharedIndex) {

@@ -71,6 +71,16 @@ impl Reader {
     }
 }
 
+/// What one stored item contributes to the index: its documents, replacing whatever it
+/// contributed before (none: the item is gone, or holds nothing to find).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceDocs {
+    pub tenant: String,
+    /// The item's key, `<pk>|<sk>`.
+    pub source: String,
+    pub docs: Vec<SearchDoc>,
+}
+
 /// One document of the index, built from a stored item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchDoc {

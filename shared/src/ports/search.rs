@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::search::{SearchDoc, SearchRequest, SearchResults, SearchScope};
+use crate::domain::search::{SearchRequest, SearchResults, SearchScope, SourceDocs};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SearchError {
@@ -15,10 +15,9 @@ pub enum SearchError {
 
 #[async_trait]
 pub trait SearchIndex: Send + Sync + 'static {
-    /// Adds or replaces documents (by tenant and id); visible to searches once it returns.
-    async fn upsert(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError>;
-    /// Removes documents by id; unknown ids are not an error.
-    async fn delete(&self, tenant: &str, ids: Vec<String>) -> Result<(), SearchError>;
+    /// Replaces each source's documents with the ones given (none: removes them); visible to
+    /// searches once it returns. Applying the same change twice leaves the same index.
+    async fn apply(&self, changes: Vec<SourceDocs>) -> Result<(), SearchError>;
     /// The page of `request` within `scope`: only the scope's tenant, only what its reader may read.
     async fn search(&self, scope: &SearchScope, request: &SearchRequest) -> Result<SearchResults, SearchError>;
 }
@@ -27,10 +26,7 @@ pub struct NoSearch;
 
 #[async_trait]
 impl SearchIndex for NoSearch {
-    async fn upsert(&self, _: Vec<SearchDoc>) -> Result<(), SearchError> {
-        Err(SearchError::NotAvailable)
-    }
-    async fn delete(&self, _: &str, _: Vec<String>) -> Result<(), SearchError> {
+    async fn apply(&self, _: Vec<SourceDocs>) -> Result<(), SearchError> {
         Err(SearchError::NotAvailable)
     }
     async fn search(&self, _: &SearchScope, _: &SearchRequest) -> Result<SearchResults, SearchError> {

@@ -14,7 +14,9 @@ use tantivy::directory::MmapDirectory;
 use tantivy::schema::Value;
 use tantivy::{doc, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
-use crate::domain::search::{SearchDoc, SearchHit, SearchKind, SearchRequest, SearchResults, SearchScope, SearchSort, SNIPPET_CHARS};
+use crate::domain::search::{
+    SearchDoc, SearchHit, SearchKind, SearchRequest, SearchResults, SearchScope, SearchSort, SourceDocs, SNIPPET_CHARS,
+};
 use crate::ports::search::{SearchError, SearchIndex};
 use schema::{analyzer, Fields, ANALYZER};
 
@@ -72,10 +74,11 @@ impl TantivySearch {
         self.len() == 0
     }
 
-    fn document(&self, d: &SearchDoc) -> TantivyDocument {
+    fn document(&self, source: &str, d: &SearchDoc) -> TantivyDocument {
         let f = &self.inner.fields;
         let mut doc = doc!(
             f.key => key(&d.tenant, &d.id),
+            f.source => key(&d.tenant, source),
             f.id => d.id.clone(),
             f.tenant => d.tenant.clone(),
             f.kind => d.kind.as_str(),
@@ -168,32 +171,24 @@ impl TantivySearch {
 
 #[async_trait]
 impl SearchIndex for TantivySearch {
-    async fn upsert(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
-        if docs.is_empty() {
+    async fn apply(&self, changes: Vec<SourceDocs>) -> Result<(), SearchError> {
+        if changes.is_empty() {
             return Ok(());
         }
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
+            let f = this.inner.fields;
             let mut writer = this.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-            for d in &docs {
-                writer.delete_term(Term::from_field_text(this.inner.fields.key, &key(&d.tenant, &d.id)));
-                writer.add_document(this.document(d)).map_err(backend)?;
-            }
-            this.commit(&mut writer)
-        })
-        .await
-        .map_err(backend)?
-    }
-
-    async fn delete(&self, tenant: &str, ids: Vec<String>) -> Result<(), SearchError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let (this, tenant) = (self.clone(), tenant.to_string());
-        tokio::task::spawn_blocking(move || {
-            let mut writer = this.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-            for id in &ids {
-                writer.delete_term(Term::from_field_text(this.inner.fields.key, &key(&tenant, id)));
+            for change in &changes {
+                writer.delete_term(Term::from_field_text(f.source, &key(&change.tenant, &change.source)));
+                for d in &change.docs {
+                    if d.tenant != change.tenant {
+                        return Err(SearchError::Backend(format!("document {} is not of tenant {}", d.id, change.tenant)));
+                    }
+                    // An id is one document, whichever item last held it.
+                    writer.delete_term(Term::from_field_text(f.key, &key(&d.tenant, &d.id)));
+                    writer.add_document(this.document(&change.source, d)).map_err(backend)?;
+                }
             }
             this.commit(&mut writer)
         })

@@ -17,8 +17,10 @@ pub fn analyzer() -> TextAnalyzer {
 
 #[derive(Clone, Copy)]
 pub struct Fields {
-    /// `<tenant>|<id>`: what replaces and deletes a document.
+    /// `<tenant>|<id>`.
     pub key: Field,
+    /// `<tenant>|<source item key>`: what replaces and removes an item's documents.
+    pub source: Field,
     pub id: Field,
     pub tenant: Field,
     /// `staff`, `customer:<id>`.
@@ -47,6 +49,7 @@ pub fn schema() -> (Schema, Fields) {
         .set_stored();
     let fields = Fields {
         key: b.add_text_field("key", STRING),
+        source: b.add_text_field("source", STRING),
         id: b.add_text_field("id", STORED),
         tenant: b.add_text_field("tenant", STRING),
         readers: b.add_text_field("readers", STRING),
