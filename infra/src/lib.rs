@@ -7,6 +7,7 @@ pub mod blob_routes;
 pub mod gateway;
 pub mod queue_worker;
 pub mod s3_events;
+pub mod search_worker;
 pub mod stack;
 pub mod web;
 

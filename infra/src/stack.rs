@@ -8,6 +8,8 @@ use std::time::Duration;
 use axum::serve::{ListenerExt, TapIo};
 use confer::adapters::local::blobs::RECORDINGS_PATH;
 use confer::adapters::local::recorder::LocalRecorder;
+use confer::adapters::local::search::feed::SearchFeed;
+use confer::adapters::local::TantivySearch;
 use confer::adapters::local::{
     assemble, LocalBackends, LocalBlobs, LocalConnections, MemoryTable, SqliteEventLog, SqliteStore, WebhookConfig,
 };
@@ -28,6 +30,8 @@ pub const DEFAULT_DATA_DIR: &str = ".confer";
 pub const BLOBS_DIR: &str = "blobs";
 /// Recordings, apart from live data: the local counterpart of the recordings bucket.
 pub const RECORDINGS_DIR: &str = "recordings";
+/// The search index (tantivy), rebuilt from the store when missing.
+pub const SEARCH_DIR: &str = "search";
 /// An upload that was never verified is deleted after this (the bucket's lifecycle rule).
 pub const UPLOAD_SWEEP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -106,6 +110,8 @@ pub struct LocalStack {
     pub recorder: Arc<LocalRecorder>,
     /// The fan-out queue and its schedules (in the store's database).
     pub queue: confer::adapters::local::LocalQueue,
+    /// The search index's change feed (in the store's database).
+    pub search_feed: SearchFeed,
 }
 
 impl LocalStack {
@@ -137,11 +143,32 @@ impl LocalStack {
             )),
             (_, None) => Arc::new(NoTranscriber("ffmpeg was not found; the speech engine needs it to decode recordings".into())),
         };
+        let search_dir = data_dir.join(SEARCH_DIR);
+        let new_index = !search_dir.exists();
+        app.search = Arc::new(TantivySearch::open(&search_dir).map_err(|e| e.to_string())?);
+        let search_feed = SearchFeed::new(store.clone());
+        if new_index {
+            // A data directory from before search, or whose index was removed: rebuilt from the table.
+            search_feed.reindex_all_blocking().map_err(|e| format!("cannot log the items to index: {e}"))?;
+        }
         if let Some(url) = &media.translate_url {
             app.translator = Arc::new(confer::adapters::local::libretranslate::LibreTranslate::new(url, media.translate_api_key.clone()));
         }
         let app = Arc::new(app);
-        Ok(LocalStack { app, connections, connection_records, issuer, verifier, event_log, store, blobs, recordings, recorder, queue })
+        Ok(LocalStack {
+            app,
+            connections,
+            connection_records,
+            issuer,
+            verifier,
+            event_log,
+            store,
+            blobs,
+            recordings,
+            recorder,
+            queue,
+            search_feed,
+        })
     }
 }
 
@@ -225,6 +252,8 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
     for consumer in confer::inbound::CONSUMERS {
         background.push(crate::queue_worker::spawn(stack.app.clone(), stack.queue.clone(), consumer));
     }
+    // The search index's indexer, as the stream's function runs it in the cloud.
+    background.push(crate::search_worker::spawn(stack.app.clone(), stack.search_feed.clone()));
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let mut webhooks = Vec::new();
     if !config.webhooks.is_empty() {

@@ -332,6 +332,50 @@ pub fn connection_index_sort(connection_id: &str) -> String {
     format!("CONN#{connection_id}")
 }
 
+/// An item the search index holds documents of (app::search::documents), read from its key; the
+/// local store logs changes to these items only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchSource {
+    Message {
+        session: String,
+    },
+    Customer {
+        customer: String,
+    },
+    Announcement {
+        announcement: String,
+    },
+    Inbox {
+        customer: String,
+        announcement: String,
+    },
+    /// A transcript (`language` none) or a translation's header.
+    Transcript {
+        recording: String,
+        language: Option<String>,
+    },
+}
+
+/// The tenant and kind of item of `key`, when the index holds documents of such items.
+pub fn search_source(key: &Key) -> Option<(String, SearchSource)> {
+    let parts: Vec<&str> = key.pk.split('#').collect();
+    let ["T", tenant, entity, id] = parts.as_slice() else { return None };
+    let (tenant, id) = (tenant.to_string(), id.to_string());
+    let sk = key.sk.as_str();
+    let what = match *entity {
+        "S" if sk.starts_with(MESSAGE_PREFIX) => SearchSource::Message { session: id },
+        "C" if sk == PROFILE => SearchSource::Customer { customer: id },
+        "C" => SearchSource::Inbox { customer: id, announcement: sk.strip_prefix("IN#")?.to_string() },
+        "AN" if sk == META => SearchSource::Announcement { announcement: id },
+        "R" if sk == "TX" => SearchSource::Transcript { recording: id, language: None },
+        "R" if sk.starts_with("TL#") && !sk.contains("#P#") => {
+            SearchSource::Transcript { recording: id, language: Some(sk.trim_start_matches("TL#").to_string()) }
+        }
+        _ => return None,
+    };
+    Some((tenant, what))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +402,43 @@ mod tests {
         assert_eq!(parse_blob_upload("uploads/Bad#Tenant/x/y"), None);
         assert!(message_sort(9) < message_sort(10) && message_sort(999_999_999_999) > message_sort(1));
         assert!(message(&t, &s, 999_999_999_999).sk < meta);
+    }
+}
+
+#[cfg(test)]
+mod search_source_tests {
+    use super::*;
+
+    #[test]
+    fn indexed_items_are_known_by_their_keys() {
+        let k = |pk: &str, sk: &str| search_source(&Key::new(pk, sk)).map(|(t, w)| (t, w));
+        assert_eq!(k("T#acme#S#ses_1", "M#000000000001"), Some(("acme".into(), SearchSource::Message { session: "ses_1".into() })));
+        assert_eq!(k("T#acme#C#cus_1", "PROFILE"), Some(("acme".into(), SearchSource::Customer { customer: "cus_1".into() })));
+        assert_eq!(
+            k("T#acme#C#cus_1", "IN#ann_1"),
+            Some(("acme".into(), SearchSource::Inbox { customer: "cus_1".into(), announcement: "ann_1".into() }))
+        );
+        assert_eq!(k("T#acme#AN#ann_1", "META"), Some(("acme".into(), SearchSource::Announcement { announcement: "ann_1".into() })));
+        assert_eq!(
+            k("T#acme#R#rec_1", "TX"),
+            Some(("acme".into(), SearchSource::Transcript { recording: "rec_1".into(), language: None }))
+        );
+        assert_eq!(
+            k("T#acme#R#rec_1", "TL#es"),
+            Some(("acme".into(), SearchSource::Transcript { recording: "rec_1".into(), language: Some("es".into()) }))
+        );
+        for (pk, sk) in [
+            ("T#acme#S#ses_1", "META"),
+            ("T#acme#S#ses_1", "CMID#x"),
+            ("T#acme#C#cus_1", "S#ses_1"),
+            ("T#acme#C#cus_1", "G#grp_1"),
+            ("T#acme#R#rec_1", "TX#P#00000"),
+            ("T#acme#R#rec_1", "TL#es#P#00000"),
+            ("T#acme#AN#ann_1", "CHUNK#000001"),
+            ("EXT#CHIME#x", "CALL"),
+            ("CONN#1", "CONN"),
+        ] {
+            assert_eq!(k(pk, sk), None, "{pk} {sk}");
+        }
     }
 }

@@ -89,6 +89,12 @@ enum Command {
         #[arg(long, default_value_t = 12 * 60 * 60)]
         ttl: u64,
     },
+    /// Rebuild the search index from the store (confer-local must not be running on the data
+    /// directory); prints the items indexed.
+    Reindex {
+        #[arg(long, default_value = DEFAULT_DATA_DIR, env = "CONFER_DATA_DIR")]
+        data_dir: PathBuf,
+    },
     /// Work with transcripts.
     #[command(subcommand)]
     Transcript(TranscriptCommand),
@@ -203,6 +209,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
             let issuer = LocalIssuer::load_or_create(&data_dir).map_err(|e| e.to_string())?;
             println!("{}", issuer.mint(&p, Duration::from_secs(ttl)).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Reindex { data_dir } => {
+            let started = std::time::Instant::now();
+            let (items, sources) = confer_local::search_worker::reindex(&data_dir).await?;
+            println!("{sources} items of {items} indexed in {:.1} s", started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Transcript(TranscriptCommand::Render { file, format, speakers }) => {

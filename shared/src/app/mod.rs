@@ -12,6 +12,7 @@ pub mod message_translations;
 pub mod messages;
 pub mod paging;
 pub mod recordings;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 
@@ -52,6 +53,8 @@ pub struct App {
     pub transcription: Arc<dyn crate::ports::transcription::TranscriptionJobs>,
     /// Translation into a reader's language.
     pub translator: Arc<dyn crate::ports::translator::Translator>,
+    /// The search index (OpenSearch; tantivy in the data directory).
+    pub search: Arc<dyn crate::ports::search::SearchIndex>,
     /// Work done in chunks, off the request path (the fan-out queue).
     pub queue: Arc<dyn crate::ports::queue::WorkQueue>,
     /// Work set for a later time (scheduled announcements).
@@ -81,6 +84,7 @@ impl App {
             translator: Arc::new(crate::ports::translator::NoTranslator("no translation service is configured")),
             queue: Arc::new(crate::ports::queue::NoQueue),
             scheduler: Arc::new(crate::ports::queue::NoQueue),
+            search: Arc::new(crate::ports::search::NoSearch),
         }
     }
 

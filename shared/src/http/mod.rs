@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod openapi;
 pub mod recordings;
 pub mod routes;
+pub mod search;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};

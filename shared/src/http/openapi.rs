@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{announcements, groups, handlers, recordings};
+use super::{announcements, groups, handlers, recordings, search};
 use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
 
 #[derive(OpenApi)]
@@ -27,12 +27,13 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         groups::add_group_members, groups::remove_group_members, groups::list_group_members, groups::list_customer_groups,
         announcements::create_announcement, announcements::list_announcements, announcements::get_announcement,
         announcements::cancel_announcement, announcements::preview_audience, announcements::create_media, announcements::get_media,
-        announcements::list_inbox, announcements::open_inbox_entry, announcements::read_inbox_entry
+        announcements::list_inbox, announcements::open_inbox_entry, announcements::read_inbox_entry,
+        search::search
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
     components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format)),
     modifiers(&BearerAuth, &EveryOperation),
-    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "groups", description = "Groups of customers, for announcements (docs/announcements.md)"), (name = "announcements", description = "One message to many customers, with a video or audio file; the customer's inbox (docs/announcements.md)"), (name = "events", description = "Local runtime only"))
+    tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "groups", description = "Groups of customers, for announcements (docs/announcements.md)"), (name = "announcements", description = "One message to many customers, with a video or audio file; the customer's inbox (docs/announcements.md)"), (name = "search", description = "One search over messages, files, transcripts, announcements and customers (docs/search.md)"), (name = "events", description = "Local runtime only"))
 )]
 pub struct ApiDoc;
 

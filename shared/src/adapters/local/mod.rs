@@ -44,7 +44,7 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
     let event_log = SqliteEventLog::new(store.clone())?;
     let connections = LocalConnections::new();
     let connection_records = Arc::new(MemoryTable::new());
-    let table = store.table("main");
+    let table = store.table(sqlite::MAIN_TABLE);
     let outbox = event_log.outbox(table.clone())?;
     let queue = LocalQueue::open(store.clone(), crate::inbound::announcements::FANOUT_QUEUE)
         .map_err(|e| crate::ports::events::PublishError(e.to_string()))?;

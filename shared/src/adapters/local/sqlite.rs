@@ -49,7 +49,20 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 
 /// Creates the tables, or brings a database written by an earlier version up to date (in one
 /// transaction: a failure leaves it as it was).
+/// Items the search index holds documents of, by key, in the order they changed (written in
+/// the same transaction as the change; the search feed reads and forgets them).
+const SEARCH_CHANGES: &str = "CREATE TABLE IF NOT EXISTS search_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    pk  TEXT NOT NULL,
+    sk  TEXT NOT NULL
+);";
+
 fn prepare_schema(conn: &Connection) -> Result<(), StoreError> {
+    prepare_items(conn)?;
+    conn.execute_batch(SEARCH_CHANGES).map_err(backend)
+}
+
+fn prepare_items(conn: &Connection) -> Result<(), StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
     let old_items: Option<String> = conn
         .query_row("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'items'", [], |r| r.get(0))
@@ -730,6 +743,9 @@ pub struct SqliteTable {
     name: &'static str,
 }
 
+/// The table `adapters::local::assemble` serves as the main table.
+pub const MAIN_TABLE: &str = "main";
+
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -815,12 +831,24 @@ impl SqliteTable {
         )
         .and_then(|mut stmt| stmt.execute(rusqlite::params![table, row.key.pk, row.key.sk, row.g1pk, row.g1sk, row.ttl, row.data]))
         .map_err(backend)?;
-        Ok(())
+        Self::log_change(tx, table, &row.key)
     }
 
     fn remove(tx: &Connection, table: &str, key: &Key) -> Result<(), StoreError> {
         tx.prepare_cached("DELETE FROM items WHERE tbl=?1 AND pk=?2 AND sk=?3")
             .and_then(|mut stmt| stmt.execute([table, &key.pk, &key.sk]))
+            .map_err(backend)?;
+        Self::log_change(tx, table, key)
+    }
+
+    /// Notes a change of an item of the main table the search index holds documents of, as
+    /// DynamoDB Streams notes every change in the cloud.
+    fn log_change(tx: &Connection, table: &str, key: &Key) -> Result<(), StoreError> {
+        if table != MAIN_TABLE || crate::keys::search_source(key).is_none() {
+            return Ok(());
+        }
+        tx.prepare_cached("INSERT INTO search_changes (pk, sk) VALUES (?1, ?2)")
+            .and_then(|mut stmt| stmt.execute([&key.pk, &key.sk]))
             .map_err(backend)?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The local search index on tantivy, in the data directory (`search/`), or in memory for
 //! tests. Writes are committed before they return, so a search right after sees them.
 
+pub mod feed;
 mod query;
 pub mod schema;
 mod snippet;
@@ -21,6 +22,8 @@ use crate::ports::search::{SearchError, SearchIndex};
 use schema::{analyzer, Fields, ANALYZER};
 
 const WRITER_HEAP_BYTES: usize = 64 * 1024 * 1024;
+/// How long opening waits for another holder of the index's writer to let go.
+const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct TantivySearch {
@@ -61,7 +64,17 @@ impl TantivySearch {
     fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
         index.tokenizers().register(ANALYZER, analyzer());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(backend)?;
-        let writer = index.writer(WRITER_HEAP_BYTES).map_err(backend)?;
+        // One writer per index: a process that is stopping may hold it a moment longer.
+        let started = std::time::Instant::now();
+        let writer = loop {
+            match index.writer(WRITER_HEAP_BYTES) {
+                Ok(w) => break w,
+                Err(tantivy::TantivyError::LockFailure(..)) if started.elapsed() < OPEN_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(50))
+                }
+                Err(e) => return Err(backend(e)),
+            }
+        };
         Ok(TantivySearch { inner: Arc::new(Inner { fields, reader, writer: Mutex::new(writer) }) })
     }
 
