@@ -28,6 +28,7 @@ import type {
   OpenedAnnouncement,
   Quality,
   Recording,
+  SearchAnswer,
   Session,
   SessionListItem,
   SessionSummary,
@@ -243,6 +244,9 @@ export class Api {
   /** A message's text in the reader's language (translated once, then stored). */
   translateMessage = (sessionId: string, seq: number, lang: string) =>
     this.request<MessageTranslation>('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/messages/${seq}/translation${queryString({ lang })}`);
+
+  /** One search over messages, files, transcripts, announcements and customers (docs/search.md). */
+  search = (q: Query) => this.request<SearchAnswer>('GET', `/v1/search${queryString(q)}`);
 
   // Recordings and transcripts (docs/recordings.md)
   startRecording = async (sessionId: string): Promise<{ recording: Recording; created: boolean }> => {

@@ -58,9 +58,16 @@ export function route(path: string, access: Access, factory: Factory): void {
   routes.push({ pattern, names, access, factory });
 }
 
+/** The page's path: the fragment without its query (`#/sessions/ses_1?seq=4` is `/sessions/ses_1`). */
 export function currentPath(): string {
-  const hash = location.hash.replace(/^#/, '');
+  const hash = location.hash.replace(/^#/, '').split('?')[0];
   return hash.startsWith('/') ? hash : `/${hash}`;
+}
+
+/** The fragment's query: what a page is asked to show in it (a message, a moment of a recording). */
+export function hashQuery(): URLSearchParams {
+  const at = location.hash.indexOf('?');
+  return new URLSearchParams(at >= 0 ? location.hash.slice(at + 1) : '');
 }
 
 export class App implements Ctx {
@@ -299,6 +306,7 @@ export class App implements Ctx {
         { class: 'topbar' },
         h('span', { class: 'brand' }, 'Confer'),
         h('span', { class: 'topbar-note' }, `Chat with ${identity.tenant}`),
+        shellParts.search?.(this, this.shellScope, 'customer'),
         status,
         signOut,
       );
@@ -328,6 +336,7 @@ export class App implements Ctx {
       { class: 'topbar' },
       brand,
       nav,
+      shellParts.search?.(this, this.shellScope, 'agent'),
       status,
       h('span', { class: 'who' }, h('span', { class: 'sr-only' }, 'Signed in as '), `${identity.id} · ${identity.tenant}`),
       signOut,
@@ -336,7 +345,11 @@ export class App implements Ctx {
 }
 
 /** Parts of the staff shell registered by their modules (keeps this file free of page code). */
-export const shellParts: { sidebar?: (ctx: Ctx, scope: Scope) => HTMLElement } = {};
+export const shellParts: {
+  sidebar?: (ctx: Ctx, scope: Scope) => HTMLElement;
+  /** The search box of the top bar. */
+  search?: (ctx: Ctx, scope: Scope, reader: 'agent' | 'customer') => HTMLElement;
+} = {};
 
 function connectionStatus(ctx: App, scope: Scope): HTMLElement {
   const text = h('span', { class: 'conn-text' });

@@ -9,6 +9,7 @@ import './pages/groups';
 import './pages/announcements';
 import './pages/agents';
 import './recording/pages';
+import './search/searchBox';
 
 import { loadConfig } from './config';
 

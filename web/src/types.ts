@@ -499,3 +499,48 @@ export interface OpenedAnnouncement extends InboxEntry {
   media_url?: string | null;
   media_url_expires_at?: string | null;
 }
+
+// ---- Search (docs/search.md) ----
+
+export type SearchKind = 'message' | 'file' | 'transcript' | 'announcement' | 'customer';
+
+/** A piece of a title or snippet; `hit` pieces are the words that matched. */
+export interface HighlightPart {
+  text: string;
+  hit?: boolean;
+}
+
+/** Where a hit opens: a message or file, a transcript turn, an announcement or a customer. */
+export interface SearchLink {
+  session_id?: string;
+  seq?: number;
+  message_id?: string;
+  attachment_id?: string;
+  recording_id?: string;
+  offset_ms?: number;
+  language?: string;
+  announcement_id?: string;
+  customer_id?: string;
+}
+
+export interface SearchItem {
+  id: string;
+  kind: SearchKind;
+  customer_id?: string | null;
+  session_id?: string | null;
+  title?: string | null;
+  title_highlight?: HighlightPart[] | null;
+  snippet?: HighlightPart[] | null;
+  speaker?: string | null;
+  language?: string | null;
+  at?: string | null;
+  link: SearchLink;
+  score?: number;
+}
+
+export interface SearchAnswer {
+  items: SearchItem[];
+  next_cursor?: string | null;
+  total: number;
+  facets: Partial<Record<SearchKind, number>>;
+}

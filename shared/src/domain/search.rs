@@ -10,8 +10,11 @@ use crate::error::AppError;
 
 /// Longest query text, in characters.
 pub const MAX_QUERY_CHARS: usize = 256;
-/// Most words and phrases in one query.
-pub const MAX_QUERY_PARTS: usize = 16;
+/// Most words in one query, counted between spaces (a phrase's words count one by one).
+pub const MAX_QUERY_WORDS: usize = 16;
+/// What a query must look like, as the API document states it: 1 to 16 words between spaces,
+/// quotes balanced, something besides spaces and quotes, no control characters.
+pub const QUERY_PATTERN: &str = r#"^(?=\s*(?:\S+(?:\s+|$)){1,16}$)(?=[^"]*(?:"[^"]*"[^"]*)*$)(?=.*[^\s"])[^\x00-\x1f\x7f-\x9f]*$"#;
 /// Results per page.
 pub const DEFAULT_SEARCH_LIMIT: usize = 20;
 pub const MAX_SEARCH_LIMIT: usize = 50;
@@ -143,8 +146,8 @@ impl QueryText {
         if out.words.is_empty() && out.phrases.is_empty() {
             return Err(AppError::validation("q is empty: type a word to search for"));
         }
-        if out.words.len() + out.phrases.len() > MAX_QUERY_PARTS {
-            return Err(AppError::validation(format!("q has more than {MAX_QUERY_PARTS} words and phrases")));
+        if raw.split_whitespace().count() > MAX_QUERY_WORDS {
+            return Err(AppError::validation(format!("q has more than {MAX_QUERY_WORDS} words")));
         }
         let trimmed = raw.trim_end();
         out.prefix_last = !out.words.is_empty() && trimmed.len() == raw.len() && !trimmed.ends_with('"');
@@ -252,7 +255,8 @@ mod tests {
             assert!(QueryText::parse(bad).is_err(), "{bad:?}");
         }
         assert!(QueryText::parse(&"x".repeat(MAX_QUERY_CHARS + 1)).is_err());
-        assert!(QueryText::parse(&"w ".repeat(MAX_QUERY_PARTS + 1)).is_err());
-        assert!(QueryText::parse(&"w ".repeat(MAX_QUERY_PARTS)).is_ok());
+        assert!(QueryText::parse(&"w ".repeat(MAX_QUERY_WORDS + 1)).is_err());
+        assert!(QueryText::parse(&"w ".repeat(MAX_QUERY_WORDS)).is_ok());
+        assert!(QueryText::parse(&format!("\"{}\"", "w ".repeat(MAX_QUERY_WORDS))).is_err(), "a phrase's words count");
     }
 }

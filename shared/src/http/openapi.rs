@@ -31,7 +31,7 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         search::search
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, SearchQuery, SearchKinds, SearchSortParam, SearchLimit, FilterText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format)),
     modifiers(&BearerAuth, &EveryOperation),
     tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "groups", description = "Groups of customers, for announcements (docs/announcements.md)"), (name = "announcements", description = "One message to many customers, with a video or audio file; the customer's inbox (docs/announcements.md)"), (name = "search", description = "One search over messages, files, transcripts, announcements and customers (docs/search.md)"), (name = "events", description = "Local runtime only"))
 )]
@@ -180,6 +180,50 @@ doc_schema!(
         .max_length(Some(crate::domain::limits::MAX_NAME_CHARS))
         .pattern(Some(r"\S"))
         .description(Some("Text the name or email contains, in any case"))
+);
+
+doc_schema!(
+    /// `q` of the search.
+    SearchQuery => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::domain::search::MAX_QUERY_CHARS))
+        .pattern(Some(crate::domain::search::QUERY_PATTERN))
+        .description(Some("Words to find (the last one also as the start of a word), and \"quoted phrases\": at most 256 characters and 16 words (counted between spaces), quotes balanced, something besides spaces and quotes, no control characters"))
+);
+
+doc_schema!(
+    /// `kind` of the search.
+    SearchKinds => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^(message|file|transcript|announcement|customer)(,(message|file|transcript|announcement|customer))*$"))
+        .description(Some("Only these kinds, comma-separated: message, file, transcript, announcement, customer"))
+);
+
+doc_schema!(
+    /// `sort` of the search.
+    SearchSortParam => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["relevance", "date"]))
+        .description(Some("`relevance` (the default) or `date`, newest first"))
+);
+
+doc_schema!(
+    /// `limit` of the search.
+    SearchLimit => integer(
+        &format!("Results per page, 1 to {}; {} when absent", crate::domain::search::MAX_SEARCH_LIMIT, crate::domain::search::DEFAULT_SEARCH_LIMIT),
+        1,
+        crate::domain::search::MAX_SEARCH_LIMIT as u64
+    )
+);
+
+doc_schema!(
+    /// A search filter's text: a customer or session id, a speaker, a language.
+    FilterText => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(200))
+        .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]*$"))
+        .description(Some("Exactly this value (a speaker's name in any case; a language's primary tag also finds its regional ones); empty: no filter"))
 );
 
 doc_schema!(

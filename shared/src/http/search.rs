@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use super::openapi::{Cursor, FilterText, SearchKinds, SearchLimit, SearchQuery, SearchSortParam};
 use super::{principal, respond};
 use crate::app::search::{self, SearchPage};
 use crate::app::App;
@@ -25,20 +26,20 @@ fn parameters(req: &Request) -> Result<BTreeMap<String, String>, AppError> {
 
 #[utoipa::path(get, path = "/v1/search", tag = "search",
     params(
-        ("q" = String, Query, description = "Words to find (the last one also as the start of a word), and \"quoted phrases\"; 1 to 256 characters, quotes balanced"),
-        ("kind" = Option<String>, Query, description = "Comma-separated kinds: message, file, transcript, announcement, customer", pattern = "^(message|file|transcript|announcement|customer)(,(message|file|transcript|announcement|customer))*$"),
-        ("customer_id" = Option<String>, Query, max_length = 64),
-        ("session_id" = Option<String>, Query, max_length = 64),
-        ("speaker" = Option<String>, Query, max_length = 200, description = "A transcript turn's speaker, as named"),
-        ("language" = Option<String>, Query, max_length = 35, description = "A language tag (`es` also finds `es-ES`)"),
+        ("q" = SearchQuery, Query),
+        ("kind" = Option<SearchKinds>, Query),
+        ("customer_id" = Option<FilterText>, Query),
+        ("session_id" = Option<FilterText>, Query),
+        ("speaker" = Option<FilterText>, Query),
+        ("language" = Option<FilterText>, Query),
         ("from" = Option<String>, Query, format = DateTime, description = "From this time (inclusive)"),
-        ("to" = Option<String>, Query, format = DateTime, description = "Before this time"),
-        ("sort" = Option<String>, Query, pattern = "^(relevance|date)$", description = "relevance (default) or date, newest first"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 50),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page of the same query")),
+        ("to" = Option<String>, Query, format = DateTime, description = "Before this time (a range that ends before it starts finds nothing)"),
+        ("sort" = Option<SearchSortParam>, Query),
+        ("limit" = Option<SearchLimit>, Query),
+        ("cursor" = Option<Cursor>, Query)),
     responses(
         (status = 200, body = SearchPage, description = "Hits with their snippets and links, the total, and counts per kind"),
-        (status = 400, body = ErrorBody, description = "An empty or too long query, unbalanced quotes, an unknown parameter or kind, a bad time, limit or cursor"),
+        (status = 400, body = ErrorBody, description = "An empty or too long query, unbalanced quotes, more than 16 words, control characters, an unknown or repeated parameter, an unknown kind, a bad time, sort, limit or cursor"),
         (status = 501, body = ErrorBody, description = "No search index in this deployment")),
     security(("bearer" = [])))]
 pub async fn search(app: Arc<App>, req: Request) -> Response<Body> {

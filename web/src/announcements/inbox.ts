@@ -18,7 +18,12 @@ function mediaLine(m: MediaSummary | null | undefined): string | null {
   return `${m.kind === 'video' ? 'Video' : 'Audio'}${length ? ` ${length}` : ''}`;
 }
 
-export function inboxPanel(ctx: Ctx, scope: Scope): HTMLElement {
+export interface InboxOptions {
+  /** An announcement to open once the inbox is read (a search hit). */
+  open?: string | null;
+}
+
+export function inboxPanel(ctx: Ctx, scope: Scope, options: InboxOptions = {}): HTMLElement {
   let entries: InboxEntry[] = [];
   let cursor: string | null = null;
   let count: UnreadCount = { unread: 0, more: false };
@@ -58,12 +63,12 @@ export function inboxPanel(ctx: Ctx, scope: Scope): HTMLElement {
     body,
     dialog.el,
   );
-  toggle.addEventListener('click', () => {
-    const open = toggle.getAttribute('aria-expanded') !== 'true';
+  const expand = (open: boolean) => {
     toggle.setAttribute('aria-expanded', String(open));
     body.hidden = !open;
     el.dataset.open = String(open);
-  });
+  };
+  toggle.addEventListener('click', () => expand(toggle.getAttribute('aria-expanded') !== 'true'));
 
   function paintBadge(): void {
     badge.dataset.unread = String(count.unread);
@@ -152,8 +157,27 @@ export function inboxPanel(ctx: Ctx, scope: Scope): HTMLElement {
   });
   if (off) scope.add(off);
   scope.add(() => dialog.close());
+  /** Opens the entry asked for: from the list when it is there, else as the API answers it. */
+  async function openAsked(id: string): Promise<void> {
+    let entry: InboxEntry | undefined = entries.find((x) => x.announcement_id === id);
+    if (!entry) {
+      try {
+        entry = await ctx.api.inboxEntry(id);
+      } catch (e) {
+        ctx.notify(`This announcement could not be opened: ${describeError(e)}`);
+        return;
+      }
+    }
+    if (scope.disposed) return;
+    expand(true);
+    list.querySelector<HTMLElement>(`li[data-announcement="${CSS.escape(id)}"]`)?.scrollIntoView({ block: 'nearest' });
+    void dialog.open(entry);
+  }
+
   paintBadge();
-  void load(false);
+  void load(false).then(() => {
+    if (options.open) void openAsked(options.open);
+  });
   return el;
 }
 

@@ -20,6 +20,8 @@ export interface ChatViewOptions {
   mode: ChatMode;
   /** Extra content above the conversation (the customer's list of conversations). */
   aside?: HTMLElement;
+  /** A message to show and mark (a search hit): older history is read until it is there. */
+  focusSeq?: number | null;
 }
 
 export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions): View {
@@ -206,6 +208,37 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
     if (top < lastTop && top < 160) void loadOlder();
     lastTop = top;
   });
+
+  /** Reads older pages until message `seq` is held, then scrolls to it, marks it and gives it focus. */
+  async function reveal(seq: number): Promise<void> {
+    const t = sync.timeline;
+    for (let pages = 0; !t.has(seq) && t.hasOlder() && t.firstHeld() > seq && pages < 1000; pages++) {
+      const before = t.firstHeld();
+      try {
+        await sync.loadOlder();
+      } catch (e) {
+        ctx.fail(e);
+        return;
+      }
+      if (scope.disposed) return;
+      if (t.firstHeld() >= before) break;
+    }
+    if (scope.disposed) return;
+    renderMessages();
+    const li = rendered.get(seq);
+    if (!li) {
+      ctx.notify('That message is not in this conversation any more.', 'info');
+      return;
+    }
+    for (const other of list.querySelectorAll('li.found')) other.classList.remove('found');
+    li.classList.add('found');
+    li.tabIndex = -1;
+    pinned = false;
+    li.scrollIntoView({ block: 'center' });
+    pinned = nearBottom();
+    lastTop = scroller.scrollTop;
+    li.focus({ preventScroll: true });
+  }
 
   function paintTicksAll(): void {
     for (const [seq, li] of rendered) {
@@ -592,8 +625,11 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
       await sync.open();
     } catch {
       // Shown in the history area (sync.error).
+      renderMessages();
+      return;
     }
     renderMessages();
+    if (options.focusSeq) await reveal(options.focusSeq);
   })();
   renderMessages();
   paintTyping();

@@ -3,7 +3,7 @@
 // groups with its size before sending, now or at a set time.
 
 import { ApiError, describeError } from '../api';
-import { route, type Ctx } from '../app';
+import { hashQuery, route, type Ctx } from '../app';
 import { field, h, replaceChildren, Scope, srOnly, uid } from '../dom';
 import { formatBytes, formatDateTime, formatDuration, newClientId } from '../format';
 import { safeUrl } from '../chat/message';
@@ -76,6 +76,9 @@ route('/announcements', 'staff', (ctx: Ctx) => {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let loading = false;
   scope.add(() => timer && clearTimeout(timer));
+  // The announcement a search opened: marked in the list, scrolled to once.
+  const asked = hashQuery().get('show');
+  let revealed = false;
 
   function whenText(a: Announcement): string {
     switch (a.status) {
@@ -132,7 +135,7 @@ route('/announcements', 'staff', (ctx: Ctx) => {
     const excerpt = a.body.length > 240 ? `${a.body.slice(0, 240)}…` : a.body;
     return h(
       'li',
-      { class: 'announcement-item', dataset: { announcement: a.id, status: a.status } },
+      { class: `announcement-item${a.id === asked ? ' found' : ''}`, dataset: { announcement: a.id, status: a.status }, tabIndex: a.id === asked ? -1 : undefined },
       h(
         'div',
         { class: 'announcement-head' },
@@ -147,9 +150,32 @@ route('/announcements', 'staff', (ctx: Ctx) => {
   }
 
   function paint(): void {
+    // The one found keeps focus while the list is painted again (its counts rising).
+    const focused = document.activeElement instanceof HTMLElement && list.contains(document.activeElement) && document.activeElement.matches('li.found') ? document.activeElement.dataset.announcement : undefined;
     replaceChildren(list, items.map(row));
+    if (focused) [...list.querySelectorAll<HTMLElement>('li.found')].find((li) => li.dataset.announcement === focused)?.focus({ preventScroll: true });
     listStatus.textContent = items.length === 0 ? 'No announcements yet. Write the first one here.' : '';
     more.hidden = !cursor;
+  }
+
+  /** Shows the announcement asked for: read on its own when it is not among the first shown. */
+  async function reveal(id: string): Promise<void> {
+    revealed = true;
+    if (!items.some((a) => a.id === id)) {
+      try {
+        const a = await ctx.api.announcement(id);
+        if (scope.disposed) return;
+        if (!items.some((x) => x.id === a.id)) items = [...items, a];
+        paint();
+      } catch (e) {
+        ctx.notify(`This announcement could not be shown: ${describeError(e)}`);
+        return;
+      }
+    }
+    const li = [...list.querySelectorAll<HTMLElement>('li[data-announcement]')].find((x) => x.dataset.announcement === id);
+    if (!li) return;
+    li.scrollIntoView({ block: 'center' });
+    li.focus({ preventScroll: true });
   }
 
   function upsert(a: Announcement): void {
@@ -181,7 +207,9 @@ route('/announcements', 'staff', (ctx: Ctx) => {
       // The first page again (new ones, new counts), keeping as many as are shown.
       const page = await ctx.api.announcements({ limit: Math.min(100, Math.max(20, items.length)) });
       if (scope.disposed) return;
-      items = page.items;
+      // One shown on its own (a search's) stays until the pages reach it.
+      const kept = asked ? items.find((a) => a.id === asked && !page.items.some((x) => x.id === a.id)) : undefined;
+      items = kept && page.next_cursor ? [...page.items, kept] : page.items;
       cursor = page.next_cursor ?? null;
       paint();
     } catch (e) {
@@ -190,6 +218,7 @@ route('/announcements', 'staff', (ctx: Ctx) => {
       loading = false;
       schedule();
     }
+    if (asked && !revealed && !scope.disposed) void reveal(asked);
   }
   refresh.addEventListener('click', () => void load());
   more.addEventListener('click', async () => {

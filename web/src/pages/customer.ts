@@ -1,19 +1,21 @@
 // The customer's chat: their current conversation, and every earlier one to open and read; the
 // business's announcements in an inbox beside it.
 
-import { route, type Ctx, type View } from '../app';
+import { hashQuery, route, type Ctx, type View } from '../app';
 import { chatView } from '../chat/chatView';
 import { h, replaceChildren, Scope, srOnly } from '../dom';
 import { formatDateTime, unreadLabel } from '../format';
 import { customerRecordings } from '../recording/list';
 import { inboxPanel } from '../announcements/inbox';
+import { wholeNumber } from '../search/model';
 
 /** A page of the customer's with their inbox beside it (above it on a narrow screen). */
 function withInbox(ctx: Ctx, view: View): View {
   const scope = new Scope();
   view.el.classList.remove('fills');
   view.el.classList.add('customer-main');
-  const el = h('div', { class: 'customer-home fills' }, view.el, inboxPanel(ctx, scope));
+  // An announcement found by a search opens in the inbox.
+  const el = h('div', { class: 'customer-home fills' }, view.el, inboxPanel(ctx, scope, { open: hashQuery().get('announcement') }));
   return {
     ...view,
     el,
@@ -56,10 +58,10 @@ function conversationsNav(ctx: Ctx, scope: Scope, currentId: string | null): HTM
   return nav;
 }
 
-function withNav(ctx: Ctx, sessionId: string): View {
+function withNav(ctx: Ctx, sessionId: string, focusSeq: number | null = null): View {
   const scope = new Scope();
   const aside = h('div', { class: 'chat-aside' }, conversationsNav(ctx, scope, sessionId), customerRecordings(ctx, sessionId, scope));
-  const view = chatView(ctx, sessionId, { mode: 'customer', aside });
+  const view = chatView(ctx, sessionId, { mode: 'customer', aside, focusSeq });
   return {
     ...view,
     dispose: () => {
@@ -129,4 +131,4 @@ route('/chat', 'customer', (ctx: Ctx) => {
   });
 });
 
-route('/chat/:id', 'customer', (ctx: Ctx, { id }) => withInbox(ctx, withNav(ctx, id)));
+route('/chat/:id', 'customer', (ctx: Ctx, { id }) => withInbox(ctx, withNav(ctx, id, wholeNumber(hashQuery().get('seq')))));

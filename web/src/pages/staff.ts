@@ -1,10 +1,11 @@
 // The agent console: the open sessions beside every page, the inbox, a session's chat.
 
-import { route, shellParts, currentPath, type Ctx } from '../app';
+import { route, shellParts, currentPath, hashQuery, type Ctx } from '../app';
 import { chatView } from '../chat/chatView';
 import { h, replaceChildren, Scope, srOnly } from '../dom';
 import { formatDateTime, unreadLabel } from '../format';
 import { icon } from '../icons';
+import { wholeNumber } from '../search/model';
 
 shellParts.sidebar = (ctx: Ctx, scope: Scope) => {
   const status = h('p', { class: 'muted sidebar-status', role: 'status' });
@@ -85,4 +86,4 @@ route('/', 'staff', () => ({
   ),
 }));
 
-route('/sessions/:id', 'staff', (ctx: Ctx, { id }) => chatView(ctx, id, { mode: 'agent' }));
+route('/sessions/:id', 'staff', (ctx: Ctx, { id }) => chatView(ctx, id, { mode: 'agent', focusSeq: wholeNumber(hashQuery().get('seq')) }));

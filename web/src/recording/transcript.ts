@@ -13,6 +13,12 @@ export const LANGUAGES: { code: string; label: string }[] = [
   { code: 'de', label: 'German' },
 ];
 
+/** The language to read a transcript in to see a turn found in `found`: '' when it is the one spoken. */
+export function translationOf(found: string, spoken: string | null | undefined): string {
+  const primary = (tag: string | null | undefined) => (tag ?? '').toLowerCase().split('-')[0];
+  return primary(found) && primary(spoken) && primary(found) !== primary(spoken) ? primary(found) : '';
+}
+
 export const EXPORT_FORMATS = ['txt', 'srt', 'vtt', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 

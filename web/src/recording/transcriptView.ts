@@ -27,6 +27,8 @@ export interface TranscriptView {
   at(ms: number): void;
   /** Says why there is no transcript to read (yet). */
   show(message: string): void;
+  /** Chooses the language read (before a load), when it is one offered. */
+  choose(code: string): void;
   dispose(): void;
 }
 
@@ -209,6 +211,9 @@ export function transcriptView(o: TranscriptViewOptions): TranscriptView {
     el,
     load,
     at,
+    choose: (code: string) => {
+      if ([...language.options].some((o) => o.value === code)) language.value = code;
+    },
     show: (message: string) => {
       generation++;
       status.textContent = message;

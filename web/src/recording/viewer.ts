@@ -7,7 +7,7 @@ import type { Ctx } from '../app';
 import { h, replaceChildren, Scope, uid } from '../dom';
 import { durationInWords, formatDateTime, joinNames } from '../format';
 import type { ParticipantRef, Recording } from '../types';
-import { playable, recordingStatusText, settling, transcriptStatusText } from './transcript';
+import { playable, recordingStatusText, settling, transcriptStatusText, translationOf } from './transcript';
 import { transcriptView } from './transcriptView';
 
 export interface ViewerOptions {
@@ -15,6 +15,10 @@ export interface ViewerOptions {
   agent: boolean;
   /** A participant's name, for "started by". */
   nameOf?(p: ParticipantRef): string;
+  /** Where the player starts (ms): a turn found by a search, marked in the transcript. */
+  startAtMs?: number | null;
+  /** The language that turn was found in: a translation is shown in it. */
+  language?: string | null;
 }
 
 /** How often a recording still changing is read again. */
@@ -32,6 +36,7 @@ export function recordingViewer(ctx: Ctx, recordingId: string, options: ViewerOp
   const trackSelect = h('select', { class: 'track-select', id: uid('track') });
   const trackField = h('div', { class: 'field track-field', hidden: true }, h('label', { for: trackSelect.id }, 'Play'), trackSelect);
   let media: HTMLMediaElement | null = null;
+  let startAt = options.startAtMs ?? null;
 
   const transcript = transcriptView({
     api: ctx.api,
@@ -121,6 +126,17 @@ export function recordingViewer(ctx: Ctx, recordingId: string, options: ViewerOp
       player.addEventListener('seeked', moved);
       player.src = m.url;
       if (at) player.currentTime = at;
+      else if (startAt !== null) {
+        // Once, where the search found it; it plays when the person says so.
+        const seconds = startAt / 1000;
+        startAt = null;
+        const seek = () => {
+          player.currentTime = seconds;
+          transcript.at(seconds * 1000);
+        };
+        if (player.readyState >= 1) seek();
+        else player.addEventListener('loadedmetadata', seek, { once: true });
+      }
       media = player;
       shownTrack = wanted;
       replaceChildren(playerSlot, player);
@@ -148,7 +164,13 @@ export function recordingViewer(ctx: Ctx, recordingId: string, options: ViewerOp
     const state = `${r.transcript?.status}`;
     if (state === transcriptShown) return;
     transcriptShown = state;
-    if (r.transcript?.status === 'ready') void transcript.load();
+    if (r.transcript?.status === 'ready') {
+      if (options.language) transcript.choose(translationOf(options.language, r.transcript.language));
+      void transcript.load().then(() => {
+        // The turn found is marked as soon as the transcript is there.
+        if (options.startAtMs !== null && options.startAtMs !== undefined) transcript.at(media && media.readyState >= 1 ? media.currentTime * 1000 : options.startAtMs);
+      });
+    }
     else if (r.status === 'failed') transcript.show('There is no transcript: the recording failed.');
     else transcript.show(transcriptStatusText(r.transcript) + (settling(r) ? '. It appears here when it is ready.' : '.'));
   }
