@@ -28,18 +28,25 @@ fn epoch_ms(rfc3339: &str) -> i64 {
         .unwrap_or_default()
 }
 
+/// What one batch of changes has looked up already: each session's customer (a session's
+/// messages usually change together).
+#[derive(Default)]
+pub struct Lookups {
+    session_customers: std::collections::HashMap<String, Option<String>>,
+}
+
 /// The documents of the item under `key` (`item` none: it was removed), or `None` when the index
 /// holds nothing of such items.
-pub async fn source_docs(app: &App, key: &Key, item: Option<&Item>) -> AppResult<Option<SourceDocs>> {
+pub async fn source_docs(app: &App, key: &Key, item: Option<&Item>, lookups: &mut Lookups) -> AppResult<Option<SourceDocs>> {
     let Some((tenant, what)) = keys::search_source(key) else { return Ok(None) };
     let docs = match item {
         None => Vec::new(),
-        Some(item) => documents(app, &tenant, what, item).await?,
+        Some(item) => documents(app, &tenant, what, item, lookups).await?,
     };
     Ok(Some(SourceDocs { tenant, source: source_of(key), docs }))
 }
 
-async fn documents(app: &App, tenant: &str, what: SearchSource, item: &Item) -> AppResult<Vec<SearchDoc>> {
+async fn documents(app: &App, tenant: &str, what: SearchSource, item: &Item, lookups: &mut Lookups) -> AppResult<Vec<SearchDoc>> {
     let t = TenantId::parse(tenant)?;
     let base = |id: String, kind: SearchKind, readers: Vec<Reader>, text: String, at_ms: i64, link: Value| SearchDoc {
         id,
@@ -59,8 +66,15 @@ async fn documents(app: &App, tenant: &str, what: SearchSource, item: &Item) -> 
         SearchSource::Message { session } => {
             let m: Message = from_item(item.clone())?;
             let session_id = SessionId::parse(&session)?;
-            let customer = app.table.get(&keys::session(&t, &session_id)).await?.and_then(|s| s.get("customer_id").cloned());
-            let customer = customer.and_then(|c| c.as_str().map(str::to_string));
+            let customer = match lookups.session_customers.get(&session) {
+                Some(known) => known.clone(),
+                None => {
+                    let session_item = app.table.get(&keys::session(&t, &session_id)).await?;
+                    let customer = session_item.and_then(|s| s.get("customer_id").and_then(|c| c.as_str()).map(str::to_string));
+                    lookups.session_customers.insert(session.clone(), customer.clone());
+                    customer
+                }
+            };
             let mut readers = vec![Reader::Staff];
             readers.extend(customer.clone().map(Reader::Customer));
             let at_ms = epoch_ms(&m.created_at);

@@ -147,18 +147,27 @@ pub async fn search(app: &App, p: &Principal, params: &BTreeMap<String, String>)
     Ok(SearchPage { items: found.hits, next_cursor, total: found.total, facets: found.facets })
 }
 
+/// Item reads an indexing batch keeps in flight.
+const READS_IN_FLIGHT: usize = 32;
+
 /// Brings the index up to date with the items under `keys`, read as they are now (so changes
 /// delivered twice or out of order leave the index as the table is). Keys of items the index
 /// holds nothing of are passed over.
 pub async fn index_keys(app: &App, keys: Vec<Key>) -> AppResult<usize> {
-    let mut changes = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for key in keys {
-        if crate::keys::search_source(&key).is_none() || !seen.insert((key.pk.clone(), key.sk.clone())) {
-            continue;
+    let keys: Vec<Key> =
+        keys.into_iter().filter(|k| crate::keys::search_source(k).is_some() && seen.insert((k.pk.clone(), k.sk.clone()))).collect();
+    // The items as they are now, read side by side.
+    let mut items: Vec<Option<Item>> = Vec::with_capacity(keys.len());
+    for part in keys.chunks(READS_IN_FLIGHT) {
+        for item in futures::future::join_all(part.iter().map(|k| app.table.get(k))).await {
+            items.push(item?);
         }
-        let item: Option<Item> = app.table.get(&key).await?;
-        if let Some(change) = documents::source_docs(app, &key, item.as_ref()).await? {
+    }
+    let mut changes = Vec::new();
+    let mut lookups = documents::Lookups::default();
+    for (key, item) in keys.iter().zip(items) {
+        if let Some(change) = documents::source_docs(app, key, item.as_ref(), &mut lookups).await? {
             changes.push(change);
         }
     }
