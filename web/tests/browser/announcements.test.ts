@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freshDataDir, launchBrowser, person, removeDir, repoDir, resetScreens, screen, Server, waitFor, type Person } from './harness';
+import { freshDataDir, launchBrowser, person, removeDir, repoDir, resetScreens, screen, Server, waitFor, type Person, signInWithToken, joinByInvitation } from './harness';
 
 const VIDEO = join(repoDir, 'tests', 'fixtures', 'media', 'video.webm');
 
@@ -23,21 +23,13 @@ async function open(options: { phone?: boolean } = {}): Promise<Person> {
 
 /** An agent signed in with a token of `confer-local token`. */
 async function agentPage(): Promise<Person> {
-  const agent = await open();
-  await agent.page.goto('/#/sign-in');
-  await agent.page.getByLabel('Token', { exact: true }).fill(server.token('acme', 'agent', 'ann'));
-  await agent.page.getByRole('button', { name: 'Use this token' }).click();
-  await agent.page.getByRole('heading', { name: 'Open sessions', level: 1 }).waitFor();
-  return agent;
+  return signInWithToken(await open(), server.token('acme', 'agent', 'ann'));
 }
 
 /** A customer in their chat through an invitation link. */
 async function customerPage(customerId: string, options: { phone?: boolean } = {}): Promise<Person> {
   const invitation = await api().post<{ join_path: string }>(`/v1/customers/${customerId}/invitations`, {});
-  const customer = await open(options);
-  await customer.page.goto(server.base + invitation.join_path);
-  await customer.page.locator('.conn[data-state=open]').waitFor();
-  return customer;
+  return joinByInvitation(await open(options), server.base, invitation.join_path);
 }
 
 const api = () => server.api(server.token('acme', 'agent', 'ann'));

@@ -217,6 +217,22 @@ export async function person(
   return { context, page, problems };
 }
 
+/** Signs `agent` in on the console with a token, as the sign-in page's token form does. */
+export async function signInWithToken(agent: Person, token: string): Promise<Person> {
+  await agent.page.goto('/#/sign-in');
+  await agent.page.getByLabel('Token', { exact: true }).fill(token);
+  await agent.page.getByRole('button', { name: 'Use this token' }).click();
+  await agent.page.getByRole('heading', { name: 'Open sessions', level: 1 }).waitFor();
+  return agent;
+}
+
+/** Opens a customer's chat through an invitation's `join_path`, connected. */
+export async function joinByInvitation(customer: Person, base: string, joinPath: string): Promise<Person> {
+  await customer.page.goto(base + joinPath);
+  await customer.page.locator('.conn[data-state=open]').waitFor();
+  return customer;
+}
+
 const axeSource = readFileSync(join(webDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 /**

@@ -8,7 +8,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freshDataDir, launchBrowser, person, removeDir, repoDir, resetScreens, screen, Server, type Person } from './harness';
+import { freshDataDir, launchBrowser, person, removeDir, repoDir, resetScreens, screen, Server, type Person, signInWithToken, joinByInvitation } from './harness';
 
 let browser: Browser;
 let server: Server;
@@ -31,20 +31,12 @@ const agentToken = () => server.token('acme', 'agent', 'ann');
 const api = () => server.api(agentToken());
 
 async function agentPage(): Promise<Person> {
-  const agent = await open();
-  await agent.page.goto('/#/sign-in');
-  await agent.page.getByLabel('Token', { exact: true }).fill(agentToken());
-  await agent.page.getByRole('button', { name: 'Use this token' }).click();
-  await agent.page.getByRole('heading', { name: 'Open sessions', level: 1 }).waitFor();
-  return agent;
+  return signInWithToken(await open(), agentToken());
 }
 
 async function customerPage(customerId: string, options: { phone?: boolean } = {}): Promise<Person> {
   const invitation = await api().post<{ join_path: string }>(`/v1/customers/${customerId}/invitations`, {});
-  const customer = await open(options);
-  await customer.page.goto(server.base + invitation.join_path);
-  await customer.page.locator('.conn[data-state=open]').waitFor();
-  return customer;
+  return joinByInvitation(await open(options), server.base, invitation.join_path);
 }
 
 /** Waits until the index has caught up: `q` finds at least `min` matches for this token. */
