@@ -89,7 +89,14 @@ async fn an_image_a_voice_message_and_a_file_travel_through_uploads_and_arrive_a
     let duration = seen["attachment"]["duration_ms"].as_u64().expect("a duration");
     assert!((1000..10_000).contains(&duration), "duration {duration} ms");
     let got = download(seen["attachment"]["url"].as_str().unwrap()).await;
+    assert_eq!(got.headers()["accept-ranges"], "bytes");
     assert_eq!(got.bytes().await.unwrap().as_ref(), voice.as_slice(), "audio is served as uploaded");
+    // A player seeks with byte ranges, as S3 serves them.
+    let part = reqwest::Client::new().get(seen["attachment"]["url"].as_str().unwrap()).header("range", "bytes=10-19").send().await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], format!("bytes 10-19/{}", voice.len()).as_str());
+    assert_eq!(part.headers()["content-type"], "audio/webm");
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &voice[10..20]);
     assert_eq!(next_message(&mut customer_ws).await["id"], seen["id"]);
 
     // A document: served byte for byte, always as a download.

@@ -3,7 +3,7 @@
 //! bucket would; `GET /blobs/<key>` serves an object with its signed type and disposition.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -71,12 +71,12 @@ pub async fn put_recording(
     put_into(Store::Recordings, stack, connect, key, query, headers, body).await
 }
 
-pub async fn get_object(State(stack): State<Arc<LocalStack>>, key: Path<String>, query: RawQuery) -> Response {
-    get_from(Store::Attachments, stack, key, query).await
+pub async fn get_object(State(stack): State<Arc<LocalStack>>, key: Path<String>, query: RawQuery, request: Request) -> Response {
+    get_from(Store::Attachments, stack, key, query, request).await
 }
 
-pub async fn get_recording(State(stack): State<Arc<LocalStack>>, key: Path<String>, query: RawQuery) -> Response {
-    get_from(Store::Recordings, stack, key, query).await
+pub async fn get_recording(State(stack): State<Arc<LocalStack>>, key: Path<String>, query: RawQuery, request: Request) -> Response {
+    get_from(Store::Recordings, stack, key, query, request).await
 }
 
 async fn put_into(
@@ -121,7 +121,10 @@ async fn put_into(
     response
 }
 
-async fn get_from(store: Store, stack: Arc<LocalStack>, Path(key): Path<String>, RawQuery(query): RawQuery) -> Response {
+/// Serves an object as S3 serves a presigned GET: byte ranges (`Range`, `206`,
+/// `Accept-Ranges`, as media players need to seek), with its signed type and disposition.
+async fn get_from(store: Store, stack: Arc<LocalStack>, Path(key): Path<String>, RawQuery(query): RawQuery, request: Request) -> Response {
+    use tower::ServiceExt as _;
     let blobs = store.of(&stack);
     let (content_type, disposition) = match blobs.check("get", &key, query.as_deref().unwrap_or("")) {
         Ok(Allowed::Download { content_type, disposition }) => (content_type, disposition),
@@ -129,37 +132,21 @@ async fn get_from(store: Store, stack: Arc<LocalStack>, Path(key): Path<String>,
         Err(r) => return refused(r),
     };
     let Some(path) = blobs.file_of(&key) else { return refuse(AppError::NotFound("object")) };
-    let file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(_) => return refuse(AppError::NotFound("object")),
-    };
-    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    let body = Body::from_stream(tokio_util_stream(file));
-    let mut response = Response::new(body);
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return refuse(AppError::NotFound("object"));
+    }
+    let Ok(served) = tower_http::services::ServeFile::new(&path).oneshot(request).await;
+    let mut response = served.map(Body::new);
+    if response.status() == StatusCode::NOT_FOUND {
+        return refuse(AppError::NotFound("object"));
+    }
     let h = response.headers_mut();
     let value = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_TYPE, value(&content_type));
     h.insert(header::CONTENT_DISPOSITION, value(&disposition));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     // Never sniffed into something else, never a page with powers on this origin.
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     response
-}
-
-/// A file as a stream of chunks.
-fn tokio_util_stream(file: tokio::fs::File) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
-    futures::stream::unfold(file, |mut file| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 64 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), file))
-            }
-            Err(e) => Some((Err(e), file)),
-        }
-    })
 }

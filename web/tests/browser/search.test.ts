@@ -74,27 +74,6 @@ async function inView(page: Page, selector: string): Promise<boolean> {
   }, selector);
 }
 
-/**
- * The recordings' media as a store that answers byte ranges serves them (S3 does; confer-local's
- * local store answers every request whole, and a browser seeks only in media served in ranges).
- */
-async function servedInRanges(page: Page): Promise<void> {
-  await page.route(/\/recordings\/recordings\//, async (route) => {
-    const whole = await route.fetch({ headers: { ...route.request().headers(), range: '' } });
-    const body = await whole.body();
-    const headers = { ...whole.headers(), 'accept-ranges': 'bytes' };
-    const range = /bytes=(\d+)-(\d*)/.exec(route.request().headers().range ?? '');
-    if (!whole.ok() || !range) return route.fulfill({ status: whole.status(), headers, body });
-    const start = Number(range[1]);
-    const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
-    await route.fulfill({
-      status: 206,
-      headers: { ...headers, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1) },
-      body: body.subarray(start, end + 1),
-    });
-  });
-}
-
 beforeAll(async () => {
   resetScreens('search');
   browser = await launchBrowser();
@@ -317,7 +296,6 @@ describe('search', () => {
     await indexed('refund', agentToken());
 
     const { page } = await agentPage();
-    await servedInRanges(page);
     await search(page, 'refund');
     const turns = group(page, 'transcript');
     await turns.getByRole('heading', { name: /^Call transcripts/ }).waitFor();
