@@ -2,65 +2,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use confer::adapters::aws::sns::SnsPublisher;
 use confer::events::{types, EventEnvelope, SCHEMA_VERSION, SOURCE};
 use confer::ports::EventPublisher;
 use confer_tests::moto;
 use serde_json::{json, Value};
-
-struct Subscription {
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-}
-
-/// A topic and a queue subscribed to `message.created` only, with raw delivery: the SQS body is
-/// the envelope itself and the SNS message attributes arrive as SQS message attributes.
-async fn topic_with_message_created_subscriber(config: &aws_config::SdkConfig) -> (String, Subscription) {
-    let sns = aws_sdk_sns::Client::new(config);
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let topic_arn =
-        sns.create_topic().name(moto::unique_name("confer-events")).send().await.expect("create topic").topic_arn.expect("topic arn");
-    let queue_url =
-        sqs.create_queue().queue_name(moto::unique_name("integrator")).send().await.expect("create queue").queue_url.expect("queue url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("queue arn");
-    let filter_policy = json!({ "event_type": [types::MESSAGE_CREATED] }).to_string();
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .attributes("FilterPolicy", filter_policy)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .expect("subscribe");
-    (topic_arn, Subscription { sqs, queue_url })
-}
-
-impl Subscription {
-    async fn receive(&self, wait_seconds: i32) -> Vec<aws_sdk_sqs::types::Message> {
-        self.sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(wait_seconds)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive")
-            .messages
-            .unwrap_or_default()
-    }
-}
 
 fn envelope(event_type: &str, tenant: &str, data: Value) -> EventEnvelope {
     EventEnvelope {
@@ -77,7 +23,8 @@ fn envelope(event_type: &str, tenant: &str, data: Value) -> EventEnvelope {
 #[tokio::test]
 async fn subscribers_receive_the_envelope_filtered_by_event_type() {
     let config = moto::sdk_config().await;
-    let (topic_arn, subscription) = topic_with_message_created_subscriber(&config).await;
+    let filter_policy = json!({ "event_type": [types::MESSAGE_CREATED] }).to_string();
+    let (topic_arn, subscription) = moto::topic_with_subscriber(&config, Some(filter_policy)).await;
     let publisher = SnsPublisher::new(&config, topic_arn);
     publisher.warm().await;
 

@@ -184,6 +184,7 @@ fn every_event_file_belongs_to_a_function_and_every_function_has_one() {
     functions.extend(confer::inbound::TRIGGERS.iter().map(|t| t.function.to_string()));
     functions.extend(confer::inbound::RULES.iter().map(|r| r.function.to_string()));
     functions.extend(confer::inbound::CONSUMERS.iter().map(|c| c.function.to_string()));
+    functions.extend(confer::inbound::STREAMS.iter().map(|c| c.function.to_string()));
     functions.insert(WS_AUTHORIZER_FUNCTION.to_string());
     let unknown: Vec<_> = files.difference(&functions).collect();
     let missing: Vec<_> = functions.difference(&files).collect();
@@ -590,4 +591,36 @@ async fn ports_outside_a_functions_capabilities_answer_clear_errors() {
     let bare = Arc::new(App::without_backends());
     let (status, body) = run_http(&bare, "customers-get", &[]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (500, Some("internal")), "{body}");
+}
+
+#[test]
+fn table_stream_events_parse_into_item_keys_in_stream_order() {
+    for name in ["search-indexer", "search-indexer.redelivered", "events-relay"] {
+        let event: aws_lambda_events::dynamodb::Event =
+            serde_json::from_str(&event_text(name)).unwrap_or_else(|e| panic!("events/{name}.json is not a DynamoDB stream event: {e}"));
+        let keys = confer::inbound::streams::keys(&event);
+        assert!(!keys.is_empty() && keys.iter().all(Option::is_some), "events/{name}.json: every record names its item");
+        for r in &event.records {
+            assert!(r.change.sequence_number.is_some(), "events/{name}.json: records carry sequence numbers");
+        }
+    }
+    let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&event_text("search-indexer")).unwrap();
+    let keys: Vec<_> = confer::inbound::streams::keys(&event).into_iter().flatten().collect();
+    assert_eq!(keys[0], confer::ports::table::Key::new("T#acme#C#cus_01M8E24NKB3T5X7Z9C1E4G6J8M", "PROFILE"));
+    assert!(confer::keys::is_outbox(&keys[2]));
+    let failed = confer::inbound::streams::batch_response(&event, &confer::inbound::Outcome { failed: vec![2, 1] });
+    assert_eq!(failed.batch_item_failures.len(), 1);
+    assert_eq!(failed.batch_item_failures[0].item_identifier.as_deref(), event.records[1].change.sequence_number.as_deref());
+    assert!(confer::inbound::streams::batch_response(&event, &confer::inbound::Outcome::default()).batch_item_failures.is_empty());
+}
+
+#[tokio::test]
+async fn the_search_event_runs_through_its_handler() {
+    let l = local();
+    let mut app = (*l.app).clone();
+    app.search = Arc::new(confer::adapters::local::TantivySearch::in_memory().unwrap());
+    let (status, body) = run_http(&Arc::new(app), "search", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"], serde_json::json!([]));
+    assert_eq!(body["total"], 0);
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use confer::domain::Role;
-use confer_tests::harness::{chat_between_agent_and_customer, Api, TestServer};
+use confer_tests::harness::{chat_between_agent_and_customer, put_upload, Api, TestServer};
 use serde_json::{json, Value};
 
 /// Searches until `check` holds (the index follows the store within moments), or fails.
@@ -108,6 +108,35 @@ async fn messages_customers_and_announcements_are_found_within_scope_and_follow_
     // A range that ends before it starts finds nothing.
     let empty = agent.get("/v1/search?q=parcel%20&from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z").await.expect(200);
     assert_eq!(empty["total"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_found_by_name_and_by_the_text_of_plain_text_and_pdf_files() {
+    let chat = chat_between_agent_and_customer().await;
+    let s = &chat.server;
+    let agent = s.agent("acme", "agent-ann");
+    let ada = s.customer("acme", &chat.customer_id);
+    let pdf = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/media/warranty.pdf")).unwrap();
+    let ticket = ada.request_upload(&chat.session_id, "u-pdf", "claim-form.pdf", "application/pdf", pdf.len()).await.expect(201);
+    assert_eq!(put_upload(&ticket, pdf).await, 200);
+    let notes = b"Order 4471: the lid hinge snapped after two weeks.\n".to_vec();
+    let ticket = ada.request_upload(&chat.session_id, "u-txt", "notes.txt", "text/plain", notes.len()).await.expect(201);
+    assert_eq!(put_upload(&ticket, notes).await, 200);
+
+    // The PDF by a word of its text layer, the text file by its content, both by name.
+    let found = eventually(&agent, "q=kettle%20&kind=file", |f| f["total"] == 1).await;
+    let hit = &found["items"][0];
+    assert_eq!(hit["title"], "claim-form.pdf");
+    assert_eq!(hit["link"]["session_id"], chat.session_id.as_str());
+    assert!(hit["link"]["attachment_id"].is_string());
+    let marked: Vec<&str> =
+        hit["snippet"].as_array().unwrap().iter().filter(|p| p["hit"] == true).map(|p| p["text"].as_str().unwrap()).collect();
+    assert_eq!(marked, ["kettle"]);
+    eventually(&agent, "q=%22hinge%20snapped%22", |f| f["total"] == 1 && f["items"][0]["title"] == "notes.txt").await;
+    eventually(&agent, "q=claim-form", |f| f["facets"]["file"] == 1).await;
+    // The customer finds her own files too; another tenant does not.
+    eventually(&ada, "q=warranty", |f| f["total"] == 1).await;
+    assert_eq!(s.agent("globex", "agent-gil").get("/v1/search?q=warranty").await.expect(200)["total"], 0);
 }
 
 #[tokio::test]

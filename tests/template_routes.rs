@@ -232,6 +232,7 @@ fn every_function_is_a_route_function_and_every_binary_is_deployed() {
     expected.extend(TRIGGERS.iter().map(|t| t.function.to_string()));
     expected.extend(confer::inbound::RULES.iter().map(|r| r.function.to_string()));
     expected.extend(confer::inbound::CONSUMERS.iter().map(|c| c.function.to_string()));
+    expected.extend(confer::inbound::STREAMS.iter().map(|c| c.function.to_string()));
     expected.insert(WS_AUTHORIZER_FUNCTION.to_string());
     assert_same("functions", &deployed, &expected);
 
@@ -403,6 +404,112 @@ fn sqs_event_sources_equal_the_consumer_table_with_partial_failures_and_dead_let
     assert_same("queue consumers (function, queue, batch size, receives, timeout)", &declared, &expected);
 }
 
+#[test]
+fn table_stream_consumers_equal_the_stream_table_with_bisection_partial_failures_and_a_dead_letter_queue() {
+    let t = template();
+    let fns = functions(&t);
+    let table = &resources(&t)[confer::inbound::STREAM_TABLE];
+    let view = prop(table, "StreamSpecification").and_then(|s| s.get("StreamViewType")).and_then(Value::as_str);
+    assert_eq!(view, Some("KEYS_ONLY"), "consumers read items as they are now");
+    let mut declared = BTreeSet::new();
+    for (id, r) in of_type(&t, "AWS::Serverless::Function") {
+        let Some(events) = prop(r, "Events").and_then(Value::as_mapping) else { continue };
+        for (name, event) in events {
+            if event.get("Type").and_then(Value::as_str) != Some("DynamoDB") {
+                continue;
+            }
+            let p = event.get("Properties").unwrap_or_else(|| panic!("{id}.{name:?} has no Properties"));
+            let stream = p.get("Stream").and_then(|v| match v {
+                Value::Tagged(tag) if tag.tag == "!GetAtt" => tag.value.as_str().map(str::to_string),
+                _ => None,
+            });
+            assert_eq!(stream, Some(format!("{}.StreamArn", confer::inbound::STREAM_TABLE)), "{id}");
+            assert_eq!(p.get("BisectBatchOnFunctionError").and_then(Value::as_bool), Some(true), "{id}: a failing batch is halved");
+            let responses: Vec<_> =
+                p.get("FunctionResponseTypes").and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str).collect();
+            assert_eq!(responses, ["ReportBatchItemFailures"], "{id}");
+            let dlq =
+                p.get("DestinationConfig").and_then(|d| d.get("OnFailure")).and_then(|o| o.get("Destination")).and_then(get_att_resource);
+            assert_eq!(dlq.as_deref(), Some(confer::inbound::STREAM_DEAD_LETTERS), "{id}: failed records go to the dead-letter queue");
+            assert!(
+                granted_actions(&t, &id).iter().any(|(a, r)| a == "sqs:SendMessage" && r.contains(confer::inbound::STREAM_DEAD_LETTERS)),
+                "{id}"
+            );
+            assert!(granted_actions(&t, &id).iter().any(|(a, r)| a == "dynamodb:GetRecords" && r.contains("/stream/")), "{id}");
+            let batch = p.get("BatchSize").and_then(Value::as_u64).expect("BatchSize");
+            let retries = p.get("MaximumRetryAttempts").and_then(Value::as_u64).expect("MaximumRetryAttempts");
+            let prefix = p
+                .get("FilterCriteria")
+                .and_then(|f| f.get("Filters"))
+                .and_then(Value::as_sequence)
+                .and_then(|f| f.first())
+                .and_then(|f| f.get("Pattern"))
+                .and_then(Value::as_str)
+                .map(|pattern| {
+                    let pattern: serde_json::Value = serde_json::from_str(pattern).expect("the filter pattern is JSON");
+                    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]), "{id}");
+                    pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"].as_str().expect("a key prefix").to_string()
+                });
+            declared.insert((fns[&id].clone(), batch, retries, prefix));
+        }
+    }
+    let expected: BTreeSet<_> = confer::inbound::STREAMS
+        .iter()
+        .map(|c| (c.function.to_string(), c.batch_size as u64, u64::from(c.max_retries), c.key_prefix.map(str::to_string)))
+        .collect();
+    assert_same("stream consumers (function, batch size, retries, key prefix)", &declared, &expected);
+}
+
+/// Every function that records events may put outbox items (and only outbox items, unless its
+/// own work puts other items), and none publishes to SNS but the relay.
+#[test]
+fn functions_with_events_write_outbox_items_only_under_the_outbox_prefix() {
+    let t = template();
+    let needs = capabilities_by_function();
+    let mut checked = 0;
+    for (id, binary) in functions(&t) {
+        let Some(caps) = needs.get(&binary) else { continue };
+        if !caps.contains(&Capability::Events) {
+            continue;
+        }
+        let f = &resources(&t)[id.as_str()];
+        let role = prop(f, "Role").and_then(get_att_resource).expect("role");
+        let statements: Vec<&Value> = prop(&resources(&t)[role.as_str()], "Policies")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("PolicyDocument").and_then(|d| d.get("Statement")).and_then(Value::as_sequence))
+            .flatten()
+            .collect();
+        let outbox = statements
+            .iter()
+            .find(|st| st.get("Sid").and_then(Value::as_str) == Some("Outbox"))
+            .unwrap_or_else(|| panic!("{id}: records events but has no Outbox statement"));
+        let keys = outbox
+            .get("Condition")
+            .and_then(|c| c.get("ForAllValues:StringLike"))
+            .and_then(|c| c.get("dynamodb:LeadingKeys"))
+            .and_then(Value::as_sequence)
+            .map(|v| v.iter().filter_map(Value::as_str).collect::<Vec<_>>());
+        assert_eq!(keys, Some(vec!["OUTBOX#*"]), "{id}");
+        checked += 1;
+    }
+    assert!(checked > 20, "{checked} functions record events");
+}
+
+/// Each deployed function's capabilities, from the route, WebSocket, trigger, rule, queue and
+/// stream tables.
+fn capabilities_by_function() -> BTreeMap<String, &'static [Capability]> {
+    let mut needs: BTreeMap<String, &'static [Capability]> = BTreeMap::new();
+    needs.extend(ROUTES.iter().filter(|r| r.cloud).map(|r| (r.function.to_string(), r.needs)));
+    needs.extend(WS_ROUTES.iter().map(|(_, f, n)| (f.to_string(), *n)));
+    needs.extend(TRIGGERS.iter().map(|t| (t.function.to_string(), t.needs)));
+    needs.extend(confer::inbound::RULES.iter().map(|r| (r.function.to_string(), r.needs)));
+    needs.extend(confer::inbound::CONSUMERS.iter().map(|c| (c.function.to_string(), c.needs)));
+    needs.extend(confer::inbound::STREAMS.iter().map(|c| (c.function.to_string(), c.needs)));
+    needs
+}
+
 /// Every action a function's role grants, with the text of the resources it is granted on.
 fn granted_actions(t: &Value, function_id: &str) -> Vec<(String, String)> {
     let f = &resources(t)[function_id];
@@ -433,22 +540,7 @@ fn granted_actions(t: &Value, function_id: &str) -> Vec<(String, String)> {
 #[test]
 fn each_function_is_configured_and_permitted_for_its_capabilities_only() {
     let t = template();
-    let mut needs: BTreeMap<String, &[Capability]> = BTreeMap::new();
-    for r in ROUTES.iter().filter(|r| r.cloud) {
-        needs.insert(r.function.to_string(), r.needs);
-    }
-    for (_, f, n) in WS_ROUTES {
-        needs.insert(f.to_string(), n);
-    }
-    for tr in TRIGGERS {
-        needs.insert(tr.function.to_string(), tr.needs);
-    }
-    for rule in confer::inbound::RULES {
-        needs.insert(rule.function.to_string(), rule.needs);
-    }
-    for consumer in confer::inbound::CONSUMERS {
-        needs.insert(consumer.function.to_string(), consumer.needs);
-    }
+    let needs = capabilities_by_function();
     for (id, binary) in functions(&t) {
         let Some(caps) = needs.get(&binary) else { continue };
         let f = &resources(&t)[id.as_str()];

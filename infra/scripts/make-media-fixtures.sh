@@ -18,6 +18,7 @@
 #   photo-gps.heic               a 64×48 HEIC whose Exif item carries a GPS position
 #   video.mp4                    a 2-second 160×120 H.264 video with AAC sound (an announcement's video)
 #   video.webm                   the same picture as VP8 in WebM, no sound
+#   warranty.pdf                 a one-page PDF whose text layer says one sentence (Helvetica)
 #
 # For benchmarks, long recordings of the same kinds: `make-media-fixtures.sh --repeat 254 DIR`
 # speaks the sentence 254 times over (10 minutes) and writes the files to DIR instead.
@@ -111,5 +112,27 @@ exiftool -q -q -GPSLatitude "$out/photo-gps.heic" | grep -q 48 || { echo "photo-
 ff -f lavfi -i "testsrc2=size=160x120:rate=10:duration=2" -i "$out/voice.wav" -t 2 -c:v libx264 -preset veryfast \
     -pix_fmt yuv420p -b:v 40k -c:a aac -b:a 16k -ar 16000 -ac 1 "${quiet[@]}" -flags:v +bitexact -movflags +faststart "$out/video.mp4"
 ff -f lavfi -i "testsrc2=size=160x120:rate=10:duration=2" -c:v libvpx -b:v 40k "${quiet[@]}" -flags:v +bitexact "$out/video.webm"
+
+# A PDF with a text layer: five objects and an exact cross-reference table.
+python3 - "$out/warranty.pdf" <<'PDF'
+import sys
+stream = "BT /F1 18 Tf 72 720 Td (Warranty claim for the blue kettle) Tj ET"
+objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+]
+pdf, offsets = b"%PDF-1.4\n", []
+for i, body in enumerate(objects):
+    offsets.append(len(pdf))
+    pdf += f"{i + 1} 0 obj\n{body}\nendobj\n".encode()
+xref = len(pdf)
+pdf += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+pdf += b"".join(f"{o:010} 00000 n \n".encode() for o in offsets)
+pdf += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+open(sys.argv[1], "wb").write(pdf)
+PDF
 
 ls -l "$out"

@@ -10,8 +10,13 @@ pub enum Capability {
     Table,
     /// Live connections: their records and pushing frames to them (@connections).
     Live,
-    /// Publishing integration events (SNS).
+    /// Recording integration events: in the table's outbox, committed with the change that
+    /// causes them (the stream's relay publishes them).
     Events,
+    /// Publishing committed events to the integrators' topic (SNS): the outbox relay only.
+    Publish,
+    /// The search index (an OpenSearch Service domain).
+    Search,
     /// Media storage (the attachments bucket) and its signed URLs.
     Blobs,
     /// Minting customer tokens and managing a tenant's agents (Cognito).
@@ -37,6 +42,9 @@ pub const ENV_CONNECTIONS_TABLE: &str = "CONFER_CONNECTIONS_TABLE";
 /// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`: the @connections endpoint.
 pub const ENV_WS_ENDPOINT: &str = "CONFER_WS_ENDPOINT";
 pub const ENV_EVENTS_TOPIC_ARN: &str = "CONFER_EVENTS_TOPIC_ARN";
+/// The OpenSearch domain's endpoint (`https://…es.amazonaws.com`) and the index in it.
+pub const ENV_SEARCH_ENDPOINT: &str = "CONFER_SEARCH_ENDPOINT";
+pub const ENV_SEARCH_INDEX: &str = "CONFER_SEARCH_INDEX";
 pub const ENV_ATTACHMENTS_BUCKET: &str = "CONFER_ATTACHMENTS_BUCKET";
 pub const ENV_USER_POOL_ID: &str = "CONFER_USER_POOL_ID";
 /// Where Chime hosts a call's media (e.g. `eu-central-1`); the control region is the function's.
@@ -56,7 +64,9 @@ impl Capability {
         match self {
             Capability::Table => &[ENV_TABLE],
             Capability::Live => &[ENV_CONNECTIONS_TABLE, ENV_WS_ENDPOINT],
-            Capability::Events => &[ENV_EVENTS_TOPIC_ARN],
+            Capability::Events => &[ENV_TABLE],
+            Capability::Publish => &[ENV_EVENTS_TOPIC_ARN],
+            Capability::Search => &[ENV_SEARCH_ENDPOINT, ENV_SEARCH_INDEX],
             Capability::Blobs => &[ENV_ATTACHMENTS_BUCKET],
             Capability::Identity => &[ENV_USER_POOL_ID, ENV_USER_POOL_CLIENT_ID],
             Capability::Video => &[ENV_CHIME_MEDIA_REGION],
@@ -74,7 +84,10 @@ impl Capability {
         match self {
             Capability::Table => &[],
             Capability::Live => &[("execute-api:ManageConnections", "")],
-            Capability::Events => &[("sns:", "")],
+            // Outbox items are the table's (tests/template_routes.rs checks their own statement).
+            Capability::Events => &[],
+            Capability::Publish => &[("sns:", "")],
+            Capability::Search => &[("es:", "SearchDomain")],
             Capability::Blobs => &[("s3:", "-attachments-")],
             Capability::Identity => &[("cognito-idp:", "")],
             Capability::Video => &[("chime:", "meeting/")],
@@ -87,10 +100,12 @@ impl Capability {
         }
     }
 
-    pub const ALL: [Capability; 12] = [
+    pub const ALL: [Capability; 14] = [
         Capability::Table,
         Capability::Live,
         Capability::Events,
+        Capability::Publish,
+        Capability::Search,
         Capability::Blobs,
         Capability::Identity,
         Capability::Video,
@@ -137,6 +152,12 @@ pub mod needs {
     /// Writing an announcement: sent now through the queue, or scheduled.
     pub const ANNOUNCE: &[Capability] = &[Table, Queue, Schedules];
     /// Cancelling a scheduled announcement.
+    /// Searching: the tenant's settings, and the index.
+    pub const SEARCH: &[Capability] = &[Table, Search];
+    /// The table stream's indexer: items read as they are now, into the index.
+    pub const INDEXER: &[Capability] = &[Table, Search];
+    /// The table stream's outbox relay: outbox items, published and marked.
+    pub const RELAY: &[Capability] = &[Table, Publish];
     pub const TABLE_SCHEDULES: &[Capability] = &[Table, Schedules];
     /// The fan-out queue's consumer: inboxes, live pushes, events, and chunks queued.
     pub const FANOUT: &[Capability] = &[Table, Live, Events, Queue];

@@ -356,6 +356,18 @@ pub enum SearchSource {
     },
 }
 
+/// Partition prefix of the outbox: events committed with the writes that caused them, each in
+/// its own partition, published from the table's stream (and expired a week later).
+pub const OUTBOX_PREFIX: &str = "OUTBOX#";
+
+pub fn outbox(event_id: &str) -> Key {
+    Key::new(format!("{OUTBOX_PREFIX}{event_id}"), "EVENT")
+}
+
+pub fn is_outbox(key: &Key) -> bool {
+    key.pk.starts_with(OUTBOX_PREFIX) && key.sk == "EVENT"
+}
+
 /// The tenant and kind of item of `key`, when the index holds documents of such items.
 pub fn search_source(key: &Key) -> Option<(String, SearchSource)> {
     let parts: Vec<&str> = key.pk.split('#').collect();

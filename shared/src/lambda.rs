@@ -97,6 +97,23 @@ pub async fn run_sqs(function: &'static str) -> Result<(), Error> {
     .await
 }
 
+/// Runs a consumer of the table's stream (`inbound::STREAMS`) with `ReportBatchItemFailures`:
+/// a failed batch is resent from its first failed record.
+pub async fn run_stream(function: &'static str) -> Result<(), Error> {
+    crate::init_tracing();
+    let consumer = crate::inbound::stream_consumer(function).ok_or_else(|| format!("no stream consumer runs {function}"))?;
+    let app = Arc::new(aws::app_for(consumer.needs).await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
+        let app = app.clone();
+        async move {
+            let payload = event.payload;
+            let outcome = (consumer.handler)(app, payload.clone()).await;
+            Ok::<_, Error>(crate::inbound::streams::batch_response(&payload, &outcome))
+        }
+    }))
+    .await
+}
+
 /// Runs a function fed by an EventBridge rule (`inbound::RULES`). A retryable failure fails
 /// the invocation, so Lambda retries it and then sends it to the function's dead-letter queue.
 pub async fn run_eventbridge(function: &'static str) -> Result<(), Error> {

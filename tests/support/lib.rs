@@ -5,4 +5,5 @@ pub mod conformance;
 pub mod feed;
 pub mod harness;
 pub mod moto;
+pub mod opensearch_stub;
 pub mod search_conformance;

@@ -79,3 +79,64 @@ pub async fn create_table(config: &aws_config::SdkConfig, name: &str) {
         Err(e) => panic!("creating table {name} in moto failed: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)),
     }
 }
+
+/// An SQS queue subscribed to an SNS topic with raw delivery (the SQS body is the message itself
+/// and SNS message attributes arrive as SQS message attributes), as an integrator subscribes.
+pub struct Subscription {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+/// A new topic and a queue subscribed to it, with `filter_policy` when given. Answers the topic's ARN.
+pub async fn topic_with_subscriber(config: &aws_config::SdkConfig, filter_policy: Option<String>) -> (String, Subscription) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sns = aws_sdk_sns::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let topic_arn = sns.create_topic().name(unique_name("confer-events")).send().await.expect("create topic").topic_arn.expect("topic arn");
+    let queue_url =
+        sqs.create_queue().queue_name(unique_name("integrator")).send().await.expect("create queue").queue_url.expect("queue url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    let mut subscribe = sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).attributes("RawMessageDelivery", "true");
+    if let Some(policy) = filter_policy {
+        subscribe = subscribe.attributes("FilterPolicy", policy);
+    }
+    subscribe.send().await.expect("subscribe");
+    (topic_arn, Subscription { sqs, queue_url })
+}
+
+impl Subscription {
+    /// Up to ten messages with their attributes, waiting up to `wait_seconds`; each is deleted.
+    pub async fn receive(&self, wait_seconds: i32) -> Vec<aws_sdk_sqs::types::Message> {
+        let messages = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        for m in &messages {
+            self.sqs
+                .delete_message()
+                .queue_url(&self.queue_url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        messages
+    }
+}

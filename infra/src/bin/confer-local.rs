@@ -90,10 +90,14 @@ enum Command {
         ttl: u64,
     },
     /// Rebuild the search index from the store (confer-local must not be running on the data
-    /// directory); prints the items indexed.
+    /// directory); prints the items indexed. With --cloud: a deployed stack's OpenSearch index
+    /// from its DynamoDB table (CONFER_TABLE, CONFER_SEARCH_ENDPOINT and the caller's AWS
+    /// credentials from the environment).
     Reindex {
         #[arg(long, default_value = DEFAULT_DATA_DIR, env = "CONFER_DATA_DIR")]
         data_dir: PathBuf,
+        #[arg(long)]
+        cloud: bool,
     },
     /// Work with transcripts.
     #[command(subcommand)]
@@ -211,9 +215,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", issuer.mint(&p, Duration::from_secs(ttl)).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Reindex { data_dir } => {
+        Command::Reindex { data_dir, cloud } => {
             let started = std::time::Instant::now();
-            let (items, sources) = confer_local::search_worker::reindex(&data_dir).await?;
+            let (items, sources) = if cloud {
+                #[cfg(feature = "cloud")]
+                {
+                    confer::adapters::aws::reindex_from_env().await.map_err(|e| e.to_string())?
+                }
+                #[cfg(not(feature = "cloud"))]
+                return Err(
+                    "this confer-local was built without the cloud feature: cargo run -p confer-local --features cloud -- reindex --cloud"
+                        .into(),
+                );
+            } else {
+                confer_local::search_worker::reindex(&data_dir).await?
+            };
             println!("{sources} items of {items} indexed in {:.1} s", started.elapsed().as_secs_f64());
             Ok(())
         }

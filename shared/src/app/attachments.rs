@@ -228,6 +228,9 @@ pub enum Verification {
     Ignored(&'static str),
 }
 
+/// The attachment item's attribute holding the file's text (plain text, CSV, PDF), for search.
+pub const FILE_TEXT: &str = "text";
+
 /// Verifies an upload that arrived under `uploads/<tenant>/<session>/<attachment>` and turns it
 /// into a message, or refuses it. Safe to run twice for one object (S3 delivers events at least
 /// once): an attachment leaves `pending` once, in the transaction that posts its message.
@@ -321,6 +324,11 @@ pub async fn verify_upload(app: &App, tenant: &TenantId, session_id: &SessionId,
                     Some(v) => u.set(k, v),
                     None => u,
                 });
+        // The file's text, for search (the indexer reads it with the message).
+        let ready = match &verified.text {
+            Some(text) => ready.set(FILE_TEXT, text.clone()),
+            None => ready,
+        };
         let file = CustomerFile {
             attachment_id: id.to_string(),
             session_id: session_id.to_string(),

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod invitations;
 pub mod message_translations;
 pub mod messages;
+pub mod outbox;
 pub mod paging;
 pub mod recordings;
 pub mod search;
@@ -29,11 +30,17 @@ pub struct App {
     pub connections_table: Arc<dyn Table>,
     /// Pushes frames to live connections.
     pub gateway: Arc<dyn ConnectionGateway>,
+    /// Where use cases publish integration events: the local event log; the table's outbox in
+    /// the cloud.
     pub events: Arc<dyn EventPublisher>,
+    /// Where the cloud's outbox relay sends committed events (the SNS topic integrators
+    /// subscribe to).
+    pub integrations: Arc<dyn EventPublisher>,
     /// Readable event log (local runtime only; integrators use SNS in the cloud).
     pub event_log: Arc<dyn EventLog>,
-    /// Writes to `table` that record their events in the same transaction (local runtime only;
-    /// it must write to the same table as `table`, as `adapters::local::assemble` wires it).
+    /// Writes to `table` that record their events in the same transaction: the event log in the
+    /// local database; the outbox items of the table in the cloud (it must write to the same
+    /// table as `table`).
     pub outbox: Option<Arc<dyn TransactWithEvents>>,
     /// Media objects and their signed URLs.
     pub blobs: Arc<dyn BlobStore>,
@@ -71,6 +78,7 @@ impl App {
             connections_table: Arc::new(Missing("the connections table")),
             gateway: Arc::new(Missing("live connections")),
             events: Arc::new(Missing("event publication")),
+            integrations: Arc::new(Missing("the integrations topic")),
             event_log: Arc::new(Missing("a readable event log")),
             outbox: None,
             blobs: Arc::new(crate::ports::blobs::NoBlobs),

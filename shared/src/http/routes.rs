@@ -122,8 +122,7 @@ pub static ROUTES: &[Route] = &[
     route!("GET", "/v1/inbox", "inbox-list", true, needs::TABLE, an::list_inbox),
     route!("GET", "/v1/inbox/{announcementId}", "inbox-get", true, needs::TABLE_BLOBS, an::open_inbox_entry),
     route!("POST", "/v1/inbox/{announcementId}/read", "inbox-read", true, needs::TABLE_EVENTS, an::read_inbox_entry),
-    // The local index for now; OpenSearch in the cloud is next (docs/search.md).
-    route!("GET", "/v1/search", "search", false, needs::TABLE, super::search::search),
+    route!("GET", "/v1/search", "search", true, needs::SEARCH, super::search::search),
     route!("GET", "/v1/tenant/settings", "settings-get", true, needs::TABLE, r::get_settings),
     route!("PATCH", "/v1/tenant/settings", "settings-update", true, needs::TABLE, r::update_settings),
     route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),

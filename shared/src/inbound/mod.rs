@@ -8,6 +8,7 @@ pub mod announcements;
 pub mod chime;
 pub mod recordings;
 pub mod s3;
+pub mod streams;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -170,6 +171,51 @@ pub fn batch_response(message_ids: &[Option<String>], outcome: &Outcome) -> aws_
         }
     }
     response
+}
+
+pub type StreamFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+pub type StreamHandler = fn(Arc<App>, aws_lambda_events::dynamodb::Event) -> StreamFuture;
+
+/// A function fed by the main table's stream (keys only): an event source mapping that halves a
+/// failing batch, reports the first failed record, retries a limited number of times and then
+/// sends the records' description to the stream's dead-letter queue. Locally the store's change
+/// log feeds the same use cases.
+pub struct StreamConsumer {
+    pub function: &'static str,
+    pub batch_size: usize,
+    /// Retries of a failing batch before its records go to the dead-letter queue.
+    pub max_retries: u32,
+    /// The partition key prefix the mapping's filter lets through (`None`: every record).
+    pub key_prefix: Option<&'static str>,
+    pub needs: &'static [Capability],
+    pub handler: StreamHandler,
+}
+
+/// The template logical id of the table whose stream these consume, and of their dead-letter queue.
+pub const STREAM_TABLE: &str = "MainTable";
+pub const STREAM_DEAD_LETTERS: &str = "StreamDeadLetters";
+
+pub static STREAMS: &[StreamConsumer] = &[
+    StreamConsumer {
+        function: "search-indexer",
+        batch_size: 100,
+        max_retries: 10,
+        key_prefix: None,
+        needs: needs::INDEXER,
+        handler: |app, event| Box::pin(streams::index_changes(app, event)),
+    },
+    StreamConsumer {
+        function: "events-relay",
+        batch_size: 100,
+        max_retries: 50,
+        key_prefix: Some(crate::keys::OUTBOX_PREFIX),
+        needs: needs::RELAY,
+        handler: |app, event| Box::pin(streams::relay_events(app, event)),
+    },
+];
+
+pub fn stream_consumer(function: &str) -> Option<&'static StreamConsumer> {
+    STREAMS.iter().find(|c| c.function == function)
 }
 
 pub fn consumer(function: &str) -> Option<&'static Consumer> {

@@ -35,6 +35,7 @@ pub(super) fn verify(real: Sniffed, bytes: &[u8]) -> Result<Verified, Rejection>
         thumbnail: None,
         served: None,
         served_content_type: None,
+        text: None,
     })
 }
 

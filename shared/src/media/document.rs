@@ -31,7 +31,46 @@ pub(super) fn verify(declared: Format, real: Sniffed, bytes: &[u8]) -> Result<Ve
         thumbnail: None,
         served: None,
         served_content_type: None,
+        text: match declared {
+            Format::Text | Format::Csv => std::str::from_utf8(bytes).ok().and_then(searchable),
+            Format::Pdf => pdf_text(bytes),
+            _ => None,
+        },
     })
+}
+
+/// Text as search keeps it: whitespace runs folded to one space, at most
+/// [`MAX_FILE_TEXT_CHARS`](super::MAX_FILE_TEXT_CHARS) characters; `None` when there is none.
+fn searchable(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count() + usize::from(!out.is_empty());
+        if chars + n > super::MAX_FILE_TEXT_CHARS {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        chars += n;
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// PDFs larger than this are kept without their text (extraction time grows with size).
+pub const MAX_PDF_TEXT_BYTES: usize = 20 * 1024 * 1024;
+
+/// The text layer of a PDF, if it has one and it can be read. A PDF whose text cannot be read
+/// (scanned pages, an unusual font encoding, encryption) is still a valid file: it is kept and
+/// found by its name.
+fn pdf_text(bytes: &[u8]) -> Option<String> {
+    if bytes.len() > MAX_PDF_TEXT_BYTES {
+        return None;
+    }
+    // The extractor is not hardened against every malformed file: a panic costs only the text.
+    let extracted = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes)).ok()?.ok()?;
+    searchable(&extracted)
 }
 
 /// Text and CSV have no signature: they must be UTF-8 and hold no NUL byte (which no text has and

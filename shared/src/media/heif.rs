@@ -30,6 +30,7 @@ pub(super) fn verify(bytes: &[u8]) -> Result<Verified, Rejection> {
         duration_ms: None,
         thumbnail: None,
         served_content_type: scrubbed.as_ref().map(|_| content_type.to_string()),
+        text: None,
         served: scrubbed,
     })
 }

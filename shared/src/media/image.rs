@@ -136,6 +136,7 @@ fn raster(format: Format, bytes: &[u8]) -> Result<Verified, Rejection> {
         duration_ms: None,
         thumbnail: Some(thumbnail),
         served_content_type: served.as_ref().map(|(_, content_type)| content_type.to_string()),
+        text: None,
         served: served.map(|(bytes, _)| bytes),
     })
 }

@@ -73,7 +73,13 @@ pub struct Verified {
     pub served: Option<Vec<u8>>,
     /// Content type of `served` (set exactly when `served` is).
     pub served_content_type: Option<String>,
+    /// Plain text and CSV files, and PDFs with a text layer: their text, for search (at most
+    /// [`MAX_FILE_TEXT_CHARS`] characters, whitespace runs folded).
+    pub text: Option<String>,
 }
+
+/// Most characters of a file's text kept for search.
+pub const MAX_FILE_TEXT_CHARS: usize = 32_000;
 
 /// Why an upload was refused: a stable `code` (listed in docs/media.md) and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -761,3 +761,24 @@ fn announcement_media_refusals_have_the_chat_codes() {
     assert_eq!(code("video/mp4", b"not a video at all, only words"), Rejection::TYPE_MISMATCH);
     assert_eq!(announcement_kind_of_declared("VIDEO/MP4; codecs=avc1").unwrap().0, AnnouncementMediaKind::Video);
 }
+
+#[test]
+fn the_text_of_plain_text_csv_and_pdf_files_is_kept_for_search() {
+    let verified = verify("text/plain", b"Order 4471\n\n  was   shipped\ttoday").unwrap();
+    assert_eq!(verified.text.as_deref(), Some("Order 4471 was shipped today"));
+    let csv = verify("text/csv", b"sku,name\nA1,Blue kettle\n").unwrap();
+    assert_eq!(csv.text.as_deref(), Some("sku,name A1,Blue kettle"));
+    let long = "word ".repeat(super::MAX_FILE_TEXT_CHARS);
+    let kept = verify("text/plain", long.as_bytes()).unwrap().text.unwrap();
+    assert!(kept.chars().count() <= super::MAX_FILE_TEXT_CHARS && kept.ends_with("word"), "cut at a word");
+    assert_eq!(verify("text/plain", b"   \n ").unwrap().text, None);
+
+    let pdf = verify("application/pdf", include_bytes!("../../../tests/fixtures/media/warranty.pdf")).unwrap();
+    let text = pdf.text.expect("the PDF's text layer");
+    assert!(text.contains("Warranty claim for the blue kettle"), "{text}");
+    // A PDF without a text layer is kept, without text.
+    let empty = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+    assert_eq!(verify("application/pdf", empty).unwrap().text, None);
+    // Images, audio and other files carry none.
+    assert_eq!(verify("application/zip", &zip(&[("a.txt", b"hello")])).map(|v| v.text).unwrap_or(None), None);
+}

@@ -256,7 +256,7 @@ describe('search', () => {
     await screen(page, 'customer-announcement-opened');
   });
 
-  it('a turn of a recorded call opens the recording at that moment', async () => {
+  it('one search box finds a message, a file by the text inside it and a spoken sentence; the turn opens the recording at that moment', async () => {
     // A speech engine that hears the same words in any sound, so the transcript is known.
     const engine = join(freshDataDir(), 'python');
     writeFileSync(
@@ -293,9 +293,30 @@ describe('search', () => {
       if (Date.now() > deadline || r.status === 'failed' || r.transcript?.status === 'failed') throw new Error(`no transcript: ${JSON.stringify(r)}`);
       await new Promise((res) => setTimeout(res, 250));
     }
-    await indexed('refund', agentToken());
+    // The customer writes about it and sends the claim form, a PDF whose text names the kettle.
+    const customerToken = server.token('acme', 'customer', ada.id);
+    const socket = await server.socket(customerToken);
+    await socket.sendText(session.id, 'ask', 'When will my refund arrive?');
+    socket.close();
+    const pdf = readFileSync(join(repoDir, 'tests', 'fixtures', 'media', 'warranty.pdf'));
+    const ticket = await server.api(customerToken).post(`/v1/sessions/${session.id}/attachments`, {
+      client_upload_id: 'claim', file_name: 'refund-claim.pdf', content_type: 'application/pdf', size: pdf.length,
+    });
+    expect((await fetch(ticket.upload.url, { method: ticket.upload.method, headers: ticket.upload.headers, body: pdf })).status).toBe(200);
+    await indexed('refund', agentToken(), 3);
+    await indexed('kettle', agentToken());
 
     const { page } = await agentPage();
+    await search(page, 'refund');
+    // The message, the file and the turn of the call, each under its kind.
+    await group(page, 'message').getByRole('link', { name: /When will my refund arrive/ }).waitFor();
+    await group(page, 'file').getByRole('link', { name: /refund-claim\.pdf/ }).waitFor();
+    // The file by a word only its text holds.
+    await search(page, 'kettle');
+    const files = group(page, 'file');
+    expect(await files.getByRole('link').locator('mark').allInnerTexts()).toEqual(['kettle']);
+    expect(await group(page, 'message').count()).toBe(0);
+    await screen(page, 'agent-search-file-text');
     await search(page, 'refund');
     const turns = group(page, 'transcript');
     await turns.getByRole('heading', { name: /^Call transcripts/ }).waitFor();

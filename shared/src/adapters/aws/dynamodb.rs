@@ -38,6 +38,20 @@ impl DynamoTable {
         DynamoTable { client: self.client.clone(), table_name }
     }
 
+    /// One page of the table's keys (a `Scan` reading only `pk` and `sk`), from where the last
+    /// page stopped; the key to go on from, if there is more.
+    pub async fn scan_keys(&self, after: Option<Key>) -> Result<(Vec<Key>, Option<Key>), StoreError> {
+        let mut scan = self.client.scan().table_name(&self.table_name).projection_expression("pk, sk");
+        if let Some(k) = after {
+            scan = scan.exclusive_start_key(PK, AttributeValue::S(k.pk)).exclusive_start_key(SK, AttributeValue::S(k.sk));
+        }
+        let page = scan.send().await.map_err(store_error)?;
+        let key_of =
+            |item: &HashMap<String, AttributeValue>| Some(Key::new(item.get(PK)?.as_s().ok()?.clone(), item.get(SK)?.as_s().ok()?.clone()));
+        let keys = page.items().iter().filter_map(key_of).collect();
+        Ok((keys, page.last_evaluated_key().and_then(key_of)))
+    }
+
     /// Opens the connection to DynamoDB ahead of the first request; failures only cost latency later.
     pub async fn warm(&self) {
         let describe = self.client.describe_table().table_name(&self.table_name).send();

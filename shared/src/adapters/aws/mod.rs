@@ -7,6 +7,7 @@ pub mod chime;
 pub mod cognito;
 pub mod dynamodb;
 pub mod media_pipelines;
+pub mod opensearch;
 pub mod s3;
 pub mod scheduler;
 pub mod sns;
@@ -23,8 +24,8 @@ use crate::identity::{TokenVerifier, VerifierConfig};
 
 pub use crate::capabilities::{
     ENV_ATTACHMENTS_BUCKET, ENV_CHIME_MEDIA_REGION, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_FANOUT_QUEUE_ARN,
-    ENV_FANOUT_QUEUE_URL, ENV_RECORDINGS_BUCKET, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP, ENV_TABLE, ENV_USER_POOL_CLIENT_ID,
-    ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
+    ENV_FANOUT_QUEUE_URL, ENV_RECORDINGS_BUCKET, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP, ENV_SEARCH_ENDPOINT, ENV_SEARCH_INDEX,
+    ENV_TABLE, ENV_USER_POOL_CLIENT_ID, ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
 };
 pub const ENV_JWT_ISSUER: &str = "CONFER_JWT_ISSUER";
 pub const ENV_JWT_AUDIENCE: &str = "CONFER_JWT_AUDIENCE";
@@ -58,11 +59,27 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
         app.gateway = Arc::new(apigateway::ApiGatewayConnections::new(&config, env(ENV_WS_ENDPOINT)?));
         dynamo.get_or_insert(connections);
     }
-    let mut sns = None;
     if has(Capability::Events) {
-        let events = Arc::new(sns::SnsPublisher::new(&config, env(ENV_EVENTS_TOPIC_ARN)?));
-        app.events = events.clone();
-        sns = Some(events);
+        // Events go into the table's outbox, in the transaction of their change where there is one.
+        let table: Arc<dyn crate::ports::Table> = match &dynamo {
+            Some(t) => Arc::new(t.clone()),
+            None => Arc::new(dynamodb::DynamoTable::new(&config, env(ENV_TABLE)?)),
+        };
+        let outbox = Arc::new(crate::app::outbox::TableOutbox::new(table));
+        app.events = outbox.clone();
+        app.outbox = Some(outbox);
+    }
+    let mut sns = None;
+    if has(Capability::Publish) {
+        let topic = Arc::new(sns::SnsPublisher::new(&config, env(ENV_EVENTS_TOPIC_ARN)?));
+        app.integrations = topic.clone();
+        sns = Some(topic);
+    }
+    if has(Capability::Search) {
+        let index = std::env::var(ENV_SEARCH_INDEX).unwrap_or_else(|_| opensearch::DEFAULT_INDEX.to_string());
+        let search =
+            opensearch::OpenSearch::new(&config, &env(ENV_SEARCH_ENDPOINT)?, &index).map_err(|e| AppError::internal(e.to_string()))?;
+        app.search = Arc::new(search);
     }
     if has(Capability::Blobs) {
         app.blobs = Arc::new(s3::S3Blobs::new(&config, env(ENV_ATTACHMENTS_BUCKET)?));
@@ -111,6 +128,31 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
     };
     futures::join!(warm_table, warm_events);
     Ok(app)
+}
+
+/// Rebuilds the search index from the table: every key scanned, handed to the indexer 500 at a
+/// time (items it holds nothing of are passed over). Answers the keys read and the items indexed.
+pub async fn reindex(app: &App, table: &dynamodb::DynamoTable) -> Result<(u64, usize), AppError> {
+    let (mut read, mut indexed, mut after) = (0u64, 0usize, None);
+    loop {
+        let (keys, next) = table.scan_keys(after).await?;
+        read += keys.len() as u64;
+        for part in keys.chunks(500) {
+            indexed += crate::app::search::index_keys(app, part.to_vec()).await?;
+        }
+        match next {
+            Some(k) => after = Some(k),
+            None => return Ok((read, indexed)),
+        }
+    }
+}
+
+/// [`reindex`] with the indexer's configuration from the environment (`CONFER_TABLE`,
+/// `CONFER_SEARCH_ENDPOINT`, `CONFER_SEARCH_INDEX`) and the caller's AWS credentials.
+pub async fn reindex_from_env() -> Result<(u64, usize), AppError> {
+    let app = app_for(crate::capabilities::needs::INDEXER).await?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    reindex(&app, &dynamodb::DynamoTable::new(&config, env(ENV_TABLE)?)).await
 }
 
 pub fn verifier_from_env() -> Result<TokenVerifier, AppError> {

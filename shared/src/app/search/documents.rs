@@ -12,7 +12,7 @@ use crate::domain::customer::Customer;
 use crate::domain::message::Message;
 use crate::domain::recording::Recording;
 use crate::domain::search::{Reader, SearchDoc, SearchKind, SourceDocs};
-use crate::domain::{RecordingId, SessionId, TenantId};
+use crate::domain::{AttachmentId, RecordingId, SessionId, TenantId};
 use crate::error::AppResult;
 use crate::keys::{self, SearchSource};
 use crate::ports::table::{Item, Key};
@@ -90,11 +90,24 @@ async fn documents(app: &App, tenant: &str, what: SearchSource, item: &Item, loo
             if let Some(a) = &m.attachment {
                 let mut link = link;
                 link["attachment_id"] = json!(a.id);
+                let file_text = match AttachmentId::parse(&a.id) {
+                    Ok(id) => app
+                        .table
+                        .get(&keys::attachment(&t, &session_id, &id))
+                        .await?
+                        .and_then(|item| item.get(crate::app::attachments::FILE_TEXT).and_then(Value::as_str).map(str::to_string)),
+                    Err(_) => None,
+                };
+                let text = [m.text.as_str(), file_text.as_deref().unwrap_or_default(), a.content_type.as_str()]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 docs.push(SearchDoc {
                     customer_id: customer,
                     session_id: Some(m.session_id.clone()),
                     title: Some(a.file_name.clone()),
-                    ..base(format!("file:{}", a.id), SearchKind::File, readers, format!("{} {}", m.text, a.content_type), at_ms, link)
+                    ..base(format!("file:{}", a.id), SearchKind::File, readers, text, at_ms, link)
                 });
             }
             docs
