@@ -186,7 +186,8 @@ async fn sdk_mocks_a_chime_call_follows_its_eventbridge_events_once_each() {
         sessions::create(&app, &agent, NewSession { customer_id: customer.id.clone(), agent_ids: vec![], subject: None }).await.unwrap();
     let ada = Principal { tenant: tenant.clone(), role: Role::Customer, id: customer.id.clone() };
 
-    let (created, started) = calls::start(&app, &agent, &session.id, NewCall { quality: Some(Quality::P1080) }).await.unwrap();
+    let (created, started) =
+        calls::start(&app, &agent, &session.id, NewCall { quality: Some(Quality::P1080), provider: None }).await.unwrap();
     assert!(created);
     assert_eq!((started.call.max_quality, started.call.quality), (Quality::P1080, Quality::P1080));
     let raise = serde_json::from_value(serde_json::json!({ "quality": "4k" })).unwrap();

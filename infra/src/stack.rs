@@ -52,7 +52,7 @@ pub struct ServeConfig {
 }
 
 /// The local engines recordings use; each is optional and its absence is said, never faked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MediaTools {
     /// Joins, remuxes and mixes recorded tracks, and decodes audio for the speech engine.
     pub ffmpeg: Option<PathBuf>,
@@ -61,6 +61,25 @@ pub struct MediaTools {
     /// A LibreTranslate-compatible `/translate` endpoint.
     pub translate_url: Option<String>,
     pub translate_api_key: Option<String>,
+    /// Zoom's OAuth and API base URLs (Zoom's own unless `CONFER_ZOOM_OAUTH_URL` and
+    /// `CONFER_ZOOM_API_URL` say otherwise: a stub server in tests).
+    pub zoom_oauth_url: String,
+    pub zoom_api_url: String,
+}
+
+impl Default for MediaTools {
+    fn default() -> Self {
+        use confer::adapters::meetings::zoom;
+        let var = |name: &str, default: &str| std::env::var(name).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| default.to_string());
+        MediaTools {
+            ffmpeg: None,
+            speech_python: None,
+            translate_url: None,
+            translate_api_key: None,
+            zoom_oauth_url: var(zoom::ENV_OAUTH_URL, zoom::OAUTH_URL),
+            zoom_api_url: var(zoom::ENV_API_URL, zoom::API_URL),
+        }
+    }
 }
 
 impl MediaTools {
@@ -71,6 +90,7 @@ impl MediaTools {
             speech_python: std::env::var_os("CONFER_SPEECH_PYTHON").map(PathBuf::from).filter(|p| p.exists()),
             translate_url: std::env::var("CONFER_TRANSLATE_URL").ok().filter(|s| !s.is_empty()),
             translate_api_key: std::env::var("CONFER_TRANSLATE_API_KEY").ok().filter(|s| !s.is_empty()),
+            ..Default::default()
         }
     }
 }
@@ -146,6 +166,10 @@ impl LocalStack {
         let search_dir = data_dir.join(SEARCH_DIR);
         let new_index = !search_dir.exists();
         app.search = Arc::new(TantivySearch::open(&search_dir).map_err(|e| e.to_string())?);
+        app.meeting_apps = Arc::new(confer::adapters::meetings::ProviderApps {
+            zoom: confer::adapters::meetings::zoom::Zoom::new(&media.zoom_oauth_url, &media.zoom_api_url),
+        });
+        app.secrets = Arc::new(confer::adapters::local::secrets::LocalSecrets::open(data_dir).map_err(|e| e.to_string())?);
         let search_feed = SearchFeed::new(store.clone());
         if new_index {
             // A data directory from before search, or whose index was removed: rebuilt from the table.

@@ -63,6 +63,15 @@ pub enum AppError {
     MethodNotAllowed { method: String, path: String, allow: Vec<&'static str> },
     #[error("this deployment does not provide {0}")]
     NotAvailable(&'static str),
+    /// The tenant has not connected (or not enabled) the video app asked for.
+    #[error("{0}")]
+    ProviderNotConnected(String),
+    /// The video app refused the tenant's credentials or the request.
+    #[error("{0}")]
+    ProviderRefused(String),
+    /// The video app is throttling or did not answer, after retries.
+    #[error("{0}")]
+    ProviderUnavailable(String),
     /// A backend failed; AWS may retry. Details are logged, never returned.
     #[error("internal error")]
     Internal(String),
@@ -101,7 +110,9 @@ impl AppError {
             | AppError::NotRecording
             | AppError::RecordingStopped
             | AppError::TranscriptNotReady(_) => StatusCode::CONFLICT,
-            AppError::TranslationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TranslationUnavailable(_) | AppError::ProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::ProviderNotConnected(_) => StatusCode::CONFLICT,
+            AppError::ProviderRefused(_) => StatusCode::BAD_GATEWAY,
             // No usable invitation for this secret: as a missing resource.
             AppError::Gone(_) => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -136,6 +147,9 @@ impl AppError {
             AppError::RouteNotFound(_) => "route_not_found",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
             AppError::NotAvailable(_) => "not_available",
+            AppError::ProviderNotConnected(_) => "provider_not_connected",
+            AppError::ProviderRefused(_) => "provider_refused",
+            AppError::ProviderUnavailable(_) => "provider_unavailable",
             AppError::Internal(_) => "internal",
         }
     }

@@ -214,6 +214,20 @@ pub fn chime_meeting(meeting_id: &str) -> Key {
     Key::new(format!("EXT#CHIME#{meeting_id}"), "CALL")
 }
 
+/// Where a provider's meeting events find their call: Chime's meetings as before, a video
+/// app's under its name.
+pub fn provider_meeting(provider: crate::domain::call::CallProvider, meeting_id: &str) -> Key {
+    match provider {
+        crate::domain::call::CallProvider::Chime | crate::domain::call::CallProvider::Webrtc => chime_meeting(meeting_id),
+        other => Key::new(format!("EXT#{}#{meeting_id}", other.as_str().to_uppercase()), "CALL"),
+    }
+}
+
+/// A provider's webhook delivery already applied (retries carry the same body).
+pub fn webhook_delivery(provider: &str, digest: &str) -> Key {
+    Key::new(format!("HOOK#{provider}#{digest}"), "DELIVERY")
+}
+
 pub const CUSTOMER_RECORDING_PREFIX: &str = "R#";
 
 pub fn customer_recording(t: &TenantId, c: &CustomerId, r: &RecordingId) -> Key {

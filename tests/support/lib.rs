@@ -7,3 +7,4 @@ pub mod harness;
 pub mod moto;
 pub mod opensearch_stub;
 pub mod search_conformance;
+pub mod zoom_stub;

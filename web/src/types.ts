@@ -167,7 +167,7 @@ export interface CallParticipant {
 export interface Call {
   id: string;
   session_id: string;
-  provider: 'webrtc' | 'chime';
+  provider: 'webrtc' | 'chime' | 'zoom' | 'jitsi';
   state: 'active' | 'ended';
   quality: Quality;
   max_quality: Quality;
@@ -178,6 +178,8 @@ export interface Call {
   participants: CallParticipant[];
   /** Set while the call is being recorded (docs/recordings.md). */
   recording?: CallRecording | null;
+  /** A call in the customer's own video app: the meeting's link (docs/providers.md). */
+  join_url?: string | null;
 }
 
 export interface IceServer {
@@ -188,7 +190,8 @@ export interface IceServer {
 
 export type JoinInfo =
   | { provider: 'webrtc'; ice_servers: IceServer[]; peers: ParticipantRef[] }
-  | { provider: 'chime'; meeting: Record<string, unknown>; attendee: Record<string, unknown> };
+  | { provider: 'chime'; meeting: Record<string, unknown>; attendee: Record<string, unknown> }
+  | { provider: 'zoom' | 'jitsi'; join_url: string };
 
 export interface CallWithJoin {
   call: Call;
@@ -207,7 +210,13 @@ export interface CallSummary {
   /** Who started or stopped the recording (`recording_*`). */
   by?: ParticipantRef | null;
   recording_id?: string | null;
+  /** A call in the customer's own video app (`started`): which, and the meeting's link. */
+  provider?: VideoApp | null;
+  join_url?: string | null;
 }
+
+/** The customers' own video apps a call can run in (docs/providers.md). */
+export type VideoApp = 'zoom' | 'jitsi';
 
 // Recordings and transcripts (docs/recordings.md).
 export interface CallRecording {

@@ -4,4 +4,5 @@
 pub mod aws;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod meetings;
 pub mod missing;

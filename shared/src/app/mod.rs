@@ -16,6 +16,7 @@ pub mod recordings;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod video_apps;
 
 use std::sync::Arc;
 
@@ -60,6 +61,10 @@ pub struct App {
     pub transcription: Arc<dyn crate::ports::transcription::TranscriptionJobs>,
     /// Translation into a reader's language.
     pub translator: Arc<dyn crate::ports::translator::Translator>,
+    /// Tenants' credentials for their video apps (Secrets Manager; a sealed file locally).
+    pub secrets: Arc<dyn crate::ports::secrets::ProviderSecrets>,
+    /// Meetings in the customers' own video apps (Zoom, Jitsi).
+    pub meeting_apps: Arc<dyn crate::ports::meetings::MeetingApps>,
     /// The search index (OpenSearch; tantivy in the data directory).
     pub search: Arc<dyn crate::ports::search::SearchIndex>,
     /// Work done in chunks, off the request path (the fan-out queue).
@@ -93,6 +98,8 @@ impl App {
             queue: Arc::new(crate::ports::queue::NoQueue),
             scheduler: Arc::new(crate::ports::queue::NoQueue),
             search: Arc::new(crate::ports::search::NoSearch),
+            secrets: Arc::new(crate::ports::secrets::NoSecrets),
+            meeting_apps: Arc::new(crate::adapters::meetings::ProviderApps::from_env()),
         }
     }
 

@@ -71,6 +71,9 @@ pub struct TenantSettings {
     pub recordings: RecordingSettings,
     #[serde(default)]
     pub transcription: TranscriptionSettings,
+    /// The video apps offered for calls, and the default (docs/providers.md).
+    #[serde(default)]
+    pub video: crate::domain::provider::VideoSettings,
 }
 
 /// A change: each part given replaces that part.
@@ -81,6 +84,8 @@ pub struct SettingsPatch {
     pub recordings: Option<RecordingSettings>,
     #[serde(default)]
     pub transcription: Option<TranscriptionSettings>,
+    #[serde(default)]
+    pub video: Option<crate::domain::provider::VideoSettings>,
 }
 
 /// The tenant's settings (the defaults until an admin changes them).
@@ -109,6 +114,10 @@ pub async fn update(app: &App, p: &Principal, patch: SettingsPatch) -> AppResult
             t.language_options = None;
         }
         settings.transcription = t;
+    }
+    if let Some(v) = patch.video {
+        v.validate()?;
+        settings.video = v;
     }
     let item = to_item(&settings, &keys::tenant_settings(&p.tenant), &[("entity", "tenant_settings".into())])?;
     app.table.put(item, None).await?;

@@ -46,6 +46,39 @@ pub enum CallProvider {
     Webrtc,
     /// An Amazon Chime SDK meeting.
     Chime,
+    /// A meeting in the tenant's Zoom account, joined in Zoom.
+    Zoom,
+    /// A Jitsi room, joined in Jitsi.
+    Jitsi,
+}
+
+impl CallProvider {
+    /// The customer's own video app the call runs in, if it is one.
+    pub fn external(self) -> Option<super::provider::ExternalProvider> {
+        match self {
+            CallProvider::Zoom => Some(super::provider::ExternalProvider::Zoom),
+            CallProvider::Jitsi => Some(super::provider::ExternalProvider::Jitsi),
+            CallProvider::Webrtc | CallProvider::Chime => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallProvider::Webrtc => "webrtc",
+            CallProvider::Chime => "chime",
+            CallProvider::Zoom => "zoom",
+            CallProvider::Jitsi => "jitsi",
+        }
+    }
+}
+
+impl From<super::provider::ExternalProvider> for CallProvider {
+    fn from(p: super::provider::ExternalProvider) -> Self {
+        match p {
+            super::provider::ExternalProvider::Zoom => CallProvider::Zoom,
+            super::provider::ExternalProvider::Jitsi => CallProvider::Jitsi,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -83,6 +116,10 @@ pub struct Call {
     /// Set while the call is being recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording: Option<super::recording::CallRecording>,
+    /// For a call in the customer's own video app: the meeting's link (each person's own, with
+    /// their token where the app uses one, comes with their join).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_url: Option<String>,
 }
 
 /// What a browser needs to take part in the call.
@@ -102,6 +139,10 @@ pub enum JoinInfo {
         #[schema(value_type = Object)]
         attendee: serde_json::Value,
     },
+    /// Joined in Zoom: open the link.
+    Zoom { join_url: String },
+    /// Joined in Jitsi: open the link (it carries the caller's token where the server checks tokens).
+    Jitsi { join_url: String },
 }
 
 /// A STUN or TURN server, in `RTCIceServer`'s shape.
@@ -125,6 +166,10 @@ pub struct CallWithJoin {
 pub struct NewCall {
     #[serde(default)]
     pub quality: Option<Quality>,
+    /// Where the call runs: Confer's own video (`integrated`) or one of the tenant's enabled
+    /// video apps; the tenant's default when absent.
+    #[serde(default)]
+    pub provider: Option<super::provider::CallApp>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -156,6 +201,11 @@ pub struct CallSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<super::RecordingId>)]
     pub recording_id: Option<String>,
+    /// For a call in the customer's own video app (`started`): the app and the meeting's link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<super::provider::ExternalProvider>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_url: Option<String>,
 }
 
 /// Seconds between two timestamps Confer wrote (`YYYY-MM-DDTHH:MM:SS.mmmZ`), never negative.

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod limits;
 pub mod message;
 pub mod principal;
+pub mod provider;
 pub mod recording;
 pub mod search;
 pub mod session;

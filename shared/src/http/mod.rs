@@ -5,6 +5,7 @@ pub mod announcements;
 pub mod groups;
 pub mod handlers;
 pub mod openapi;
+pub mod providers;
 pub mod recordings;
 pub mod routes;
 pub mod search;
@@ -77,7 +78,7 @@ pub fn log_request(line: &RequestLine<'_>) {
     );
 }
 
-fn body_bytes(req: &Request) -> &[u8] {
+pub(crate) fn body_bytes(req: &Request) -> &[u8] {
     match req.body() {
         Body::Empty => &[],
         Body::Text(s) => s.as_bytes(),

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{announcements, groups, handlers, recordings, search};
+use super::{announcements, groups, handlers, providers, recordings, search};
 use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
 
 #[derive(OpenApi)]
@@ -28,10 +28,11 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         announcements::create_announcement, announcements::list_announcements, announcements::get_announcement,
         announcements::cancel_announcement, announcements::preview_audience, announcements::create_media, announcements::get_media,
         announcements::list_inbox, announcements::open_inbox_entry, announcements::read_inbox_entry,
-        search::search
+        search::search,
+        providers::list_video_providers, providers::connect_video_provider, providers::disconnect_video_provider, providers::zoom_webhook
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, SearchQuery, SearchKinds, SearchSortParam, SearchLimit, FilterText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, SearchQuery, SearchKinds, SearchSortParam, SearchLimit, FilterText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format, crate::domain::provider::ExternalProvider, providers::WebhookTenant)),
     modifiers(&BearerAuth, &EveryOperation),
     tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "groups", description = "Groups of customers, for announcements (docs/announcements.md)"), (name = "announcements", description = "One message to many customers, with a video or audio file; the customer's inbox (docs/announcements.md)"), (name = "search", description = "One search over messages, files, transcripts, announcements and customers (docs/search.md)"), (name = "events", description = "Local runtime only"))
 )]

@@ -60,7 +60,7 @@ pub async fn meeting_state_changed(app: Arc<App>, event: EventBridgeEvent<Value>
         }
     };
     let Some(report) = report_of(&change) else { return Ok(()) };
-    match provider_event(&app, &change.meeting_id, report).await {
+    match provider_event(&app, crate::domain::call::CallProvider::Chime, &change.meeting_id, report).await {
         Ok(applied) => {
             tracing::info!(event_type = %change.event_type, meeting_id = %change.meeting_id, applied, "Chime meeting event");
             Ok(())

@@ -195,6 +195,14 @@ export class Calls {
       return;
     }
     s.call = answer.call;
+    if (answer.join.provider === 'zoom' || answer.join.provider === 'jitsi') {
+      // The call runs in the customer's own video app: its link opens it; the history keeps it.
+      stopStream(stream);
+      s.phase = 'idle';
+      window.open(answer.join.join_url, '_blank', 'noopener,noreferrer');
+      this.emit(s.sessionId);
+      return;
+    }
     const callQuality = isQuality(answer.call.quality) ? answer.call.quality : DEFAULT_QUALITY;
     try {
       const engine = await createEngine(answer.join, this.engineHost(s));

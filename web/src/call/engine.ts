@@ -86,6 +86,7 @@ export async function createEngine(join: JoinInfo, host: EngineHost): Promise<Ca
     const [{ ChimeEngine }, sdk] = await Promise.all([import('./chime'), import('amazon-chime-sdk-js')]);
     return new ChimeEngine(host, sdk);
   }
+  if (join.provider !== 'webrtc') throw new Error(`A call in ${join.provider} is joined by its link.`);
   const { WebRtcEngine } = await import('./webrtc');
   return new WebRtcEngine(host);
 }

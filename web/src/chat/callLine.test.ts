@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { msg } from '../testing';
 import type { Message, ParticipantRef } from '../types';
-import { callLineText } from './message';
+import { callJoinLink, callLineText } from './message';
 
 const ann: ParticipantRef = { kind: 'agent', id: 'ann' };
 const ada: ParticipantRef = { kind: 'customer', id: 'cus_1' };
@@ -43,5 +43,14 @@ describe('a call in the history', () => {
     expect(callLineText(on, names(ada))).toBe('Recording started by ann');
     expect(callLineText(on, names(ann))).toBe('Recording started by you');
     expect(callLineText(off, names(ann))).toBe('Recording stopped by Ada Lovelace');
+  });
+
+  it('offers the link of a call in the customer’s own video app, and only a web address', () => {
+    const zoom = entry({ call_id: 'cal_3', event: 'started', quality: '480p', started_at: 't', participants: [ann], provider: 'zoom', join_url: 'https://us05web.zoom.us/j/85746392001?pwd=aBc123' });
+    expect(callLineText(zoom, names(ada))).toBe('Video call started in Zoom by ann');
+    expect(callJoinLink(zoom)).toEqual({ href: 'https://us05web.zoom.us/j/85746392001?pwd=aBc123', label: 'Join in Zoom' });
+    const hostile = entry({ ...zoom.call!, provider: 'jitsi', join_url: 'javascript:alert(1)' });
+    expect(callJoinLink(hostile)).toBeNull();
+    expect(callJoinLink(started)).toBeNull();
   });
 });

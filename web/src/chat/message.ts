@@ -4,7 +4,7 @@
 import { durationInWords, formatBytes, formatCallDuration, formatDateTime, formatDuration, joinNames } from '../format';
 import { h, srOnly } from '../dom';
 import { icon } from '../icons';
-import type { Message, MessageAttachment, ParticipantRef } from '../types';
+import type { Message, MessageAttachment, ParticipantRef, VideoApp } from '../types';
 import { translateControl, type ReaderLanguage } from './translate';
 
 export interface MessageContext {
@@ -34,7 +34,8 @@ export function callLineText(m: Message, ctx: Pick<MessageContext, 'nameOf' | 'i
   }
   if (call.event === 'started') {
     const by = call.participants[0] ?? m.sender;
-    return `Video call started by ${name(by)}`;
+    const app = call.provider ? ` in ${VIDEO_APP_NAMES[call.provider]}` : '';
+    return `Video call started${app} by ${name(by)}`;
   }
   const parts = ['Video call ended'];
   const length = formatCallDuration(call.duration_seconds);
@@ -44,6 +45,17 @@ export function callLineText(m: Message, ctx: Pick<MessageContext, 'nameOf' | 'i
   if (tookPart <= 1) parts.push('not answered');
   else if (others.length > 0) parts.push(`with ${joinNames(others.map(name))}`);
   return parts.join(' · ');
+}
+
+/** The names people know the video apps by. */
+export const VIDEO_APP_NAMES: Record<VideoApp, string> = { zoom: 'Zoom', jitsi: 'Jitsi' };
+
+/** The link a started call in a video app offers, when it is a web address. */
+export function callJoinLink(m: Message): { href: string; label: string } | null {
+  const call = m.call;
+  if (call?.event !== 'started' || !call.provider || !call.join_url) return null;
+  const href = /^https:\/\//i.test(call.join_url) ? call.join_url : '';
+  return href ? { href, label: `Join in ${VIDEO_APP_NAMES[call.provider]}` } : null;
 }
 
 function callLine(m: Message, ctx: MessageContext): HTMLLIElement {
@@ -59,6 +71,7 @@ function callLine(m: Message, ctx: MessageContext): HTMLLIElement {
       recording ? h('span', { class: 'rec-badge-dot', 'aria-hidden': 'true' }, '●') : icon('video', 18),
       h('span', null, callLineText(m, ctx)),
       href ? h('a', { href, class: 'call-line-link' }, 'Open the recording') : null,
+      ((join) => (join ? h('a', { href: join.href, class: 'call-line-link', target: '_blank', rel: 'noopener noreferrer' }, join.label) : null))(callJoinLink(m)),
       h('time', { dateTime: m.created_at }, formatDateTime(m.created_at)),
     ),
   );

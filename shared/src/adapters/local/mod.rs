@@ -14,6 +14,7 @@ pub mod queue;
 pub mod recorder;
 mod rules;
 pub mod search;
+pub mod secrets;
 pub mod sqlite;
 pub mod video;
 mod wal_writes;

@@ -4,6 +4,7 @@
 //! The media runs through the video port: WebRTC locally (signalling relayed here), Chime in the
 //! cloud (whose meeting events arrive through [`provider_event`]).
 
+pub mod apps;
 mod provider;
 mod recording;
 mod signal;
@@ -144,24 +145,29 @@ pub async fn start(app: &App, p: &Principal, session_id: &str, input: NewCall) -
         return Ok((false, join_stored(app, p, &session, running).await?));
     }
     let quality = input.quality.unwrap_or_default();
+    let video = chosen_video(app, &p.tenant, input.provider).await?;
+    let provider = video.provider();
     let call_id = CallId::generate();
     let me = p.participant();
     let call_ref = CallRef { tenant: p.tenant.to_string(), session_id: session_id.to_string(), call_id: call_id.to_string() };
-    let created = app.video.create(&call_ref, quality, &me).await.map_err(video_error)?;
+    let created = video.create(&call_ref, quality, &me).await.map_err(|e| apps::app_error(provider, e))?;
+    // A call in a video app: its link goes into the history, for both sides.
+    let join_url = provider.external().and_then(|_| created.meeting.as_ref()?.get("join_url")?.as_str().map(str::to_string));
     let now = now_rfc3339();
     let call = Call {
         id: call_id.to_string(),
         session_id: session_id.to_string(),
-        provider: app.video.provider(),
+        provider,
         state: CallState::Active,
         quality,
-        max_quality: app.video.max_quality(quality),
+        max_quality: video.max_quality(quality),
         started_by: me.clone(),
         started_at: now.clone(),
         ended_at: None,
         duration_seconds: None,
         participants: vec![CallParticipant { who: me.clone(), joined_at: now.clone(), left_at: None }],
         recording: None,
+        join_url: join_url.clone(),
     };
     let stored = StoredCall { call: call.clone(), meeting: created.meeting.clone(), external_id: created.external_id.clone(), version: 1 };
     let summary = CallSummary {
@@ -174,6 +180,8 @@ pub async fn start(app: &App, p: &Principal, session_id: &str, input: NewCall) -
         participants: vec![me.clone()],
         by: None,
         recording_id: None,
+        provider: provider.external(),
+        join_url,
     };
     let content = Content {
         sender: me.clone(),
@@ -188,7 +196,7 @@ pub async fn start(app: &App, p: &Principal, session_id: &str, input: NewCall) -
         let mut ops = vec![TransactOp::Put { item, condition: Some(Condition::NotExists) }];
         if let Some(external) = &stored.external_id {
             let reference = MeetingRef { tenant: p.tenant.to_string(), session_id: session_id.to_string(), call_id: call.id.clone() };
-            let item = to_item(&reference, &keys::chime_meeting(external), &[("entity", "chime_meeting".into())])?;
+            let item = to_item(&reference, &keys::provider_meeting(provider, external), &[("entity", "provider_meeting".into())])?;
             ops.push(TransactOp::Put { item, condition: None });
         }
         Ok(ops)
@@ -203,20 +211,38 @@ pub async fn start(app: &App, p: &Principal, session_id: &str, input: NewCall) -
         }
         // Another participant started one at the same moment: theirs is the session's call.
         Appended::Refused => {
-            discard_meeting(app, created.meeting.as_ref()).await;
+            discard_meeting(video.as_ref(), created.meeting.as_ref()).await;
             let running =
                 active(app, &p.tenant, &session_id).await?.ok_or_else(|| AppError::Conflict("the call changed; start it again".into()))?;
             Ok((false, join_stored(app, p, &session, running).await?))
         }
         Appended::Closed => {
-            discard_meeting(app, created.meeting.as_ref()).await;
+            discard_meeting(video.as_ref(), created.meeting.as_ref()).await;
             Err(AppError::SessionClosed)
         }
     }
 }
 
-async fn discard_meeting(app: &App, meeting: Option<&Value>) {
-    if let Err(e) = app.video.end(meeting).await {
+/// The video a new call runs on: the one asked for, else the tenant's default; a video app must
+/// be enabled in the tenant's settings and connected.
+async fn chosen_video(
+    app: &App,
+    tenant: &TenantId,
+    asked: Option<crate::domain::provider::CallApp>,
+) -> AppResult<std::sync::Arc<dyn crate::ports::video::VideoProvider>> {
+    let video = super::settings::load(app, tenant).await?.video;
+    let Some(external) = asked.unwrap_or(video.default).external() else { return Ok(app.video.clone()) };
+    if !video.providers.contains(&external) {
+        return Err(AppError::ProviderNotConnected(format!(
+            "{} is not enabled for this tenant: an admin enables it in the settings (video.providers)",
+            external.title()
+        )));
+    }
+    apps::video_of(app, tenant, external.into()).await
+}
+
+async fn discard_meeting(video: &dyn crate::ports::video::VideoProvider, meeting: Option<&Value>) {
+    if let Err(e) = video.end(meeting).await {
         tracing::warn!(error = %e, "an unused meeting could not be ended; the provider ends it when idle");
     }
 }
@@ -243,7 +269,9 @@ pub async fn join(app: &App, p: &Principal, session_id: &str) -> AppResult<CallW
 async fn join_stored(app: &App, p: &Principal, session: &Session, stored: StoredCall) -> AppResult<CallWithJoin> {
     let me = p.participant();
     let peers: Vec<_> = present(&stored.call).into_iter().filter(|w| *w != me).collect();
-    let join = app.video.join(stored.meeting.as_ref(), &me, peers).await.map_err(video_error)?;
+    let provider = stored.call.provider;
+    let video = apps::video_of(app, &p.tenant, provider).await?;
+    let join = video.join(stored.meeting.as_ref(), &me, peers).await.map_err(|e| apps::app_error(provider, e))?;
     let call = attend(app, &p.tenant, session, &stored.call.id, &me, true).await?;
     Ok(CallWithJoin { call, join })
 }
@@ -296,12 +324,10 @@ async fn attend(app: &App, tenant: &TenantId, session: &Session, call_id: &str, 
 /// The participant's last connection closed: in a call whose media runs between browsers
 /// (WebRTC), they are out of it. Chime reports its own attendees' departures. Best effort.
 pub async fn left_with_last_connection(app: &App, tenant: &TenantId, session: &Session, who: &ParticipantRef) {
-    if app.video.provider() != crate::domain::call::CallProvider::Webrtc {
-        return;
-    }
     let Ok(session_id) = SessionId::parse(&session.id) else { return };
     let result = match active(app, tenant, &session_id).await {
-        Ok(Some(stored)) if present(&stored.call).contains(who) => {
+        // Only a call whose media runs between browsers: Chime and the video apps report their own.
+        Ok(Some(stored)) if stored.call.provider == crate::domain::call::CallProvider::Webrtc && present(&stored.call).contains(who) => {
             attend(app, tenant, session, &stored.call.id, who, false).await.map(|_| ())
         }
         Ok(_) => Ok(()),
@@ -367,7 +393,11 @@ async fn finish(
             _ => return ended_record(app, tenant, &session_id, &CallId::parse(&stored.call.id)?).await,
         }
     }
-    match app.video.end(stored.meeting.as_ref()).await {
+    let ending = match apps::video_of(app, tenant, stored.call.provider).await {
+        Ok(video) => video.end(stored.meeting.as_ref()).await,
+        Err(e) => Err(VideoError::Unavailable(e.to_string())),
+    };
+    match ending {
         Ok(()) | Err(VideoError::Gone) => {}
         Err(e) => tracing::warn!(error = %e, call_id = %stored.call.id, "the provider's meeting could not be ended; it ends when idle"),
     }
@@ -397,6 +427,8 @@ async fn finish(
         participants: took_part(&call),
         by: None,
         recording_id: call.recording.as_ref().map(|r| r.recording_id.clone()),
+        provider: call.provider.external(),
+        join_url: None,
     };
     let sender = by.clone().filter(|b| session.participants.iter().any(|x| x.who == *b)).unwrap_or_else(|| call.started_by.clone());
     let content = Content {

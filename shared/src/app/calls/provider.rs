@@ -1,6 +1,7 @@
 //! Meeting state reported by the video provider (Chime's EventBridge events).
 
 use super::*;
+use crate::domain::call::CallProvider;
 
 /// A provider's report about its meeting (Chime's meeting state changes): who joined or left,
 /// or that the meeting ended. Repeated and out-of-order reports change nothing twice.
@@ -11,10 +12,10 @@ pub enum ProviderReport {
     Ended,
 }
 
-/// Applies a report about the provider meeting `external_id`. Unknown meetings and calls that
-/// have ended are ignored (`Ok(false)`).
-pub async fn provider_event(app: &App, external_id: &str, report: ProviderReport) -> AppResult<bool> {
-    let Some(item) = app.table.get(&keys::chime_meeting(external_id)).await? else {
+/// Applies a report about the meeting `external_id` of `provider`. Unknown meetings and calls
+/// that have ended are ignored (`Ok(false)`).
+pub async fn provider_event(app: &App, provider: CallProvider, external_id: &str, report: ProviderReport) -> AppResult<bool> {
+    let Some(item) = app.table.get(&keys::provider_meeting(provider, external_id)).await? else {
         tracing::info!(meeting_id = external_id, "an event for a meeting Confer does not know");
         return Ok(false);
     };

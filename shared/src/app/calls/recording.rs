@@ -68,6 +68,8 @@ fn recording_summary(call: &Call, event: &str, by: &ParticipantRef, recording_id
         participants: present(call),
         by: Some(by.clone()),
         recording_id: Some(recording_id.to_string()),
+        provider: None,
+        join_url: None,
     }
 }
 

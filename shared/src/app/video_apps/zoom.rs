@@ -1,0 +1,111 @@
+//! Zoom's webhooks for a tenant's app (`POST /v1/webhooks/zoom/{tenantId}`): each delivery's
+//! signature checked with the tenant's secret token and its timestamp against replays; the URL
+//! validation challenge answered; a delivery Zoom sends again (same body) applied once; events
+//! for meetings Confer did not create, or arriving after their call ended, passed over.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::adapters::meetings::zoom::{url_validation, verify_webhook};
+use crate::app::calls::{provider_event, ProviderReport};
+use crate::app::{from_item, App};
+use crate::domain::call::CallProvider;
+use crate::domain::provider::{ExternalProvider, ProviderCredentials};
+use crate::domain::{now_epoch_seconds, TenantId};
+use crate::error::{AppError, AppResult};
+use crate::events::{types, EventEnvelope};
+use crate::keys;
+use crate::ports::table::{Condition, Item, StoreError, TTL};
+
+/// Days a delivery is remembered (Zoom retries within a day).
+pub const DELIVERY_DAYS: i64 = 3;
+
+/// The headers Zoom signs a delivery with.
+pub struct Signed<'a> {
+    pub timestamp: Option<&'a str>,
+    pub signature: Option<&'a str>,
+}
+
+/// Handles one delivery; answers what Zoom expects (the validation answer, or an acknowledgement).
+pub async fn webhook(app: &App, tenant: &str, signed: Signed<'_>, body: &[u8]) -> AppResult<Value> {
+    let tenant = TenantId::parse(tenant).map_err(|_| AppError::NotFound("webhook"))?;
+    let stored = match app.secrets.get(tenant.as_str(), ExternalProvider::Zoom).await {
+        Ok(Some(s)) => s.credentials,
+        Ok(None) => return Err(AppError::NotFound("webhook")),
+        Err(e) => return Err(AppError::internal(e.to_string())),
+    };
+    let ProviderCredentials::Zoom { webhook_secret_token, .. } = stored else { return Err(AppError::NotFound("webhook")) };
+    let (Some(timestamp), Some(signature)) = (signed.timestamp, signed.signature) else { return Err(AppError::Unauthorized) };
+    if !verify_webhook(&webhook_secret_token, timestamp, body, signature, now_epoch_seconds()) {
+        tracing::warn!(tenant = %tenant, "a Zoom webhook with a bad or stale signature");
+        return Err(AppError::Unauthorized);
+    }
+    let delivery: Value = crate::http::parse_json(body)?;
+    let event = delivery.get("event").and_then(Value::as_str).unwrap_or_default();
+    if event == "endpoint.url_validation" {
+        let plain = delivery.pointer("/payload/plainToken").and_then(Value::as_str).ok_or_else(|| AppError::validation("no plainToken"))?;
+        return Ok(url_validation(&webhook_secret_token, plain));
+    }
+    let digest: String = Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
+    let seen = keys::webhook_delivery("zoom", &digest);
+    if app.table.get(&seen).await?.is_some() {
+        return Ok(json!({ "status": "duplicate" }));
+    }
+    let object = delivery.pointer("/payload/object").cloned().unwrap_or(Value::Null);
+    let meeting_id = object.get("id").and_then(|v| v.as_u64().map(|n| n.to_string()).or_else(|| v.as_str().map(str::to_string)));
+    let status = match (event, meeting_id) {
+        ("meeting.ended", Some(id)) => {
+            if provider_event(app, CallProvider::Zoom, &id, ProviderReport::Ended).await? {
+                "applied"
+            } else {
+                "ignored"
+            }
+        }
+        ("meeting.participant_joined" | "meeting.participant_left", Some(id)) => {
+            attendee_event(app, &tenant, event, &id, &object, &digest).await?
+        }
+        _ => "ignored",
+    };
+    let mut item = Item::new();
+    item.insert(crate::ports::table::PK.into(), seen.pk.clone().into());
+    item.insert(crate::ports::table::SK.into(), seen.sk.clone().into());
+    item.insert(TTL.into(), (now_epoch_seconds() + DELIVERY_DAYS * 86_400).into());
+    match app.table.put(item, Some(Condition::NotExists)).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(tenant = %tenant, event, status, "Zoom webhook");
+    Ok(json!({ "status": status }))
+}
+
+/// Someone joined or left the Zoom meeting of a call: an event naming the app and the person as
+/// Zoom knows them (people in a Zoom meeting are not Confer's participants).
+async fn attendee_event(
+    app: &App,
+    tenant: &TenantId,
+    event: &str,
+    meeting_id: &str,
+    object: &Value,
+    digest: &str,
+) -> AppResult<&'static str> {
+    let Some(item) = app.table.get(&keys::provider_meeting(CallProvider::Zoom, meeting_id)).await? else { return Ok("ignored") };
+    let reference: Value = from_item(item)?;
+    if reference.get("tenant").and_then(Value::as_str) != Some(tenant.as_str()) {
+        return Ok("ignored");
+    }
+    let participant = object.get("participant").cloned().unwrap_or(Value::Null);
+    let event_type = if event.ends_with("joined") { types::MEETING_ATTENDEE_JOINED } else { types::MEETING_ATTENDEE_LEFT };
+    let data = json!({
+        "provider": "zoom",
+        "meeting_id": meeting_id,
+        "session_id": reference.get("session_id"),
+        "call_id": reference.get("call_id"),
+        "attendee": {
+            "name": participant.get("user_name"),
+            "email": participant.get("email"),
+            "at": participant.get("join_time").or_else(|| participant.get("leave_time")),
+        },
+    });
+    app.publish(EventEnvelope::new(event_type, tenant, format!("zoom:{digest}"), data)).await;
+    Ok("applied")
+}
