@@ -345,6 +345,20 @@ async fn announcement_events_from_an_agent_and_a_customer() {
     assert_eq!((status, created["status"].as_str()), (201, Some("scheduled")), "{created}");
 }
 
+#[tokio::test]
+async fn the_imports_queue_event_parses_and_an_import_for_a_meeting_confer_does_not_know_is_acknowledged() {
+    let l = local();
+    let text = event_text("recordings-import");
+    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&text).expect("events/recordings-import.json is an SQS event");
+    let job: confer::app::video_apps::import::ImportJob =
+        serde_json::from_str(event.records[0].body.as_deref().unwrap()).expect("its body is an import");
+    assert_eq!((job.files.len(), job.files[0].speaker.as_deref()), (3, Some("Ann from Acme")));
+    let consumer = confer::inbound::consumer("recordings-import").expect("the consumer");
+    let ids: Vec<Option<String>> = event.records.iter().map(|r| r.message_id.clone()).collect();
+    let outcome = (consumer.handler)(l.app.clone(), event).await;
+    assert!(confer::inbound::batch_response(&ids, &outcome).batch_item_failures.is_empty(), "nothing to retry: {outcome:?}");
+}
+
 #[test]
 fn a_partial_batch_response_names_the_failed_messages_or_fails_the_batch() {
     use confer::inbound::{batch_response, Outcome};

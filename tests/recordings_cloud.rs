@@ -153,6 +153,7 @@ fn stored(id: &str, mode: RecordingMode, status: RecordingStatus, pipeline: Opti
             media: Vec::new(),
             failure: None,
             transcript: TranscriptState { status: TranscriptStatus::Pending, reason: None, language: None, turns: None },
+            provider: None,
         },
         version: 0,
         pipeline_id: pipeline.map(str::to_string),

@@ -16,8 +16,8 @@ async fn server_with_zoom_stub() -> (TestServer, zoom_stub::Stub) {
     let stub = zoom_stub::start().await;
     let (oauth, api) = (stub.oauth_url(), stub.api_url());
     let server = TestServer::start_with(move |c| {
-        c.media.zoom_oauth_url = oauth;
-        c.media.zoom_api_url = api;
+        c.media.apps.zoom_oauth = oauth;
+        c.media.apps.zoom_api = api;
     })
     .await;
     (server, stub)
@@ -225,7 +225,7 @@ async fn a_jitsi_call_starts_from_a_session_with_its_room_link_and_per_person_to
     put(
         &admin,
         "/v1/tenant/video-providers/jitsi",
-        json!({ "provider": "jitsi", "base_url": "https://meet.example.com", "app_id": "confer", "app_secret": secret }),
+        json!({ "provider": "jitsi", "base_url": "https://meet.example.com", "token": { "app_id": "confer", "app_secret": secret } }),
     )
     .await
     .expect(200);
@@ -249,8 +249,8 @@ async fn video_app_credentials_are_for_admins_never_shown_and_per_tenant() {
     let admin = s.admin("acme", "adm");
     let creds = json!({ "provider": "zoom", "account_id": "acc", "client_id": "cid", "client_secret": "very-secret-value", "webhook_secret_token": "whs" });
     put(&s.agent("acme", "agent-ann"), "/v1/tenant/video-providers/zoom", creds.clone()).await.expect_error(403, "forbidden");
-    put(&admin, "/v1/tenant/video-providers/jitsi", creds.clone()).await.expect_error(400, "validation_failed");
-    put(&admin, "/v1/tenant/video-providers/teams", creds.clone()).await.expect_error(400, "validation_failed");
+    put(&admin, "/v1/tenant/video-providers/jitsi", creds.clone()).await.expect_error(409, "conflict");
+    put(&admin, "/v1/tenant/video-providers/webex", creds.clone()).await.expect_error(400, "validation_failed");
     let mut blank = creds.clone();
     blank["client_secret"] = json!(" ");
     put(&admin, "/v1/tenant/video-providers/zoom", blank).await.expect_error(400, "validation_failed");
@@ -262,13 +262,175 @@ async fn video_app_credentials_are_for_admins_never_shown_and_per_tenant() {
     // Another tenant sees nothing of it.
     let theirs = s.admin("globex", "gadm").get("/v1/tenant/video-providers").await.expect(200);
     assert!(theirs.as_array().unwrap().iter().all(|p| p["connected"] == false));
-    // Enabling as the default an app that is not enabled is refused.
-    admin
-        .patch("/v1/tenant/settings", json!({ "video": { "providers": [], "default": "zoom" } }))
-        .await
-        .expect_error(400, "validation_failed");
+    // Choosing an app as the default offers it; each app is listed once.
+    let settings =
+        admin.patch("/v1/tenant/settings", json!({ "video": { "providers": ["jitsi", "jitsi"], "default": "zoom" } })).await.expect(200);
+    assert_eq!(settings["video"], json!({ "providers": ["jitsi", "zoom"], "default": "zoom" }));
     // Removed: gone.
     let removed = admin.send(reqwest::Method::DELETE, "/v1/tenant/video-providers/zoom", None).await.expect(200);
     assert_eq!(removed["connected"], false);
     assert_eq!(admin.get("/v1/tenant/video-providers").await.expect(200)[0]["connected"], false);
+}
+
+const AGENT_SAYS: &str = "hello this is acme support how can I help you today";
+const CUSTOMER_SAYS: &str = "my parcel arrived damaged and the box was crushed";
+
+/// A sentence as Zoom keeps a participant's own audio: AAC in an MPEG-4 file (M4A).
+fn spoken_m4a(dir: &std::path::Path, name: &str, voice: &str, text: &str) -> Vec<u8> {
+    let run = |cmd: &mut std::process::Command| {
+        let out =
+            cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (espeak-ng and ffmpeg are installed by infra/scripts/speech-tools.sh)"));
+        assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let wav = dir.join(format!("{name}.wav"));
+    run(std::process::Command::new("espeak-ng").args(["-v", voice, "-s", "150", "-w"]).arg(&wav).arg(text));
+    let m4a = dir.join(format!("{name}.m4a"));
+    run(std::process::Command::new("ffmpeg").args(["-loglevel", "error", "-i"]).arg(&wav).args(["-c:a", "aac", "-f", "ipod"]).arg(&m4a));
+    std::fs::read(m4a).unwrap()
+}
+
+fn words(text: &str) -> std::collections::BTreeSet<String> {
+    text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).filter(|w| !w.is_empty()).collect()
+}
+
+/// The customer's recordings once one of them has settled (its transcript no longer on its way).
+async fn settled_recording(api: &Api, customer: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let list = api.get(&format!("/v1/customers/{customer}/recordings")).await.expect(200);
+        if let Some(r) = list["items"].as_array().unwrap().iter().find(|r| {
+            let t = r["transcript"]["status"].as_str().unwrap_or_default();
+            r["status"] == "failed" || (t != "pending" && t != "processing")
+        }) {
+            return r.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no recording settled: {list}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn zoom_stub_server_recording_is_imported_once_and_arrives_as_a_transcript_with_zooms_speaker_names() {
+    assert!(
+        std::env::var_os("CONFER_SPEECH_PYTHON").is_some(),
+        "CONFER_SPEECH_PYTHON is not set: run the tests through infra/scripts/test.sh (infra/scripts/speech-tools.sh installs the engine)"
+    );
+    let (s, stub) = server_with_zoom_stub().await;
+    let admin = s.admin("acme", "adm");
+    let agent = s.agent("acme", "agent-ann");
+    let (customer, session) = session(&s).await;
+    put(&admin, "/v1/tenant/video-providers/zoom", stub.credentials()).await.expect(200);
+    admin.patch("/v1/tenant/settings", json!({ "video": { "providers": ["zoom"], "default": "zoom" } })).await.expect(200);
+    agent.post(&format!("/v1/sessions/{session}/call"), json!({})).await.expect(201);
+    let meeting_id: u64 = *stub.account.lock().unwrap().meetings.keys().next().unwrap();
+    agent.post(&format!("/v1/sessions/{session}/call/end"), json!({})).await.expect(200);
+
+    // Zoom finishes the cloud recording after the meeting: each participant's own audio (one
+    // named as the customer is, one as Zoom knew the agent) and everyone's video.
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![
+        zoom_stub::RecordedFile {
+            bytes: spoken_m4a(dir.path(), "agent", "en-us", AGENT_SAYS),
+            file_type: "M4A",
+            participant: Some("Ann from Acme"),
+        },
+        zoom_stub::RecordedFile {
+            bytes: spoken_m4a(dir.path(), "customer", "en+f3", CUSTOMER_SAYS),
+            file_type: "M4A",
+            participant: Some("Ada Lovelace"),
+        },
+        zoom_stub::RecordedFile {
+            bytes: b"not fetched: the local engine transcribes each voice".to_vec(),
+            file_type: "MP4",
+            participant: None,
+        },
+    ];
+    let body = stub.record(meeting_id, files);
+    let t = now();
+    assert_eq!(deliver(&s, "acme", &body, Some(signed("forged", t, &body)), t).await.0, 401);
+    let (status, answer) = deliver(&s, "acme", &body, Some(signed(SECRET_TOKEN, t, &body)), t).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("queued")), "{answer}");
+    // Zoom sends it again (same body): applied once.
+    assert_eq!(deliver(&s, "acme", &body, Some(signed(SECRET_TOKEN, t + 2, &body)), t + 2).await.1["status"], "duplicate");
+
+    let recording = settled_recording(&agent, &customer).await;
+    assert_eq!((recording["status"].as_str(), recording["provider"].as_str()), (Some("available"), Some("zoom")), "{recording}");
+    assert_eq!(recording["transcript"]["status"], "ready", "{recording}");
+    assert_eq!(recording["session_id"], session.as_str());
+    let id = recording["id"].as_str().unwrap().to_string();
+    let transcript = agent.get(&format!("/v1/recordings/{id}/transcript")).await.expect(200);
+    let speakers: Vec<(String, String)> = transcript["speakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["label"].as_str().unwrap().to_string(), s["name"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(speakers.contains(&("agent.agent-ann".into(), "Ann from Acme".into())), "{transcript}");
+    assert!(speakers.contains(&(format!("customer.{customer}"), "Ada Lovelace".into())), "{transcript}");
+    for (label, said) in [("agent.agent-ann", AGENT_SAYS), (&*format!("customer.{customer}"), CUSTOMER_SAYS)] {
+        let heard: String = transcript["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["speaker"] == label)
+            .map(|t| t["text"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(words(&heard).intersection(&words(said)).count() >= 2, "{label} said {said:?}, heard {heard:?}");
+    }
+    assert_eq!(stub.account.lock().unwrap().downloads, 2, "each participant's audio fetched once; the video left");
+    assert_eq!(events_of(&s, "recording.available").await.len(), 1);
+
+    // The same recording delivered anew (Zoom resends with another timestamp): nothing twice.
+    let resent = body.replace("1796030000000", "1796030000001");
+    let (_, answer) = deliver(&s, "acme", &resent, Some(signed(SECRET_TOKEN, t, &resent)), t).await;
+    assert_eq!(answer["status"], "queued");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(stub.account.lock().unwrap().downloads, 2);
+    let list = agent.get(&format!("/v1/customers/{customer}/recordings")).await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    // Like any recording: customers read it only where the business shares recordings; another
+    // tenant finds nothing.
+    s.customer("acme", &customer).get(&format!("/v1/recordings/{id}/transcript")).await.expect_error(403, "forbidden");
+    s.agent("globex", "agent-ann").get(&format!("/v1/recordings/{id}")).await.expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn zoom_stub_server_recording_downloads_retry_outages_and_report_refusals() {
+    let (s, stub) = server_with_zoom_stub().await;
+    let admin = s.admin("acme", "adm");
+    let agent = s.agent("acme", "agent-ann");
+    let (customer, session) = session(&s).await;
+    put(&admin, "/v1/tenant/video-providers/zoom", stub.credentials()).await.expect(200);
+    admin.patch("/v1/tenant/settings", json!({ "video": { "providers": ["zoom"], "default": "zoom" } })).await.expect(200);
+    agent.post(&format!("/v1/sessions/{session}/call"), json!({})).await.expect(201);
+    let meeting_id: u64 = *stub.account.lock().unwrap().meetings.keys().next().unwrap();
+
+    // Zoom's storage fails once, then answers: the import tries again by itself.
+    let dir = tempfile::tempdir().unwrap();
+    let audio = spoken_m4a(dir.path(), "both", "en-us", AGENT_SAYS);
+    stub.account.lock().unwrap().fail_downloads.extend([503]);
+    let body = stub.record(meeting_id, vec![zoom_stub::RecordedFile { bytes: audio.clone(), file_type: "M4A", participant: None }]);
+    let t = now();
+    assert_eq!(deliver(&s, "acme", &body, Some(signed(SECRET_TOKEN, t, &body)), t).await.1["status"], "queued");
+    let first = settled_recording(&agent, &customer).await;
+    assert_eq!(first["status"], "available", "{first}");
+    assert_eq!(stub.account.lock().unwrap().downloads, 1);
+
+    // A second recording of the meeting whose download Zoom refuses: the recording says so,
+    // naming Zoom, and is not retried into the dead letters.
+    stub.account.lock().unwrap().fail_downloads.extend([401]);
+    let body = stub.record(meeting_id, vec![zoom_stub::RecordedFile { bytes: audio, file_type: "M4A", participant: None }]);
+    assert_eq!(deliver(&s, "acme", &body, Some(signed(SECRET_TOKEN, t, &body)), t).await.1["status"], "queued");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let list = agent.get(&format!("/v1/customers/{customer}/recordings")).await.expect(200);
+        if let Some(r) = list["items"].as_array().unwrap().iter().find(|r| r["status"] == "failed") {
+            break r.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no failed import: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(failed["failure"].as_str().unwrap().contains("Zoom refused the download (401)"), "{failed}");
+    assert_eq!(failed["transcript"]["status"], "unavailable");
 }

@@ -61,23 +61,19 @@ pub struct MediaTools {
     /// A LibreTranslate-compatible `/translate` endpoint.
     pub translate_url: Option<String>,
     pub translate_api_key: Option<String>,
-    /// Zoom's OAuth and API base URLs (Zoom's own unless `CONFER_ZOOM_OAUTH_URL` and
-    /// `CONFER_ZOOM_API_URL` say otherwise: a stub server in tests).
-    pub zoom_oauth_url: String,
-    pub zoom_api_url: String,
+    /// The video apps' API addresses (their own unless the environment says otherwise: stub
+    /// servers in tests; `confer::adapters::meetings::AppUrls`).
+    pub apps: confer::adapters::meetings::AppUrls,
 }
 
 impl Default for MediaTools {
     fn default() -> Self {
-        use confer::adapters::meetings::zoom;
-        let var = |name: &str, default: &str| std::env::var(name).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| default.to_string());
         MediaTools {
             ffmpeg: None,
             speech_python: None,
             translate_url: None,
             translate_api_key: None,
-            zoom_oauth_url: var(zoom::ENV_OAUTH_URL, zoom::OAUTH_URL),
-            zoom_api_url: var(zoom::ENV_API_URL, zoom::API_URL),
+            apps: confer::adapters::meetings::AppUrls::from_env(),
         }
     }
 }
@@ -130,6 +126,8 @@ pub struct LocalStack {
     pub recorder: Arc<LocalRecorder>,
     /// The fan-out queue and its schedules (in the store's database).
     pub queue: confer::adapters::local::LocalQueue,
+    /// The imports queue (in the store's database).
+    pub imports: confer::adapters::local::LocalQueue,
     /// The search index's change feed (in the store's database).
     pub search_feed: SearchFeed,
 }
@@ -145,7 +143,8 @@ impl LocalStack {
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| format!("cannot open the store: {e}"))?;
         let issuer = Arc::new(LocalIssuer::load_or_create(data_dir).map_err(|e| e.to_string())?);
         let verifier = Arc::new(issuer.verifier());
-        let LocalBackends { mut app, connections, connection_records, event_log, queue } = assemble(&store).map_err(|e| e.to_string())?;
+        let LocalBackends { mut app, connections, connection_records, event_log, queue, imports } =
+            assemble(&store).map_err(|e| e.to_string())?;
         let blobs = LocalBlobs::open(&data_dir.join(BLOBS_DIR), data_dir).map_err(|e| format!("cannot open {BLOBS_DIR}/: {e}"))?;
         app.blobs = Arc::new(blobs.clone());
         app.tokens = issuer.clone();
@@ -166,9 +165,7 @@ impl LocalStack {
         let search_dir = data_dir.join(SEARCH_DIR);
         let new_index = !search_dir.exists();
         app.search = Arc::new(TantivySearch::open(&search_dir).map_err(|e| e.to_string())?);
-        app.meeting_apps = Arc::new(confer::adapters::meetings::ProviderApps {
-            zoom: confer::adapters::meetings::zoom::Zoom::new(&media.zoom_oauth_url, &media.zoom_api_url),
-        });
+        app.meeting_apps = Arc::new(confer::adapters::meetings::ProviderApps::new(&media.apps));
         app.secrets = Arc::new(confer::adapters::local::secrets::LocalSecrets::open(data_dir).map_err(|e| e.to_string())?);
         let search_feed = SearchFeed::new(store.clone());
         if new_index {
@@ -191,6 +188,7 @@ impl LocalStack {
             recordings,
             recorder,
             queue,
+            imports,
             search_feed,
         })
     }
@@ -274,7 +272,9 @@ pub async fn start(config: ServeConfig) -> StackResult<Running> {
     let mut background = Vec::new();
     // The queue's consumers, as Lambda's event source mappings run them.
     for consumer in confer::inbound::CONSUMERS {
-        background.push(crate::queue_worker::spawn(stack.app.clone(), stack.queue.clone(), consumer));
+        let queue = LocalBackends::queue_named(&stack.queue, &stack.imports, consumer.queue)
+            .ok_or_else(|| format!("no local queue {} for {}", consumer.queue, consumer.function))?;
+        background.push(crate::queue_worker::spawn(stack.app.clone(), queue, consumer));
     }
     // The search index's indexer, as the stream's function runs it in the cloud.
     background.push(crate::search_worker::spawn(stack.app.clone(), stack.search_feed.clone()));

@@ -35,6 +35,8 @@ pub enum Capability {
     Queue,
     /// Setting and removing schedules that send to the fan-out queue (EventBridge Scheduler).
     Schedules,
+    /// Sending recordings to import from the video apps to the imports queue (SQS).
+    Imports,
 }
 
 pub const ENV_TABLE: &str = "CONFER_TABLE";
@@ -57,6 +59,7 @@ pub const ENV_FANOUT_QUEUE_URL: &str = "CONFER_FANOUT_QUEUE_URL";
 pub const ENV_FANOUT_QUEUE_ARN: &str = "CONFER_FANOUT_QUEUE_ARN";
 pub const ENV_SCHEDULER_ROLE_ARN: &str = "CONFER_SCHEDULER_ROLE_ARN";
 pub const ENV_SCHEDULE_GROUP: &str = "CONFER_SCHEDULE_GROUP";
+pub const ENV_IMPORTS_QUEUE_URL: &str = "CONFER_IMPORTS_QUEUE_URL";
 
 impl Capability {
     /// Environment variables the cloud adapters of this capability read.
@@ -75,6 +78,7 @@ impl Capability {
             Capability::Transcription | Capability::Translation => &[],
             Capability::Queue => &[ENV_FANOUT_QUEUE_URL],
             Capability::Schedules => &[ENV_FANOUT_QUEUE_ARN, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP],
+            Capability::Imports => &[ENV_IMPORTS_QUEUE_URL],
         }
     }
 
@@ -97,10 +101,11 @@ impl Capability {
             Capability::Translation => &[("translate:", "")],
             Capability::Queue => &[("sqs:SendMessage", "FanoutQueue")],
             Capability::Schedules => &[("scheduler:", "schedule/"), ("iam:PassRole", "SchedulerRole")],
+            Capability::Imports => &[("sqs:SendMessage", "ImportsQueue")],
         }
     }
 
-    pub const ALL: [Capability; 14] = [
+    pub const ALL: [Capability; 15] = [
         Capability::Table,
         Capability::Live,
         Capability::Events,
@@ -115,6 +120,7 @@ impl Capability {
         Capability::Translation,
         Capability::Queue,
         Capability::Schedules,
+        Capability::Imports,
     ];
 }
 
@@ -161,6 +167,9 @@ pub mod needs {
     pub const TABLE_SCHEDULES: &[Capability] = &[Table, Schedules];
     /// The fan-out queue's consumer: inboxes, live pushes, events, and chunks queued.
     pub const FANOUT: &[Capability] = &[Table, Live, Events, Queue];
+    /// The imports queue's consumer: a video app's recording downloaded into the recordings
+    /// bucket, the recording and its events.
+    pub const IMPORT: &[Capability] = &[Table, Live, Events, Recordings];
     /// A capture pipeline ended: its chunks are concatenated.
     pub const PIPELINES: &[Capability] = &[Table, Live, Events, Pipelines];
 }

@@ -3,7 +3,10 @@
 //! `grant_type=account_credentials` and `account_id` in the query, the client id and secret as
 //! Basic credentials), meetings (`POST /v2/users/{userId}/meetings` → 201, `PUT
 //! /v2/meetings/{meetingId}/status` `{"action":"end"}` → 204, 404 with code 3001 for an unknown
-//! meeting), bearer tokens checked on every API call, and failures injected on demand.
+//! meeting), bearer tokens checked on every API call, and failures injected on demand. Cloud
+//! recordings as Zoom serves them: `recording.completed` deliveries carrying a `download_token`,
+//! whose files' `download_url` answers a request bearing that token (or an app token) with a
+//! 302 to the file in Zoom's storage.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -31,7 +34,21 @@ pub struct Account {
     pub requests: Vec<(String, String)>,
     /// Statuses the next API calls (not token requests) answer instead, with `Retry-After`: 1 on 429.
     pub fail_next: VecDeque<u16>,
+    /// Recording files by id: their bytes and the download token that may fetch them.
+    pub files: BTreeMap<String, (Vec<u8>, String)>,
+    /// Statuses the next downloads answer instead.
+    pub fail_downloads: VecDeque<u16>,
+    /// Downloads answered with the file (redirects followed to storage).
+    pub downloads: usize,
     next_id: u64,
+}
+
+/// A file of a cloud recording: its bytes, `M4A` or `MP4`, and whose voice it is (a
+/// participant's own audio file, named after them) or everyone's.
+pub struct RecordedFile {
+    pub bytes: Vec<u8>,
+    pub file_type: &'static str,
+    pub participant: Option<&'static str>,
 }
 
 pub type Shared = Arc<Mutex<Account>>;
@@ -54,12 +71,80 @@ impl Stub {
     }
 }
 
+impl Stub {
+    /// Keeps the files of a recording of `meeting_id` and answers the `recording.completed`
+    /// delivery Zoom would send (its body, unsigned).
+    pub fn record(&self, meeting_id: u64, files: Vec<RecordedFile>) -> String {
+        let mut a = self.account.lock().unwrap();
+        let download_token = format!("dl.{}", ulid::Ulid::new());
+        let uuid = format!("{}==", ulid::Ulid::new());
+        let (mut shared, mut own) = (Vec::new(), Vec::new());
+        for (n, f) in files.into_iter().enumerate() {
+            let id = format!("{}-{n}", ulid::Ulid::new());
+            let start = format!("2026-12-05T10:00:{:02}Z", n);
+            let entry = json!({
+                "id": id,
+                "meeting_id": uuid,
+                "recording_start": start,
+                "recording_end": "2026-12-05T10:05:00Z",
+                "file_type": f.file_type,
+                "file_extension": f.file_type,
+                "file_size": f.bytes.len(),
+                "play_url": format!("https://us05web.zoom.us/rec/play/{id}"),
+                "download_url": format!("{}/rec/download/{id}", self.url),
+                "status": "completed",
+                "recording_type": if f.file_type == "M4A" { "audio_only" } else { "shared_screen_with_speaker_view" },
+            });
+            a.files.insert(id.clone(), (f.bytes, download_token.clone()));
+            match f.participant {
+                Some(name) => {
+                    let mut entry = entry;
+                    entry.as_object_mut().unwrap().remove("recording_type");
+                    entry["file_name"] = json!(name);
+                    own.push(entry)
+                }
+                None => shared.push(entry),
+            }
+        }
+        let total: usize = a.files.values().map(|(b, _)| b.len()).sum();
+        json!({
+            "event": "recording.completed",
+            "event_ts": 1_796_030_000_000u64,
+            "download_token": download_token,
+            "payload": {
+                "account_id": ACCOUNT_ID,
+                "object": {
+                    "id": meeting_id,
+                    "uuid": uuid,
+                    "host_id": "KdYKjnimT4KPd8FFgQt9FQ",
+                    "host_email": "host@example.com",
+                    "account_id": ACCOUNT_ID,
+                    "topic": "Confer call",
+                    "type": 1,
+                    "start_time": "2026-12-05T10:00:00Z",
+                    "timezone": "UTC",
+                    "duration": 5,
+                    "total_size": total,
+                    "recording_count": shared.len(),
+                    "share_url": "https://us05web.zoom.us/rec/share/stub",
+                    "recording_files": shared,
+                    "participant_audio_files": own,
+                    "password": "aBc123",
+                }
+            }
+        })
+        .to_string()
+    }
+}
+
 pub async fn start() -> Stub {
     let account: Shared = Arc::default();
     let app = Router::new()
         .route("/oauth/token", post(token))
         .route("/v2/users/{user}/meetings", post(create_meeting))
         .route("/v2/meetings/{id}/status", put(meeting_status))
+        .route("/rec/download/{id}", axum::routing::get(download))
+        .route("/storage/{id}", axum::routing::get(storage))
         .with_state(account.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
@@ -159,4 +244,27 @@ async fn meeting_status(State(account): State<Shared>, Path(id): Path<String>, h
         }
         None => error(404, 3001, &format!("Meeting does not exist: {id}.")),
     }
+}
+
+/// A recording file's download URL: the delivery's download token (or an app token) as a
+/// bearer; a 302 to Zoom's storage.
+async fn download(State(account): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let mut a = account.lock().unwrap();
+    a.requests.push(("GET".into(), format!("/rec/download/{id}")));
+    if let Some(status) = a.fail_downloads.pop_front() {
+        return error(status, 0, "injected by the stub");
+    }
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some((_, token)) = a.files.get(&id) else { return error(404, 3301, "This recording does not exist.") };
+    if !bearer.is_some_and(|b| b == token || a.tokens_issued.iter().any(|t| t == b)) {
+        return error(401, 124, "Invalid access token.");
+    }
+    (StatusCode::FOUND, [("location", format!("/storage/{id}?sig={}", ulid::Ulid::new()))]).into_response()
+}
+
+async fn storage(State(account): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut a = account.lock().unwrap();
+    let Some((bytes, _)) = a.files.get(&id).cloned() else { return StatusCode::NOT_FOUND.into_response() };
+    a.downloads += 1;
+    ([("content-type", "application/octet-stream")], bytes).into_response()
 }

@@ -7,6 +7,7 @@ import type {
   Audience,
   AudiencePreview,
   Call,
+  CallApp,
   CallWithJoin,
   Customer,
   CustomerFile,
@@ -35,6 +36,7 @@ import type {
   SignedUpload,
   Transcript,
   UploadTicket,
+  VideoSettings,
 } from './types';
 
 export class ApiError extends Error {
@@ -202,8 +204,13 @@ export class Api {
   ) => this.request<UploadTicket>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/attachments`, body);
 
   // Video calls (docs/calls.md)
-  startCall = (sessionId: string, quality: Quality) =>
-    this.request<CallWithJoin>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call`, { quality });
+  startCall = (sessionId: string, quality: Quality, provider?: CallApp) =>
+    this.request<CallWithJoin>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call`, provider ? { quality, provider } : { quality });
+  /** The tenant's video apps (agents and admins). */
+  videoSettings = async (): Promise<VideoSettings> => {
+    const settings = await this.request<{ video?: Partial<VideoSettings> }>('GET', '/v1/tenant/settings');
+    return { providers: settings.video?.providers ?? [], default: settings.video?.default ?? 'integrated' };
+  };
   call = (sessionId: string) => this.request<Call>('GET', `/v1/sessions/${encodeURIComponent(sessionId)}/call`);
   joinCall = (sessionId: string) =>
     this.request<CallWithJoin>('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/call/join`, {});

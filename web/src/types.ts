@@ -167,7 +167,7 @@ export interface CallParticipant {
 export interface Call {
   id: string;
   session_id: string;
-  provider: 'webrtc' | 'chime' | 'zoom' | 'jitsi';
+  provider: 'webrtc' | 'chime' | VideoApp;
   state: 'active' | 'ended';
   quality: Quality;
   max_quality: Quality;
@@ -191,7 +191,7 @@ export interface IceServer {
 export type JoinInfo =
   | { provider: 'webrtc'; ice_servers: IceServer[]; peers: ParticipantRef[] }
   | { provider: 'chime'; meeting: Record<string, unknown>; attendee: Record<string, unknown> }
-  | { provider: 'zoom' | 'jitsi'; join_url: string };
+  | { provider: VideoApp; join_url: string };
 
 export interface CallWithJoin {
   call: Call;
@@ -216,7 +216,15 @@ export interface CallSummary {
 }
 
 /** The customers' own video apps a call can run in (docs/providers.md). */
-export type VideoApp = 'zoom' | 'jitsi';
+export type VideoApp = 'zoom' | 'jitsi' | 'teams' | 'meet';
+/** Where a call runs: Confer's own video, or one of the tenant's apps. */
+export type CallApp = 'integrated' | VideoApp;
+
+/** The tenant's video apps: those offered when a call starts, and the default. */
+export interface VideoSettings {
+  providers: VideoApp[];
+  default: CallApp;
+}
 
 // Recordings and transcripts (docs/recordings.md).
 export interface CallRecording {
@@ -259,6 +267,8 @@ export interface Recording {
   media: RecordingMedia[];
   failure?: string | null;
   transcript: { status: TranscriptStatus; reason?: string | null; language?: string | null; turns?: number | null };
+  /** The video app that made it, for a recording imported from one (docs/providers.md). */
+  provider?: VideoApp | null;
 }
 
 export interface MediaUrl {

@@ -71,6 +71,8 @@ pub struct App {
     pub queue: Arc<dyn crate::ports::queue::WorkQueue>,
     /// Work set for a later time (scheduled announcements).
     pub scheduler: Arc<dyn crate::ports::queue::Scheduler>,
+    /// Recordings to import from the video apps (the imports queue).
+    pub imports: Arc<dyn crate::ports::queue::WorkQueue>,
 }
 
 impl App {
@@ -97,6 +99,7 @@ impl App {
             translator: Arc::new(crate::ports::translator::NoTranslator("no translation service is configured")),
             queue: Arc::new(crate::ports::queue::NoQueue),
             scheduler: Arc::new(crate::ports::queue::NoQueue),
+            imports: Arc::new(crate::ports::queue::NoQueue),
             search: Arc::new(crate::ports::search::NoSearch),
             secrets: Arc::new(crate::ports::secrets::NoSecrets),
             meeting_apps: Arc::new(crate::adapters::meetings::ProviderApps::from_env()),

@@ -116,8 +116,7 @@ pub async fn update(app: &App, p: &Principal, patch: SettingsPatch) -> AppResult
         settings.transcription = t;
     }
     if let Some(v) = patch.video {
-        v.validate()?;
-        settings.video = v;
+        settings.video = v.normalized();
     }
     let item = to_item(&settings, &keys::tenant_settings(&p.tenant), &[("entity", "tenant_settings".into())])?;
     app.table.put(item, None).await?;

@@ -50,6 +50,10 @@ pub enum CallProvider {
     Zoom,
     /// A Jitsi room, joined in Jitsi.
     Jitsi,
+    /// A Microsoft Teams online meeting, joined in Teams.
+    Teams,
+    /// A Google Meet space, joined in Meet.
+    Meet,
 }
 
 impl CallProvider {
@@ -58,6 +62,8 @@ impl CallProvider {
         match self {
             CallProvider::Zoom => Some(super::provider::ExternalProvider::Zoom),
             CallProvider::Jitsi => Some(super::provider::ExternalProvider::Jitsi),
+            CallProvider::Teams => Some(super::provider::ExternalProvider::Teams),
+            CallProvider::Meet => Some(super::provider::ExternalProvider::Meet),
             CallProvider::Webrtc | CallProvider::Chime => None,
         }
     }
@@ -68,6 +74,8 @@ impl CallProvider {
             CallProvider::Chime => "chime",
             CallProvider::Zoom => "zoom",
             CallProvider::Jitsi => "jitsi",
+            CallProvider::Teams => "teams",
+            CallProvider::Meet => "meet",
         }
     }
 }
@@ -77,6 +85,8 @@ impl From<super::provider::ExternalProvider> for CallProvider {
         match p {
             super::provider::ExternalProvider::Zoom => CallProvider::Zoom,
             super::provider::ExternalProvider::Jitsi => CallProvider::Jitsi,
+            super::provider::ExternalProvider::Teams => CallProvider::Teams,
+            super::provider::ExternalProvider::Meet => CallProvider::Meet,
         }
     }
 }
@@ -143,6 +153,10 @@ pub enum JoinInfo {
     Zoom { join_url: String },
     /// Joined in Jitsi: open the link (it carries the caller's token where the server checks tokens).
     Jitsi { join_url: String },
+    /// Joined in Microsoft Teams: open the link.
+    Teams { join_url: String },
+    /// Joined in Google Meet: open the link.
+    Meet { join_url: String },
 }
 
 /// A STUN or TURN server, in `RTCIceServer`'s shape.

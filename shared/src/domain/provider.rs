@@ -1,4 +1,5 @@
-//! The customer's own video app as a call's provider: Zoom and Jitsi today.
+//! The customer's own video app as a call's provider: Zoom, Microsoft Teams, Google Meet and
+//! Jitsi.
 //! A tenant connects the ones it uses (its credentials, kept apart from the table and never
 //! shown again) and chooses which are offered and which is the default (docs/providers.md).
 
@@ -12,15 +13,20 @@ use crate::error::{AppError, AppResult};
 pub enum ExternalProvider {
     Zoom,
     Jitsi,
+    Teams,
+    Meet,
 }
 
 impl ExternalProvider {
-    pub const ALL: [ExternalProvider; 2] = [ExternalProvider::Zoom, ExternalProvider::Jitsi];
+    pub const ALL: [ExternalProvider; 4] =
+        [ExternalProvider::Zoom, ExternalProvider::Jitsi, ExternalProvider::Teams, ExternalProvider::Meet];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ExternalProvider::Zoom => "zoom",
             ExternalProvider::Jitsi => "jitsi",
+            ExternalProvider::Teams => "teams",
+            ExternalProvider::Meet => "meet",
         }
     }
 
@@ -29,6 +35,8 @@ impl ExternalProvider {
         match self {
             ExternalProvider::Zoom => "Zoom",
             ExternalProvider::Jitsi => "Jitsi",
+            ExternalProvider::Teams => "Microsoft Teams",
+            ExternalProvider::Meet => "Google Meet",
         }
     }
 
@@ -36,7 +44,7 @@ impl ExternalProvider {
         Self::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| AppError::validation(format!("unknown video provider {s}: zoom or jitsi")))
+            .ok_or_else(|| AppError::validation(format!("unknown video provider {s}: zoom, jitsi, teams or meet")))
     }
 }
 
@@ -48,6 +56,8 @@ pub enum CallApp {
     Integrated,
     Zoom,
     Jitsi,
+    Teams,
+    Meet,
 }
 
 impl CallApp {
@@ -56,6 +66,8 @@ impl CallApp {
             CallApp::Integrated => None,
             CallApp::Zoom => Some(ExternalProvider::Zoom),
             CallApp::Jitsi => Some(ExternalProvider::Jitsi),
+            CallApp::Teams => Some(ExternalProvider::Teams),
+            CallApp::Meet => Some(ExternalProvider::Meet),
         }
     }
 }
@@ -73,24 +85,24 @@ pub struct VideoSettings {
 }
 
 impl VideoSettings {
-    pub fn validate(&self) -> AppResult<()> {
+    /// The settings as kept: each app once, in the order given, and the default app enabled
+    /// (choosing an app as the default offers it).
+    pub fn normalized(mut self) -> Self {
         let mut seen = std::collections::BTreeSet::new();
-        if !self.providers.iter().all(|p| seen.insert(*p)) {
-            return Err(AppError::validation("video.providers names a provider twice"));
-        }
+        self.providers.retain(|p| seen.insert(*p));
         if let Some(p) = self.default.external() {
             if !self.providers.contains(&p) {
-                return Err(AppError::validation(format!("video.default is {}, which video.providers does not enable", p.as_str())));
+                self.providers.push(p);
             }
         }
-        Ok(())
+        self
     }
 }
 
 const MAX_FIELD: usize = 512;
 
 fn field(name: &str, value: &str) -> AppResult<()> {
-    if value.trim().is_empty() || value.len() > MAX_FIELD || value.chars().any(char::is_control) {
+    if value.trim().is_empty() || value.chars().count() > MAX_FIELD || value.chars().any(char::is_control) {
         return Err(AppError::validation(format!("{name} must be 1 to {MAX_FIELD} characters without control characters")));
     }
     Ok(())
@@ -106,29 +118,73 @@ fn https_url(name: &str, value: &str) -> AppResult<()> {
 
 /// A tenant's credentials for one provider, as its admin gives them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "provider", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(tag = "provider", rename_all = "lowercase")]
 pub enum ProviderCredentials {
     /// A Zoom Server-to-Server OAuth app (scopes `meeting:write:meeting:admin`,
     /// `meeting:update:meeting:admin`, `cloud_recording:read:list_recording_files:admin`) and
     /// its event subscription's secret token.
     Zoom {
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
         account_id: String,
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
         client_id: String,
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
         client_secret: String,
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
         webhook_secret_token: String,
         /// The Zoom user meetings are created for (`me`: the app's account owner).
         #[serde(default = "me")]
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
         host_user: String,
     },
     /// Jitsi: `base_url` is the server (`https://meet.jit.si` needs no account). A self-hosted
-    /// server with token authentication also has its `app_id` and `app_secret` (HS256).
+    /// server with token authentication also has its `token` (app id and secret).
     Jitsi {
+        #[schema(
+            max_length = 512,
+            pattern = r"^https?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$"
+        )]
         base_url: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        app_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        app_secret: Option<String>,
+        token: Option<JitsiToken>,
     },
+    /// Microsoft Teams through Microsoft Graph: an app registration in the organisation's
+    /// Microsoft Entra directory with the application permission `OnlineMeetings.ReadWrite.All`,
+    /// and the user meetings are organised by (an application access policy must grant the app
+    /// to that user).
+    Teams {
+        /// The Entra directory (tenant) id.
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+        directory_id: String,
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+        client_id: String,
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+        client_secret: String,
+        /// The Entra object id of the user meetings are organised by.
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+        organizer_user_id: String,
+    },
+    /// Google Meet through the Meet REST API: a service account's key, with domain-wide
+    /// delegation of the scope `https://www.googleapis.com/auth/meetings.space.created`, acting
+    /// for a Workspace user (`subject`) who owns the meetings.
+    Meet {
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+        client_email: String,
+        /// The key's PEM (`-----BEGIN PRIVATE KEY-----…`), as in the account's JSON key file.
+        #[schema(max_length = 8192, pattern = r"^-----BEGIN (RSA )?PRIVATE KEY-----")]
+        private_key: String,
+        #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+        subject: String,
+    },
+}
+
+/// A self-hosted Jitsi's token authentication: the server's `app_id` and `app_secret` (HS256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JitsiToken {
+    #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    pub app_id: String,
+    #[schema(min_length = 32, max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub app_secret: String,
 }
 
 fn me() -> String {
@@ -140,6 +196,8 @@ impl ProviderCredentials {
         match self {
             ProviderCredentials::Zoom { .. } => ExternalProvider::Zoom,
             ProviderCredentials::Jitsi { .. } => ExternalProvider::Jitsi,
+            ProviderCredentials::Teams { .. } => ExternalProvider::Teams,
+            ProviderCredentials::Meet { .. } => ExternalProvider::Meet,
         }
     }
 
@@ -156,17 +214,40 @@ impl ProviderCredentials {
                     field(n, v)?;
                 }
             }
-            ProviderCredentials::Jitsi { base_url, app_id, app_secret } => {
+            ProviderCredentials::Teams { directory_id, client_id, client_secret, organizer_user_id } => {
+                for (n, v) in [
+                    ("directory_id", directory_id),
+                    ("client_id", client_id),
+                    ("client_secret", client_secret),
+                    ("organizer_user_id", organizer_user_id),
+                ] {
+                    field(n, v)?;
+                }
+            }
+            ProviderCredentials::Meet { client_email, private_key, subject } => {
+                field("client_email", client_email)?;
+                field("subject", subject)?;
+                // Whether the key signs is known when Google answers (a call that cannot start
+                // says so, naming the key): only its shape is checked here.
+                if private_key.len() > 8192
+                    || !(private_key.starts_with("-----BEGIN PRIVATE KEY-----")
+                        || private_key.starts_with("-----BEGIN RSA PRIVATE KEY-----"))
+                {
+                    return Err(AppError::validation(
+                        "private_key must be the service account's RSA key in PEM (its JSON key file's private_key)",
+                    ));
+                }
+            }
+            ProviderCredentials::Jitsi { base_url, token } => {
                 https_url("base_url", base_url)?;
-                match (app_id, app_secret) {
-                    (None, None) => {}
-                    (Some(id), Some(secret)) => {
-                        field("app_id", id)?;
-                        if secret.len() < 32 {
-                            return Err(AppError::validation("app_secret must be at least 32 characters (it signs HS256 tokens)"));
-                        }
+                if let Some(JitsiToken { app_id, app_secret }) = token {
+                    field("token.app_id", app_id)?;
+                    let n = app_secret.chars().count();
+                    if !(32..=MAX_FIELD).contains(&n) || app_secret.chars().any(char::is_control) {
+                        return Err(AppError::validation(
+                            "token.app_secret must be 32 to 512 characters without control characters (it signs HS256 tokens)",
+                        ));
                     }
-                    _ => return Err(AppError::validation("app_id and app_secret come together (token authentication) or not at all")),
                 }
             }
         }

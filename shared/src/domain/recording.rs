@@ -106,6 +106,9 @@ pub struct Recording {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
     pub transcript: TranscriptState,
+    /// The video app that made the recording, for one imported from it (docs/providers.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<super::provider::ExternalProvider>,
 }
 
 /// What the call shows while it is being recorded.

@@ -28,7 +28,8 @@ pub async fn list_video_providers(app: Arc<App>, req: Request) -> Response<Body>
     params(("provider" = ExternalProvider, Path)),
     responses(
         (status = 200, body = ProviderConnection, description = "Connected (or rotated): calls may start in it once enabled"),
-        (status = 400, body = ErrorBody, description = "An unknown provider, credentials of another provider, a missing or malformed field"),
+        (status = 400, body = ErrorBody, description = "An unknown provider, a missing or malformed field"),
+        (status = 409, body = ErrorBody, description = "The body's credentials are for another provider than the path's"),
         (status = 403, body = ErrorBody, description = "Anyone but an admin")),
     security(("bearer" = [])))]
 pub async fn connect_video_provider(app: Arc<App>, req: Request) -> Response<Body> {

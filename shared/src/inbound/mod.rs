@@ -6,6 +6,7 @@
 
 pub mod announcements;
 pub mod chime;
+pub mod imports;
 pub mod recordings;
 pub mod s3;
 pub mod streams;
@@ -145,15 +146,28 @@ pub struct Consumer {
     pub handler: SqsHandler,
 }
 
-pub static CONSUMERS: &[Consumer] = &[Consumer {
-    function: "announcements-deliver",
-    queue: announcements::FANOUT_QUEUE,
-    batch_size: 10,
-    max_receives: 5,
-    visibility_seconds: 120,
-    needs: needs::FANOUT,
-    handler: |app, event| Box::pin(announcements::deliver(app, event)),
-}];
+pub static CONSUMERS: &[Consumer] = &[
+    Consumer {
+        function: "announcements-deliver",
+        queue: announcements::FANOUT_QUEUE,
+        batch_size: 10,
+        max_receives: 5,
+        visibility_seconds: 120,
+        needs: needs::FANOUT,
+        handler: |app, event| Box::pin(announcements::deliver(app, event)),
+    },
+    Consumer {
+        function: "recordings-import",
+        queue: imports::IMPORTS_QUEUE,
+        // One recording at a time: each may be a large download.
+        batch_size: 1,
+        max_receives: 5,
+        // The function's timeout: 15 minutes for a large download.
+        visibility_seconds: 900,
+        needs: needs::IMPORT,
+        handler: |app, event| Box::pin(imports::import(app, event)),
+    },
+];
 
 /// The partial batch response for an SQS event whose records had `message_ids`: the failed ones
 /// by message id. A failed record without an id fails the whole batch (Lambda then retries every

@@ -68,6 +68,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The object's bytes; [`BlobError::TooLarge`] (without reading them) past `max_bytes`.
     async fn read(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, BlobError>;
     async fn write(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
+    /// Stores the file at `path` as `key`, streamed from disk (large media never whole in memory).
+    async fn write_file(&self, key: &str, path: &std::path::Path, content_type: &str) -> Result<(), BlobError>;
     /// Copies within the store (S3: server side).
     async fn copy(&self, from: &str, to: &str, content_type: &str) -> Result<(), BlobError>;
     /// Deleting an absent object is not an error.
@@ -98,6 +100,9 @@ impl BlobStore for NoBlobs {
         Err(BlobError::NotAvailable)
     }
     async fn write(&self, _: &str, _: Vec<u8>, _: &str) -> Result<(), BlobError> {
+        Err(BlobError::NotAvailable)
+    }
+    async fn write_file(&self, _: &str, _: &std::path::Path, _: &str) -> Result<(), BlobError> {
         Err(BlobError::NotAvailable)
     }
     async fn copy(&self, _: &str, _: &str, _: &str) -> Result<(), BlobError> {

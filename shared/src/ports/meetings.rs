@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::provider::ProviderCredentials;
+use crate::domain::provider::{ExternalProvider, ProviderCredentials};
 use crate::ports::video::{CallRef, VideoError};
 
 /// A meeting in a provider's app, as Confer keeps it with the call.
@@ -28,6 +28,39 @@ pub struct Attendee {
     pub host: bool,
 }
 
+/// A file of a finished recording, in the provider's storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderFile {
+    /// The provider's id of the file.
+    pub id: String,
+    pub download_url: String,
+    /// `m4a`, `mp4`, … (lower case).
+    pub extension: String,
+    /// The size the provider announced (downloads stop past the limit whatever it says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Whose voice the file holds, as the provider names them (a participant's own audio);
+    /// `None` for everyone's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+    /// When the file begins, after the recording's first file begins.
+    #[serde(default)]
+    pub offset_ms: u64,
+}
+
+/// Why a download did not complete.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DownloadError {
+    #[error("the file is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// The provider refused (its authorisation expired, the file is gone): never retried.
+    #[error("{0}")]
+    Refused(String),
+    /// Worth another try later.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 #[async_trait]
 pub trait MeetingApps: Send + Sync + 'static {
     /// Creates the meeting of `call`, titled `topic`. Nothing is left behind when it fails.
@@ -36,4 +69,16 @@ pub trait MeetingApps: Send + Sync + 'static {
     fn join_url(&self, credentials: &ProviderCredentials, meeting: &ExternalMeeting, who: &Attendee) -> Result<String, VideoError>;
     /// Ends the meeting for everyone; one already over is not an error.
     async fn end(&self, credentials: &ProviderCredentials, meeting: &ExternalMeeting) -> Result<(), VideoError>;
+    /// Streams a recording file into `to`, at most `max_bytes`, with the provider's download
+    /// authorisation (`grant`: the one its notification carried) or else the tenant's
+    /// credentials. Answers the bytes written; nothing is left in `to` on failure.
+    async fn download(
+        &self,
+        provider: ExternalProvider,
+        credentials: Option<&ProviderCredentials>,
+        file: &ProviderFile,
+        grant: Option<&str>,
+        max_bytes: u64,
+        to: &std::path::Path,
+    ) -> Result<u64, DownloadError>;
 }

@@ -113,6 +113,12 @@ pub mod objects {
     pub fn track(tenant: &str, recording: &str, track: &str) -> String {
         format!("recordings/{tenant}/{recording}/tracks/{track}.webm")
     }
+    /// A participant's track imported from a video app, in the app's format (`m4a`, `mp4`).
+    pub fn track_file(tenant: &str, recording: &str, track: &str, extension: &str) -> String {
+        format!("recordings/{tenant}/{recording}/tracks/{track}.{extension}")
+    }
+    /// Extensions a track's file may have.
+    pub const TRACK_EXTENSIONS: &[&str] = &["webm", "m4a", "mp4"];
     pub fn mixed(tenant: &str, recording: &str) -> String {
         format!("recordings/{tenant}/{recording}/mixed.webm")
     }
@@ -154,7 +160,10 @@ pub mod objects {
         let parts: Vec<&str> = rest.split('/').collect();
         match parts.as_slice() {
             [t, r, "tracks", file] => {
-                let track = file.strip_suffix(".webm")?;
+                let (track, extension) = file.rsplit_once('.')?;
+                if !TRACK_EXTENSIONS.contains(&extension) || track.is_empty() {
+                    return None;
+                }
                 Some(FinalObject::Track { tenant: t.to_string(), recording: r.to_string(), track: track.to_string() })
             }
             [t, r, "mixed.webm"] => Some(FinalObject::Mixed { tenant: t.to_string(), recording: r.to_string() }),
@@ -190,6 +199,12 @@ mod tests {
             Some(FinalObject::Video { tenant: "acme".into(), recording: "rec_1".into() })
         );
         assert_eq!(t("recordings/acme/rec_1/final/meeting-events/x.txt"), None);
+        assert_eq!(
+            t(&track_file("acme", "rec_1", "customer.cus_1", "m4a")),
+            Some(FinalObject::Track { tenant: "acme".into(), recording: "rec_1".into(), track: "customer.cus_1".into() })
+        );
+        assert_eq!(t("recordings/acme/rec_1/tracks/agent.ann.txt"), None);
+        assert_eq!(t("recordings/acme/rec_1/tracks/.m4a"), None);
         assert_eq!(t(&chunk("acme", "rec_1", "agent.ann", 3)), None);
         assert_eq!(chunk("acme", "rec_1", "agent.ann", 3), "chunks/acme/rec_1/agent.ann/000003.webm");
     }

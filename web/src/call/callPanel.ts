@@ -6,7 +6,8 @@ import { h, replaceChildren, Scope, uid } from '../dom';
 import { formatCallDuration, formatDuration } from '../format';
 import { icon } from '../icons';
 import type { Live } from '../live';
-import type { ParticipantRef, Quality } from '../types';
+import type { CallApp, ParticipantRef, Quality, VideoSettings } from '../types';
+import { VIDEO_APP_NAMES } from '../chat/message';
 import { isIn, present, type CallNotice, type SessionCall } from './calls';
 import { canCall, canShareScreen, deviceLabel, listDevices } from './media';
 import { allowedQualities, DEFAULT_QUALITY, isQuality, PRESETS, QUALITIES } from './presets';
@@ -18,6 +19,8 @@ export interface CallUiOptions {
   nameOf(p: ParticipantRef): string;
   /** Whether the person may start a call here (an open session they take part in). */
   canStart(): boolean;
+  /** The tenant's video apps a call may run in instead (agents: the tenant's settings). */
+  videoApps?(): Promise<VideoSettings>;
 }
 
 export interface CallUi {
@@ -52,16 +55,43 @@ export function callUi(live: Live, sessionId: string, options: CallUiOptions): C
 
   // ---- starting ----
   const startQuality = qualitySelect(uid('call-quality'), QUALITIES, DEFAULT_QUALITY);
+  // Where the call runs: Confer's own video, or one of the tenant's apps (shown when it offers any).
+  const startApp = h('select', { id: uid('call-app'), class: 'quality-select call-app-select' }, h('option', { value: 'integrated' }, 'Confer video'));
+  const appLabel = h('label', { for: startApp.id, class: 'call-start-label' }, 'Call in');
+  const qualityLabel = h('label', { for: startQuality.id, class: 'call-start-label' }, 'Video quality');
+  appLabel.hidden = startApp.hidden = true;
+  const chosenApp = (): CallApp => startApp.value as CallApp;
   const startButton = h(
     'button',
-    { type: 'button', class: 'button primary small', onclick: () => void calls.start(sessionId, startQuality.value as Quality, chosenDevices()) },
+    { type: 'button', class: 'button primary small', onclick: () => void calls.start(sessionId, startQuality.value as Quality, chosenDevices(), chosenApp()) },
     icon('video', 18),
     'Start video call',
+  );
+  const showQuality = () => {
+    // A video app chooses its own quality.
+    qualityLabel.hidden = startQuality.hidden = chosenApp() !== 'integrated';
+  };
+  startApp.addEventListener('change', showQuality);
+  void options.videoApps?.().then(
+    (video) => {
+      if (video.providers.length === 0) return;
+      replaceChildren(startApp, [
+        h('option', { value: 'integrated' }, 'Confer video'),
+        ...video.providers.map((p) => h('option', { value: p }, VIDEO_APP_NAMES[p])),
+      ]);
+      startApp.value = video.default === 'integrated' || video.providers.includes(video.default) ? video.default : 'integrated';
+      appLabel.hidden = startApp.hidden = false;
+      showQuality();
+    },
+    // Without the settings the call runs in Confer's own video (or the tenant's default).
+    () => undefined,
   );
   const start = h(
     'div',
     { class: 'call-start', role: 'group', 'aria-label': 'Video call' },
-    h('label', { for: startQuality.id, class: 'call-start-label' }, 'Video quality'),
+    appLabel,
+    startApp,
+    qualityLabel,
     startQuality,
     startButton,
   );
@@ -194,9 +224,11 @@ export function callUi(live: Live, sessionId: string, options: CallUiOptions): C
       const mineElsewhere = isIn(call, live.me);
       const caller = call.started_by;
       if (mineElsewhere) {
-        items.push(h('p', { class: 'call-banner-line' }, icon('video', 18), 'You are in this call in another window.'));
+        const app = call.provider !== 'webrtc' && call.provider !== 'chime' ? VIDEO_APP_NAMES[call.provider] : null;
+        items.push(h('p', { class: 'call-banner-line' }, icon('video', 18), app ? `You are in this call in ${app}.` : 'You are in this call in another window.'));
       } else if (s.declinedCallId !== call.id && !live.isMe(caller) && !call.participants.some((p) => live.isMe(p.who))) {
         const who = name(caller);
+        const inApp = call.provider !== 'webrtc' && call.provider !== 'chime' ? call.provider : null;
         if (announcedCall !== call.id) {
           announcedCall = call.id;
           announce.textContent = `${who} is calling you.`;
@@ -209,12 +241,17 @@ export function callUi(live: Live, sessionId: string, options: CallUiOptions): C
               'div',
               { class: 'call-caller' },
               h('p', { class: 'call-banner-line' }, h('span', { class: 'ring-dot', 'aria-hidden': 'true' }), icon('video', 18), h('strong', null, `${who} is calling you`)),
-              h('p', { class: 'call-banner-sub' }, `Video call · ${PRESETS[call.quality]?.label ?? call.quality}`),
+              h('p', { class: 'call-banner-sub' }, inApp ? `Video call in ${VIDEO_APP_NAMES[inApp]}` : `Video call · ${PRESETS[call.quality]?.label ?? call.quality}`),
             ),
             h(
               'div',
               { class: 'actions' },
-              h('button', { type: 'button', class: 'button primary small call-accept', onclick: () => void calls.accept(sessionId, chosenDevices()) }, icon('video', 18), 'Accept'),
+              h(
+                'button',
+                { type: 'button', class: 'button primary small call-accept', onclick: () => void calls.accept(sessionId, chosenDevices()) },
+                icon('video', 18),
+                inApp ? `Join in ${VIDEO_APP_NAMES[inApp]}` : 'Accept',
+              ),
               h('button', { type: 'button', class: 'button danger small call-decline', onclick: () => calls.decline(sessionId) }, 'Decline'),
             ),
           ),

@@ -4,7 +4,7 @@
 // Calls outlive the screen that shows them: moving to another page keeps the call going.
 
 import { ApiError, describeError } from '../api';
-import type { Call, CallFrame, ErrorFrame, JoinInfo, ParticipantRef, Quality, SignalFrame } from '../types';
+import type { Call, CallApp, CallFrame, ErrorFrame, JoinInfo, ParticipantRef, Quality, SignalFrame } from '../types';
 import { createEngine, type CallEngine, type EngineHost } from './engine';
 import { mediaErrorMessage, openCameraAndMicrophone, stopStream, type DeviceChoice } from './media';
 import { DEFAULT_QUALITY, isQuality } from './presets';
@@ -54,7 +54,7 @@ export interface CallsHost {
   isMe(p: ParticipantRef): boolean;
   send(frame: Record<string, unknown>): boolean;
   api: {
-    startCall(sessionId: string, quality: Quality): Promise<{ call: Call; join: JoinInfo }>;
+    startCall(sessionId: string, quality: Quality, provider?: CallApp): Promise<{ call: Call; join: JoinInfo }>;
     call(sessionId: string): Promise<Call>;
     joinCall(sessionId: string): Promise<{ call: Call; join: JoinInfo }>;
     leaveCall(sessionId: string): Promise<Call>;
@@ -153,15 +153,45 @@ export class Calls {
 
   // ---- the person's part ----
 
-  async start(sessionId: string, quality: Quality, devices: DeviceChoice = {}): Promise<void> {
+  /** Starts the session's call: in Confer's own video (the camera opens first), or in one of the
+   *  tenant's video apps (its meeting opens in a new tab; no camera is needed here). */
+  async start(sessionId: string, quality: Quality, devices: DeviceChoice = {}, app?: CallApp): Promise<void> {
     const s = this.get(sessionId);
     if (s.phase !== 'idle') return;
-    await this.take(s, devices, quality, () => this.host.api.startCall(sessionId, quality));
+    if (app && app !== 'integrated') {
+      await this.inApp(s, () => this.host.api.startCall(sessionId, quality, app), 'started');
+      return;
+    }
+    await this.take(s, devices, quality, () => this.host.api.startCall(sessionId, quality, app));
+  }
+
+  /** A call in a video app: Confer starts or joins it, and the app opens at the person's link. */
+  private async inApp(s: SessionCall, ask: () => Promise<{ call: Call; join: JoinInfo }>, what: 'started' | 'joined'): Promise<void> {
+    s.phase = 'opening';
+    s.error = '';
+    s.notice = null;
+    this.emit(s.sessionId);
+    try {
+      const answer = await ask();
+      s.call = answer.call;
+      if ('join_url' in answer.join) window.open(answer.join.join_url, '_blank', 'noopener,noreferrer');
+      // The app is where the person takes part: the prompt here is answered.
+      s.declinedCallId = answer.call.id;
+    } catch (e) {
+      s.error = `The call could not be ${what}: ${describeError(e)}`;
+    }
+    s.phase = 'idle';
+    this.emit(s.sessionId);
   }
 
   async accept(sessionId: string, devices: DeviceChoice = {}): Promise<void> {
     const s = this.get(sessionId);
     if (s.phase !== 'idle' || !s.call) return;
+    if (s.call.provider !== 'webrtc' && s.call.provider !== 'chime') {
+      // In the tenant's video app: the person's own link opens it; no camera is needed here.
+      await this.inApp(s, () => this.host.api.joinCall(sessionId), 'joined');
+      return;
+    }
     await this.take(s, devices, s.call.quality, () => this.host.api.joinCall(sessionId));
   }
 
@@ -195,7 +225,7 @@ export class Calls {
       return;
     }
     s.call = answer.call;
-    if (answer.join.provider === 'zoom' || answer.join.provider === 'jitsi') {
+    if (answer.join.provider !== 'webrtc' && answer.join.provider !== 'chime') {
       // The call runs in the customer's own video app: its link opens it; the history keeps it.
       stopStream(stream);
       s.phase = 'idle';

@@ -56,6 +56,7 @@ export function chatView(ctx: Ctx, sessionId: string, options: ChatViewOptions):
   const call = callUi(live, sessionId, {
     nameOf: (p) => nameOf(p),
     canStart: () => !!session && session.status === 'open' && sync.isParticipant,
+    videoApps: options.mode === 'agent' ? () => ctx.api.videoSettings() : undefined,
   });
   scope.add(() => call.dispose());
   headText.appendChild(call.recording);

@@ -48,7 +48,7 @@ export function callLineText(m: Message, ctx: Pick<MessageContext, 'nameOf' | 'i
 }
 
 /** The names people know the video apps by. */
-export const VIDEO_APP_NAMES: Record<VideoApp, string> = { zoom: 'Zoom', jitsi: 'Jitsi' };
+export const VIDEO_APP_NAMES: Record<VideoApp, string> = { zoom: 'Zoom', jitsi: 'Jitsi', teams: 'Microsoft Teams', meet: 'Google Meet' };
 
 /** The link a started call in a video app offers, when it is a web address. */
 export function callJoinLink(m: Message): { href: string; label: string } | null {

@@ -5,6 +5,7 @@ import { describeError } from '../api';
 import type { Ctx } from '../app';
 import { h, replaceChildren, type Scope } from '../dom';
 import { formatDuration, formatDateTime, joinNames } from '../format';
+import { VIDEO_APP_NAMES } from '../chat/message';
 import type { Recording } from '../types';
 import { recordingStatusText, settling, transcriptStatusText } from './transcript';
 
@@ -22,7 +23,7 @@ export function recordingRow(r: Recording, href = `#/recordings/${r.id}`): HTMLL
     h(
       'p',
       { class: 'muted small' },
-      [length ? `${length}` : null, people.length ? `with ${joinNames(people)}` : null, transcriptStatusText(r.transcript)].filter(Boolean).join(' · '),
+      [r.provider ? `recorded in ${VIDEO_APP_NAMES[r.provider]}` : null, length ? `${length}` : null, people.length ? `with ${joinNames(people)}` : null, transcriptStatusText(r.transcript)].filter(Boolean).join(' · '),
     ),
   );
 }

@@ -106,6 +106,8 @@ export class Server {
     return {
       get: <T = any>(path: string) => call<T>('GET', path),
       post: <T = any>(path: string, body: unknown = {}) => call<T>('POST', path, body),
+      put: <T = any>(path: string, body: unknown = {}) => call<T>('PUT', path, body),
+      patch: <T = any>(path: string, body: unknown = {}) => call<T>('PATCH', path, body),
     };
   }
 

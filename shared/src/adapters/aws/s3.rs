@@ -121,6 +121,13 @@ impl BlobStore for S3Blobs {
         Ok(())
     }
 
+    async fn write_file(&self, key: &str, path: &std::path::Path, content_type: &str) -> Result<(), BlobError> {
+        // One PUT (up to 5 GB), read from the file as it is sent.
+        let body = ByteStream::from_path(path).await.map_err(|e| BlobError::Backend(e.to_string()))?;
+        self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type).body(body).send().await.map_err(backend)?;
+        Ok(())
+    }
+
     async fn copy(&self, from: &str, to: &str, content_type: &str) -> Result<(), BlobError> {
         // Keys are made of URL-safe characters only (see keys::blob_*), so no encoding is needed.
         self.client

@@ -296,6 +296,16 @@ impl BlobStore for LocalBlobs {
         self.store_stream(key, chunks, size).await.map_err(|e| BlobError::Backend(e.to_string()))
     }
 
+    async fn write_file(&self, key: &str, path: &std::path::Path, _content_type: &str) -> Result<(), BlobError> {
+        let dst = self.path(key)?;
+        if let Some(dir) = dst.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
+        let tmp = dst.with_extension(format!("part-{}", rand::random::<u32>()));
+        tokio::fs::copy(path, &tmp).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &dst).await.map_err(io)
+    }
+
     async fn copy(&self, from: &str, to: &str, _content_type: &str) -> Result<(), BlobError> {
         let (src, dst) = (self.path(from)?, self.path(to)?);
         if let Some(dir) = dst.parent() {

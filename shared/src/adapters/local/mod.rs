@@ -39,6 +39,15 @@ pub struct LocalBackends {
     pub event_log: SqliteEventLog,
     /// The fan-out queue (and the schedules that send to it), in the store's database.
     pub queue: LocalQueue,
+    /// The imports queue: recordings to fetch from the video apps.
+    pub imports: LocalQueue,
+}
+
+impl LocalBackends {
+    /// The local queue a consumer reads (by its template logical id).
+    pub fn queue_named(queue: &LocalQueue, imports: &LocalQueue, name: &str) -> Option<LocalQueue> {
+        [queue, imports].into_iter().find(|q| q.name() == name).cloned()
+    }
 }
 
 pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports::events::PublishError> {
@@ -48,6 +57,8 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
     let table = store.table(sqlite::MAIN_TABLE);
     let outbox = event_log.outbox(table.clone())?;
     let queue = LocalQueue::open(store.clone(), crate::inbound::announcements::FANOUT_QUEUE)
+        .map_err(|e| crate::ports::events::PublishError(e.to_string()))?;
+    let imports = LocalQueue::open(store.clone(), crate::inbound::imports::IMPORTS_QUEUE)
         .map_err(|e| crate::ports::events::PublishError(e.to_string()))?;
     let app = crate::App {
         table: Arc::new(table.clone()),
@@ -63,8 +74,9 @@ pub fn assemble(store: &Arc<SqliteStore>) -> Result<LocalBackends, crate::ports:
         video: Arc::new(video::LocalVideo::default()),
         queue: Arc::new(queue.clone()),
         scheduler: Arc::new(queue.clone()),
+        imports: Arc::new(imports.clone()),
         // Recordings, speech and translation are configured by the caller (confer-local's options).
         ..crate::App::without_backends()
     };
-    Ok(LocalBackends { app, connections, connection_records, event_log, queue })
+    Ok(LocalBackends { app, connections, connection_records, event_log, queue, imports })
 }

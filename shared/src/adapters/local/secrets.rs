@@ -141,8 +141,7 @@ mod tests {
     fn jitsi(secret: &str) -> ProviderCredentials {
         ProviderCredentials::Jitsi {
             base_url: "https://meet.example.com".into(),
-            app_id: Some("confer".into()),
-            app_secret: Some(secret.into()),
+            token: Some(crate::domain::provider::JitsiToken { app_id: "confer".into(), app_secret: secret.into() }),
         }
     }
 

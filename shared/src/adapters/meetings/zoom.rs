@@ -6,28 +6,21 @@
 //! Webhooks are signed `v0=HMAC-SHA256(secret token, "v0:{timestamp}:{body}")` in hex
 //! (`x-zm-signature`), and the endpoint proves itself by answering `endpoint.url_validation`.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use tokio::sync::Mutex;
 
 use crate::domain::provider::ProviderCredentials;
-use crate::ports::meetings::ExternalMeeting;
+use crate::ports::meetings::{DownloadError, ExternalMeeting, ProviderFile};
 use crate::ports::video::VideoError;
 
 pub const OAUTH_URL: &str = "https://zoom.us";
 pub const API_URL: &str = "https://api.zoom.us/v2";
 pub const ENV_OAUTH_URL: &str = "CONFER_ZOOM_OAUTH_URL";
 pub const ENV_API_URL: &str = "CONFER_ZOOM_API_URL";
-/// Tries of a request Zoom throttles or cannot answer.
-pub const ATTEMPTS: u32 = 3;
-/// Longest `Retry-After` waited for; beyond it the call is reported as throttled.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
-const TIMEOUT: Duration = Duration::from_secs(15);
 /// How old a webhook's timestamp may be (Zoom signs each delivery, retries included, afresh).
 pub const WEBHOOK_MAX_AGE_SECONDS: i64 = 5 * 60;
 
@@ -35,7 +28,9 @@ pub struct Zoom {
     oauth_url: String,
     api_url: String,
     http: reqwest::Client,
-    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// Downloads: no overall timeout (a recording takes as long as it takes), a stall limit instead.
+    downloads: reqwest::Client,
+    tokens: super::TokenCache,
     backoff: Duration,
 }
 
@@ -69,8 +64,9 @@ impl Zoom {
         Zoom {
             oauth_url: oauth_url.trim_end_matches('/').to_string(),
             api_url: api_url.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default(),
-            tokens: Mutex::new(HashMap::new()),
+            http: super::clients().0,
+            downloads: super::clients().1,
+            tokens: super::TokenCache::default(),
             backoff: Duration::from_millis(500),
         }
     }
@@ -81,52 +77,15 @@ impl Zoom {
         self
     }
 
-    /// One request, tried again on 429, 5xx and transport failures.
     async fn send(&self, request: impl Fn() -> reqwest::RequestBuilder) -> Result<(u16, Value), VideoError> {
-        let mut wait = self.backoff;
-        for attempt in 1..=ATTEMPTS {
-            let last = attempt == ATTEMPTS;
-            match request().send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let retry_after = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let body = response.bytes().await.map(|b| serde_json::from_slice(&b).unwrap_or(Value::Null)).unwrap_or(Value::Null);
-                    let retryable = status == 429 || status >= 500;
-                    if !retryable || last {
-                        return match status {
-                            429 => Err(VideoError::Unavailable(format!("Zoom is throttling the tenant's app: {}", reason(&body)))),
-                            s if s >= 500 => Err(VideoError::Unavailable(format!("Zoom answered {s}: {}", reason(&body)))),
-                            _ => Ok((status, body)),
-                        };
-                    }
-                    match retry_after {
-                        Some(after) if after > MAX_RETRY_AFTER => {
-                            return Err(VideoError::Unavailable(format!("Zoom asks to wait {} s", after.as_secs())))
-                        }
-                        Some(after) => tokio::time::sleep(after).await,
-                        None => tokio::time::sleep(wait).await,
-                    }
-                }
-                Err(e) if last => return Err(VideoError::Unavailable(format!("Zoom did not answer: {e}"))),
-                Err(_) => tokio::time::sleep(wait).await,
-            }
-            wait *= 2;
-        }
-        Err(VideoError::Unavailable("Zoom did not answer".into()))
+        super::send("Zoom", self.backoff, reason, request).await
     }
 
     async fn token(&self, app: &App<'_>, fresh: bool) -> Result<String, VideoError> {
         let cache_key = format!("{}:{}", app.account_id, app.client_id);
         if !fresh {
-            if let Some((token, until)) = self.tokens.lock().await.get(&cache_key) {
-                if Instant::now() < *until {
-                    return Ok(token.clone());
-                }
+            if let Some(token) = self.tokens.get(&cache_key).await {
+                return Ok(token);
             }
         }
         let url = format!("{}/oauth/token", self.oauth_url);
@@ -141,9 +100,7 @@ impl Zoom {
         let token = body.get("access_token").and_then(Value::as_str);
         match (status, token) {
             (200, Some(token)) => {
-                let lifetime = body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600).saturating_sub(60);
-                let until = Instant::now() + Duration::from_secs(lifetime);
-                self.tokens.lock().await.insert(cache_key, (token.to_string(), until));
+                self.tokens.put(cache_key, token.to_string(), body.get("expires_in").and_then(Value::as_u64)).await;
                 Ok(token.to_string())
             }
             _ => Err(VideoError::Rejected(format!(
@@ -194,6 +151,33 @@ impl Zoom {
             400 if matches!(answer.get("code").and_then(Value::as_u64), Some(3001 | 3063)) => Ok(()),
             s => Err(VideoError::Rejected(format!("Zoom refused to end the meeting ({s}: {})", reason(&answer)))),
         }
+    }
+}
+
+impl Zoom {
+    /// A cloud recording's file: with the notification's `download_token` when there is one
+    /// (valid for a day), else the app's own token (`cloud_recording:read` scope). Zoom answers
+    /// with a redirect to its storage, which is followed.
+    pub async fn download(
+        &self,
+        credentials: Option<&ProviderCredentials>,
+        file: &ProviderFile,
+        grant: Option<&str>,
+        max_bytes: u64,
+        to: &std::path::Path,
+    ) -> Result<u64, DownloadError> {
+        let token = match (grant, credentials) {
+            (Some(grant), _) => grant.to_string(),
+            (None, Some(credentials)) => {
+                let app = app(credentials).map_err(|e| DownloadError::Refused(e.to_string()))?;
+                self.token(&app, false).await.map_err(|e| match e {
+                    VideoError::Rejected(why) => DownloadError::Refused(why),
+                    other => DownloadError::Unavailable(other.to_string()),
+                })?
+            }
+            (None, None) => return Err(DownloadError::Refused("no authorisation to download the Zoom recording".into())),
+        };
+        super::download_with_retry("Zoom", self.backoff, || self.downloads.get(&file.download_url).bearer_auth(&token), max_bytes, to).await
     }
 }
 

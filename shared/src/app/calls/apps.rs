@@ -23,6 +23,8 @@ fn join_info(provider: ExternalProvider, join_url: String) -> JoinInfo {
     match provider {
         ExternalProvider::Zoom => JoinInfo::Zoom { join_url },
         ExternalProvider::Jitsi => JoinInfo::Jitsi { join_url },
+        ExternalProvider::Teams => JoinInfo::Teams { join_url },
+        ExternalProvider::Meet => JoinInfo::Meet { join_url },
     }
 }
 

@@ -48,10 +48,10 @@ struct StoredCall {
 
 /// Where a provider's meeting events find their call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct MeetingRef {
-    tenant: String,
-    session_id: String,
-    call_id: String,
+pub struct MeetingRef {
+    pub tenant: String,
+    pub session_id: String,
+    pub call_id: String,
 }
 
 /// Attempts at a conditional change of the call before giving up with `conflict`.

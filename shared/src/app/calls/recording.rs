@@ -111,6 +111,7 @@ pub async fn start_recording(app: &App, p: &Principal, session_id: &str) -> AppR
             media: Vec::new(),
             failure: None,
             transcript: TranscriptState::pending(),
+            provider: None,
         };
         let record = StoredRecording {
             recording: recording.clone(),

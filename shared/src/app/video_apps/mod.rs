@@ -1,6 +1,7 @@
 //! The tenant's video apps (docs/providers.md): their credentials, added, rotated and removed by
 //! the tenant's admins and never shown again; and the apps' webhooks.
 
+pub mod import;
 pub mod zoom;
 
 use super::{settings, App};
@@ -39,7 +40,7 @@ pub async fn connect(app: &App, p: &Principal, provider: &str, credentials: Prov
     p.require_admin()?;
     let provider = ExternalProvider::parse(provider)?;
     if credentials.provider() != provider {
-        return Err(AppError::validation(format!(
+        return Err(AppError::Conflict(format!(
             "the body's provider is {}, the path's {}",
             credentials.provider().as_str(),
             provider.as_str()

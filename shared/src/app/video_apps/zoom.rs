@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::import::ImportJob;
 use crate::adapters::meetings::zoom::{url_validation, verify_webhook};
 use crate::app::calls::{provider_event, ProviderReport};
 use crate::app::{from_item, App};
@@ -15,6 +16,7 @@ use crate::domain::{now_epoch_seconds, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::events::{types, EventEnvelope};
 use crate::keys;
+use crate::ports::meetings::ProviderFile;
 use crate::ports::table::{Condition, Item, StoreError, TTL};
 
 /// Days a delivery is remembered (Zoom retries within a day).
@@ -64,6 +66,16 @@ pub async fn webhook(app: &App, tenant: &str, signed: Signed<'_>, body: &[u8]) -
         ("meeting.participant_joined" | "meeting.participant_left", Some(id)) => {
             attendee_event(app, &tenant, event, &id, &object, &digest).await?
         }
+        ("recording.completed", Some(id)) => {
+            let grant = delivery.get("download_token").and_then(Value::as_str);
+            match recording_job(&tenant, &id, &object, grant) {
+                Some(job) => {
+                    super::import::enqueue(app, job).await?;
+                    "queued"
+                }
+                None => "ignored",
+            }
+        }
         _ => "ignored",
     };
     let mut item = Item::new();
@@ -76,6 +88,59 @@ pub async fn webhook(app: &App, tenant: &str, signed: Signed<'_>, body: &[u8]) -
     }
     tracing::info!(tenant = %tenant, event, status, "Zoom webhook");
     Ok(json!({ "status": status }))
+}
+
+/// The import of a `recording.completed` delivery's files: each participant's own audio
+/// (`participant_audio_files`, named after them) and the shared audio and video
+/// (`recording_files` of type M4A and MP4), those Zoom has finished.
+pub fn recording_job(tenant: &TenantId, meeting_id: &str, object: &Value, grant: Option<&str>) -> Option<ImportJob> {
+    let uuid = object.get("uuid").and_then(Value::as_str).unwrap_or(meeting_id);
+    let entries = |field: &str| object.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+    let start = |f: &Value| {
+        f.get("recording_start")
+            .and_then(Value::as_str)
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+    };
+    let mut files = Vec::new();
+    let participants = entries("participant_audio_files").into_iter().map(|f| (f, true));
+    let shared = entries("recording_files").into_iter().map(|f| (f, false));
+    let all: Vec<(Value, bool)> = participants.chain(shared).collect();
+    let first = all.iter().filter_map(|(f, _)| start(f)).min();
+    for (f, own) in &all {
+        let kind = f.get("file_type").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+        let completed = f.get("status").and_then(Value::as_str).is_none_or(|s| s == "completed");
+        let (Some(id), Some(url)) = (f.get("id").and_then(Value::as_str), f.get("download_url").and_then(Value::as_str)) else {
+            continue;
+        };
+        if !completed || !matches!(kind.as_str(), "m4a" | "mp4") || !url.starts_with("https://") && !url.starts_with("http://") {
+            continue;
+        }
+        let offset_ms = match (start(f), first) {
+            (Some(at), Some(first)) => (at - first).whole_milliseconds().max(0) as u64,
+            _ => 0,
+        };
+        let speaker = own.then(|| f.get("file_name").and_then(Value::as_str).map(|n| n.trim().to_string())).flatten();
+        files.push(ProviderFile {
+            id: id.to_string(),
+            download_url: url.to_string(),
+            extension: kind,
+            size: f.get("file_size").and_then(Value::as_u64),
+            speaker: speaker.filter(|n| !n.is_empty()).or_else(|| own.then(|| format!("Participant {}", files.len() + 1))),
+            offset_ms,
+        });
+    }
+    if files.is_empty() {
+        return None;
+    }
+    Some(ImportJob {
+        tenant: tenant.to_string(),
+        provider: ExternalProvider::Zoom,
+        meeting_id: meeting_id.to_string(),
+        recording_key: uuid.to_string(),
+        started_at: first.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+        grant: grant.map(str::to_string),
+        files,
+    })
 }
 
 /// Someone joined or left the Zoom meeting of a call: an event naming the app and the person as

@@ -1,0 +1,137 @@
+//! A local stub of Microsoft Graph and the Microsoft identity platform, built from their
+//! documented requests and answers, for the Teams adapter's tests (Microsoft offers no
+//! emulator): the client-credentials grant (`POST /{directory}/oauth2/v2.0/token`, form
+//! `client_id`, `client_secret`, `scope=https://graph.microsoft.com/.default`,
+//! `grant_type=client_credentials`; `400 {"error": "invalid_client", "error_description"}` for
+//! a wrong secret) and online meetings (`POST /v1.0/users/{userId}/onlineMeetings` → 201 with
+//! `id` and `joinWebUrl`; 403 for an organizer no application access policy grants), with
+//! bearer tokens checked and failures injected on demand (429 with `Retry-After`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use serde_json::{json, Value};
+
+pub const DIRECTORY_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const CLIENT_ID: &str = "3f0c6d5e-8a1b-4c2d-9e3f-4a5b6c7d8e9f";
+pub const CLIENT_SECRET: &str = "Qx8Q~stub.client.secret.value-0123";
+pub const ORGANIZER: &str = "6e3a1f2b-7c4d-4e5f-8a9b-0c1d2e3f4a5b";
+
+#[derive(Default)]
+pub struct Directory {
+    pub tokens_issued: Vec<String>,
+    /// Meetings by id: the body they were created with.
+    pub meetings: BTreeMap<String, Value>,
+    /// Statuses the next Graph calls answer instead.
+    pub fail_next: VecDeque<u16>,
+}
+
+pub type Shared = Arc<Mutex<Directory>>;
+
+pub struct Stub {
+    pub url: String,
+    pub directory: Shared,
+}
+
+impl Stub {
+    pub fn login_url(&self) -> String {
+        self.url.clone()
+    }
+    pub fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.url)
+    }
+    pub fn credentials(&self) -> Value {
+        json!({ "provider": "teams", "directory_id": DIRECTORY_ID, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "organizer_user_id": ORGANIZER })
+    }
+}
+
+pub async fn start() -> Stub {
+    let directory: Shared = Arc::default();
+    let app = Router::new()
+        .route("/{directory}/oauth2/v2.0/token", post(token))
+        .route("/v1.0/users/{user}/onlineMeetings", post(create_meeting))
+        .with_state(directory.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("stub serves") });
+    Stub { url, directory }
+}
+
+fn graph_error(status: u16, code: &str, message: &str) -> Response {
+    let body = json!({ "error": { "code": code, "message": message, "innerError": { "request-id": ulid::Ulid::new().to_string(), "date": "2026-12-05T10:00:00" } } });
+    let mut response = (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
+    if status == 429 {
+        response.headers_mut().insert("retry-after", "1".parse().unwrap());
+    }
+    response
+}
+
+async fn token(State(directory): State<Shared>, Path(tenant): Path<String>, Form(form): Form<BTreeMap<String, String>>) -> Response {
+    let field = |k: &str| form.get(k).map(String::as_str);
+    if field("grant_type") != Some("client_credentials") || field("scope") != Some("https://graph.microsoft.com/.default") {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_request", "error_description": "AADSTS900144: The request body must contain the parameters grant_type and scope." }))).into_response();
+    }
+    if tenant != DIRECTORY_ID || field("client_id") != Some(CLIENT_ID) || field("client_secret") != Some(CLIENT_SECRET) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215] }))).into_response();
+    }
+    let token = format!("eyJ0eXAiOiJKV1QifQ.{}", ulid::Ulid::new());
+    directory.lock().unwrap().tokens_issued.push(token.clone());
+    Json(json!({ "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token })).into_response()
+}
+
+async fn create_meeting(
+    State(directory): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut d = directory.lock().unwrap();
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if !bearer.is_some_and(|t| d.tokens_issued.iter().any(|i| i == t)) {
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+    }
+    if let Some(status) = d.fail_next.pop_front() {
+        return graph_error(status, if status == 429 { "TooManyRequests" } else { "ServiceNotAvailable" }, "injected by the stub");
+    }
+    if user != ORGANIZER {
+        return graph_error(
+            403,
+            "Forbidden",
+            "Application is not allowed to perform operations on the user, neither is allowed access through RSC permission evaluation.",
+        );
+    }
+    let (Some(subject), Some(start), Some(end)) = (
+        body.get("subject").and_then(Value::as_str),
+        body.get("startDateTime").and_then(Value::as_str),
+        body.get("endDateTime").and_then(Value::as_str),
+    ) else {
+        return graph_error(400, "BadRequest", "subject, startDateTime and endDateTime are required.");
+    };
+    if time::OffsetDateTime::parse(start, &time::format_description::well_known::Rfc3339).is_err()
+        || time::OffsetDateTime::parse(end, &time::format_description::well_known::Rfc3339).is_err()
+    {
+        return graph_error(400, "BadRequest", "Invalid startDateTime or endDateTime.");
+    }
+    let id = format!("MSo1N2Y5ODhiZi04NmYxLTQxYWYtOTFhYi0yZDdjZDAxMWRiNDcqMCoqMTk6bWVldGluZ18{}", ulid::Ulid::new());
+    let thread = ulid::Ulid::new().to_string().to_lowercase();
+    let meeting = json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#users('{user}')/onlineMeetings/$entity"),
+        "id": id,
+        "creationDateTime": start,
+        "startDateTime": start,
+        "endDateTime": end,
+        "subject": subject,
+        "joinWebUrl": format!("https://teams.microsoft.com/l/meetup-join/19%3ameeting_{thread}%40thread.v2/0?context=%7b%22Tid%22%3a%22{DIRECTORY_ID}%22%2c%22Oid%22%3a%22{ORGANIZER}%22%7d"),
+        "joinMeetingIdSettings": { "isPasscodeRequired": true, "joinMeetingId": "1234567890", "passcode": "aBc123" },
+        "lobbyBypassSettings": body.get("lobbyBypassSettings").cloned().unwrap_or(json!({ "scope": "organization", "isDialInBypassEnabled": false })),
+        "allowRecording": body.get("allowRecording").cloned().unwrap_or(json!(true)),
+        "participants": { "organizer": { "upn": "organizer@example.com", "role": "presenter", "identity": { "user": { "id": ORGANIZER, "tenantId": DIRECTORY_ID } } }, "attendees": [] },
+    });
+    d.meetings.insert(id, body);
+    (StatusCode::CREATED, Json(meeting)).into_response()
+}
