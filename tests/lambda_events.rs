@@ -285,6 +285,23 @@ async fn rest_events_against_an_empty_store() {
 }
 
 #[tokio::test]
+async fn video_app_events_reach_their_use_cases() {
+    let l = local();
+    let admin = [("\"custom:role\": \"agent\"", "\"custom:role\": \"admin\"")];
+    for function in ["video-providers-list", "video-providers-connect", "video-providers-disconnect"] {
+        let (status, body) = run_http(&l.app, function, &[]).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{function} as an agent: {body}");
+        // This app has no credential store: said so, not guessed.
+        let (status, body) = run_http(&l.app, function, &admin).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (501, Some("not_available")), "{function} as an admin: {body}");
+    }
+    for function in ["zoom-webhook", "teams-webhook", "meet-webhook"] {
+        let (status, body) = run_http(&l.app, function, &[]).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (501, Some("not_available")), "{function}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn recording_triggers_acknowledge_what_they_do_not_know() {
     let l = local();
     let outcome = run_trigger(&l.app, "recordings-transcribe", &[]).await;

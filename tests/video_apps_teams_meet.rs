@@ -144,3 +144,187 @@ async fn meet_stub_server_space_is_created_by_the_service_account_and_its_confer
     let history = agent.messages(&session, "").await.expect(200);
     assert!(history["items"].as_array().unwrap().iter().any(|m| m["call"]["event"] == "ended" && m["call"]["provider"] == "meet"));
 }
+
+/// A sentence in an MPEG-4 file, as Teams keeps a meeting's recording.
+fn spoken_mp4(dir: &std::path::Path, text: &str) -> Vec<u8> {
+    let run = |cmd: &mut std::process::Command| {
+        let out =
+            cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (espeak-ng and ffmpeg are installed by infra/scripts/speech-tools.sh)"));
+        assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let wav = dir.join("meeting.wav");
+    run(std::process::Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&wav).arg(text));
+    let mp4 = dir.join("meeting.mp4");
+    run(std::process::Command::new("ffmpeg").args(["-loglevel", "error", "-i"]).arg(&wav).args(["-c:a", "aac", "-f", "mp4"]).arg(&mp4));
+    std::fs::read(mp4).unwrap()
+}
+
+fn words(text: &str) -> std::collections::BTreeSet<String> {
+    text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).filter(|w| !w.is_empty()).collect()
+}
+
+#[tokio::test]
+async fn teams_graph_stub_server_recording_notification_is_validated_checked_and_imported_into_a_transcript() {
+    assert!(
+        std::env::var_os("CONFER_SPEECH_PYTHON").is_some(),
+        "CONFER_SPEECH_PYTHON is not set: run the tests through infra/scripts/test.sh (infra/scripts/speech-tools.sh installs the engine)"
+    );
+    let stub = teams_stub::start().await;
+    // Confer's public address: Graph sends its notifications there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (login, graph) = (stub.login_url(), stub.graph_url());
+    let s = TestServer::start_with(move |c| {
+        c.addr = format!("127.0.0.1:{port}").parse().unwrap();
+        c.media.apps.teams_login = login;
+        c.media.apps.teams_graph = graph;
+        c.media.apps.public_url = Some(format!("http://127.0.0.1:{port}"));
+    })
+    .await;
+    let admin = s.admin("acme", "adm");
+    let agent = s.agent("acme", "agent-ann");
+    let (customer, session) = session(&s).await;
+    let call = format!("/v1/sessions/{session}/call");
+    put(&admin, "/v1/tenant/video-providers/teams", stub.credentials()).await.expect(200);
+    admin.patch("/v1/tenant/settings", json!({ "video": { "providers": ["teams"], "default": "teams" } })).await.expect(200);
+
+    // An app Graph will not notify of recordings: the meeting is not left behind.
+    stub.directory.lock().unwrap().refuse_subscriptions = true;
+    let refused = agent.post(&call, json!({})).await;
+    refused.expect_error(502, "provider_refused");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("OnlineMeetingRecording.Read.All"), "{}", refused.body);
+    {
+        let d = stub.directory.lock().unwrap();
+        assert!(d.meetings.is_empty() && d.deleted.len() == 1, "the meeting was deleted again");
+    }
+    agent.get(&call).await.expect_error(404, "not_found");
+
+    // The call starts; Graph validated Confer's webhook before subscribing to the recordings.
+    stub.directory.lock().unwrap().refuse_subscriptions = false;
+    agent.post(&call, json!({})).await.expect(201);
+    let meeting_id = stub.directory.lock().unwrap().meetings.keys().next().unwrap().clone();
+    let subscription = stub.directory.lock().unwrap().subscriptions[0].clone();
+    assert_eq!(subscription["notificationUrl"], format!("{}/v1/webhooks/teams/acme", s.base));
+    assert_eq!(subscription["resource"], format!("communications/onlineMeetings/{meeting_id}/recordings"));
+    agent.post(&format!("{call}/end"), json!({})).await.expect(200);
+
+    // A notification with another clientState (forged, or another tenant's) imports nothing.
+    let forged = json!({ "value": [{ "changeType": "created", "clientState": "guessed",
+        "resource": format!("communications/onlineMeetings('{meeting_id}')/recordings('VjEjIzforged')") }] });
+    let res = reqwest::Client::new().post(format!("{}/v1/webhooks/teams/acme", s.base)).json(&forged).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+
+    // The recording is ready: Graph notifies, Confer queues it, fetches it and transcribes it.
+    let said = "my parcel arrived damaged and the box was crushed";
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(stub.record(&meeting_id, spoken_mp4(dir.path(), said)).await, 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let recording = loop {
+        let list = agent.get(&format!("/v1/customers/{customer}/recordings")).await.expect(200);
+        if let Some(r) = list["items"].as_array().unwrap().iter().find(|r| {
+            let t = r["transcript"]["status"].as_str().unwrap_or_default();
+            r["status"] == "failed" || (r["status"] == "available" && t != "pending" && t != "processing")
+        }) {
+            break r.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no recording settled: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!((recording["provider"].as_str(), recording["transcript"]["status"].as_str()), (Some("teams"), Some("ready")), "{recording}");
+    let id = recording["id"].as_str().unwrap();
+    let transcript = agent.get(&format!("/v1/recordings/{id}/transcript")).await.expect(200);
+    let heard: String =
+        transcript["turns"].as_array().unwrap().iter().map(|t| t["text"].as_str().unwrap().to_string()).collect::<Vec<_>>().join(" ");
+    assert!(words(&heard).intersection(&words(said)).count() >= 2, "said {said:?}, heard {heard:?}");
+    assert_eq!(stub.directory.lock().unwrap().downloads, 1);
+}
+
+#[tokio::test]
+async fn meet_stub_server_events_are_verified_applied_once_and_a_recording_arrives_as_a_transcript() {
+    assert!(
+        std::env::var_os("CONFER_SPEECH_PYTHON").is_some(),
+        "CONFER_SPEECH_PYTHON is not set: run the tests through infra/scripts/test.sh (infra/scripts/speech-tools.sh installs the engine)"
+    );
+    let stub = meet_stub::start().await;
+    let (oauth, api, events, drive, certs) = (stub.oauth_url(), stub.api_url(), stub.events_url(), stub.drive_url(), stub.certs_url());
+    let s = TestServer::start_with(move |c| {
+        c.media.apps.meet_oauth = oauth;
+        c.media.apps.meet_api = api;
+        c.media.apps.meet_events = events;
+        c.media.apps.meet_drive = drive;
+        c.media.apps.google_certs = certs;
+    })
+    .await;
+    let admin = s.admin("acme", "adm");
+    let agent = s.agent("acme", "agent-ann");
+    let (customer, session) = session(&s).await;
+    let call = format!("/v1/sessions/{session}/call");
+    // The push subscription's audience: what the tenant configured in Pub/Sub.
+    let audience = "https://confer.example.com/v1/webhooks/meet/acme";
+    put(&admin, "/v1/tenant/video-providers/meet", stub.credentials_with_events(audience)).await.expect(200);
+    admin.patch("/v1/tenant/settings", json!({ "video": { "providers": ["meet"], "default": "meet" } })).await.expect(200);
+    agent.post(&call, json!({})).await.expect(201);
+    let space = stub.workspace.lock().unwrap().spaces.keys().next().unwrap().clone();
+    {
+        let w = stub.workspace.lock().unwrap();
+        assert_eq!(w.subscriptions.len(), 1, "the space's events go to the tenant's topic");
+        assert_eq!(w.subscriptions[0]["targetResource"], format!("//meet.googleapis.com/{space}"));
+        assert_eq!(w.subscriptions[0]["notificationEndpoint"]["pubsubTopic"], meet_stub::TOPIC);
+    }
+    let hook = format!("{}/v1/webhooks/meet/acme", s.base);
+    let good = stub.push_token(audience, meet_stub::PUSH_ACCOUNT, None);
+    let joined = json!({ "participantSession": { "name": "conferenceRecords/c1/participants/p1/participantSessions/s1" } });
+
+    // Not Google's signature, not the subscription's audience or account, or none: refused.
+    let forged = stub.push_token(audience, meet_stub::PUSH_ACCOUNT, Some(&stub.private_key));
+    assert_eq!(stub.push(&hook, &forged, "m-1", "participant.v2.joined", &space, joined.clone()).await, 401);
+    let elsewhere = stub.push_token("https://elsewhere.example/hook", meet_stub::PUSH_ACCOUNT, None);
+    assert_eq!(stub.push(&hook, &elsewhere, "m-1", "participant.v2.joined", &space, joined.clone()).await, 401);
+    let stranger = stub.push_token(audience, "someone@else.iam.gserviceaccount.com", None);
+    assert_eq!(stub.push(&hook, &stranger, "m-1", "participant.v2.joined", &space, joined.clone()).await, 401);
+    assert_eq!(
+        stub.push(&format!("{}/v1/webhooks/meet/globex", s.base), &good, "m-1", "participant.v2.joined", &space, joined.clone()).await,
+        404
+    );
+
+    // Applied once, however often Pub/Sub delivers it.
+    assert_eq!(stub.push(&hook, &good, "m-1", "participant.v2.joined", &space, joined.clone()).await, 200);
+    assert_eq!(stub.push(&hook, &good, "m-1", "participant.v2.joined", &space, joined).await, 200);
+    let all = admin.get("/v1/events?limit=100").await.expect(200);
+    let attended: Vec<&Value> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["event"])
+        .filter(|e| e["type"] == "meeting.attendee_joined" && e["data"]["provider"] == "meet")
+        .collect();
+    assert_eq!(attended.len(), 1, "{all}");
+
+    // The conference ends in Meet: the call ends in Confer.
+    let ended = json!({ "conferenceRecord": { "name": "conferenceRecords/c1" } });
+    assert_eq!(stub.push(&hook, &good, "m-2", "conference.v2.ended", &space, ended).await, 200);
+    agent.get(&call).await.expect_error(404, "not_found");
+
+    // Meet writes the recording to Drive: Confer finds the file, fetches it and transcribes it.
+    let said = "my parcel arrived damaged and the box was crushed";
+    let dir = tempfile::tempdir().unwrap();
+    let name = stub.add_recording(&space, spoken_mp4(dir.path(), said));
+    assert_eq!(stub.push(&hook, &good, "m-3", "recording.v2.fileGenerated", &space, json!({ "recording": { "name": name } })).await, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let recording = loop {
+        let list = agent.get(&format!("/v1/customers/{customer}/recordings")).await.expect(200);
+        if let Some(r) = list["items"].as_array().unwrap().iter().find(|r| {
+            let t = r["transcript"]["status"].as_str().unwrap_or_default();
+            r["status"] == "failed" || (r["status"] == "available" && t != "pending" && t != "processing")
+        }) {
+            break r.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no recording settled: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!((recording["provider"].as_str(), recording["transcript"]["status"].as_str()), (Some("meet"), Some("ready")), "{recording}");
+    let transcript = agent.get(&format!("/v1/recordings/{}/transcript", recording["id"].as_str().unwrap())).await.expect(200);
+    let heard: String =
+        transcript["turns"].as_array().unwrap().iter().map(|t| t["text"].as_str().unwrap().to_string()).collect::<Vec<_>>().join(" ");
+    assert!(words(&heard).intersection(&words(said)).count() >= 2, "said {said:?}, heard {heard:?}");
+    assert_eq!(stub.workspace.lock().unwrap().downloads, 1);
+}

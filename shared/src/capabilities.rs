@@ -21,7 +21,8 @@ pub enum Capability {
     Blobs,
     /// Minting customer tokens and managing a tenant's agents (Cognito).
     Identity,
-    /// The media of calls (Chime SDK meetings).
+    /// The media of calls (Chime SDK meetings), and the video apps' notifications back to
+    /// Confer's public address.
     Video,
     /// The recordings bucket (and its KMS key), apart from live media.
     Recordings,
@@ -37,6 +38,8 @@ pub enum Capability {
     Schedules,
     /// Sending recordings to import from the video apps to the imports queue (SQS).
     Imports,
+    /// The tenants' video app credentials (AWS Secrets Manager).
+    Secrets,
 }
 
 pub const ENV_TABLE: &str = "CONFER_TABLE";
@@ -60,6 +63,10 @@ pub const ENV_FANOUT_QUEUE_ARN: &str = "CONFER_FANOUT_QUEUE_ARN";
 pub const ENV_SCHEDULER_ROLE_ARN: &str = "CONFER_SCHEDULER_ROLE_ARN";
 pub const ENV_SCHEDULE_GROUP: &str = "CONFER_SCHEDULE_GROUP";
 pub const ENV_IMPORTS_QUEUE_URL: &str = "CONFER_IMPORTS_QUEUE_URL";
+/// The names of the tenants' video app secrets begin with this (`{NamePrefix}/{Stage}/video-apps/`).
+pub const ENV_SECRETS_PREFIX: &str = "CONFER_SECRETS_PREFIX";
+/// Confer's public REST address, where the video apps send their notifications (Teams).
+pub const ENV_PUBLIC_URL: &str = "CONFER_PUBLIC_URL";
 
 impl Capability {
     /// Environment variables the cloud adapters of this capability read.
@@ -72,13 +79,14 @@ impl Capability {
             Capability::Search => &[ENV_SEARCH_ENDPOINT, ENV_SEARCH_INDEX],
             Capability::Blobs => &[ENV_ATTACHMENTS_BUCKET],
             Capability::Identity => &[ENV_USER_POOL_ID, ENV_USER_POOL_CLIENT_ID],
-            Capability::Video => &[ENV_CHIME_MEDIA_REGION],
+            Capability::Video => &[ENV_CHIME_MEDIA_REGION, ENV_PUBLIC_URL],
             Capability::Recordings => &[ENV_RECORDINGS_BUCKET],
             Capability::Pipelines => &[ENV_RECORDINGS_BUCKET],
             Capability::Transcription | Capability::Translation => &[],
             Capability::Queue => &[ENV_FANOUT_QUEUE_URL],
             Capability::Schedules => &[ENV_FANOUT_QUEUE_ARN, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP],
             Capability::Imports => &[ENV_IMPORTS_QUEUE_URL],
+            Capability::Secrets => &[ENV_SECRETS_PREFIX],
         }
     }
 
@@ -102,10 +110,11 @@ impl Capability {
             Capability::Queue => &[("sqs:SendMessage", "FanoutQueue")],
             Capability::Schedules => &[("scheduler:", "schedule/"), ("iam:PassRole", "SchedulerRole")],
             Capability::Imports => &[("sqs:SendMessage", "ImportsQueue")],
+            Capability::Secrets => &[("secretsmanager:", "/video-apps/")],
         }
     }
 
-    pub const ALL: [Capability; 15] = [
+    pub const ALL: [Capability; 16] = [
         Capability::Table,
         Capability::Live,
         Capability::Events,
@@ -121,6 +130,7 @@ impl Capability {
         Capability::Queue,
         Capability::Schedules,
         Capability::Imports,
+        Capability::Secrets,
     ];
 }
 
@@ -140,9 +150,13 @@ pub mod needs {
     /// Changing an agent: the directory, and closing a disabled agent's sockets.
     pub const AGENTS_UPDATE: &[Capability] = &[Table, Live, Identity];
     /// Starting, joining, leaving and ending calls: the call's records and history, frames,
-    /// events, and the provider's meeting.
-    /// (Ending a call also stops its recording's capture pipeline.)
-    pub const CALLS: &[Capability] = &[Table, Live, Events, Video, Pipelines];
+    /// events, and the provider's meeting (Chime's, or the tenant's video app's with its
+    /// credentials). (Ending a call also stops its recording's capture pipeline.)
+    pub const CALLS: &[Capability] = &[Table, Live, Events, Video, Pipelines, Secrets];
+    /// The tenant's video app credentials, for its admins.
+    pub const VIDEO_APPS: &[Capability] = &[Table, Secrets];
+    /// A video app's webhook: the call's state as the app reports it, and its recordings queued.
+    pub const VIDEO_APP_WEBHOOK: &[Capability] = &[Table, Live, Events, Video, Pipelines, Secrets, Imports];
     /// Starting and stopping a call's recording.
     pub const RECORD: &[Capability] = &[Table, Live, Events, Pipelines];
     /// Reading recordings and their media.
@@ -169,7 +183,7 @@ pub mod needs {
     pub const FANOUT: &[Capability] = &[Table, Live, Events, Queue];
     /// The imports queue's consumer: a video app's recording downloaded into the recordings
     /// bucket, the recording and its events.
-    pub const IMPORT: &[Capability] = &[Table, Live, Events, Recordings];
+    pub const IMPORT: &[Capability] = &[Table, Live, Events, Recordings, Secrets];
     /// A capture pipeline ended: its chunks are concatenated.
     pub const PIPELINES: &[Capability] = &[Table, Live, Events, Pipelines];
 }

@@ -5,7 +5,12 @@
 //! `grant_type=client_credentials`; `400 {"error": "invalid_client", "error_description"}` for
 //! a wrong secret) and online meetings (`POST /v1.0/users/{userId}/onlineMeetings` → 201 with
 //! `id` and `joinWebUrl`; 403 for an organizer no application access policy grants), with
-//! bearer tokens checked and failures injected on demand (429 with `Retry-After`).
+//! bearer tokens checked and failures injected on demand (429 with `Retry-After`). Change
+//! notifications as Graph sends them: `POST /v1.0/subscriptions` first checks the notification
+//! URL (a `POST ?validationToken=…` that must be echoed as plain text within ten seconds),
+//! then a new recording is announced with the subscription's `clientState` and a `resource`
+//! naming the meeting and the recording, whose content is served at `GET
+//! /v1.0/users/{userId}/onlineMeetings/{meetingId}/recordings/{recordingId}/content`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -13,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, get, post};
 use axum::{Form, Json, Router};
 use serde_json::{json, Value};
 
@@ -29,6 +34,15 @@ pub struct Directory {
     pub meetings: BTreeMap<String, Value>,
     /// Statuses the next Graph calls answer instead.
     pub fail_next: VecDeque<u16>,
+    /// Subscriptions: their body as created (after the endpoint's validation succeeded).
+    pub subscriptions: Vec<Value>,
+    /// Whether subscriptions are refused (an app without the recording permission).
+    pub refuse_subscriptions: bool,
+    /// Meetings deleted.
+    pub deleted: Vec<String>,
+    /// Recordings' content by (meeting, recording) id.
+    pub recordings: BTreeMap<(String, String), Vec<u8>>,
+    pub downloads: usize,
 }
 
 pub type Shared = Arc<Mutex<Directory>>;
@@ -45,6 +59,33 @@ impl Stub {
     pub fn graph_url(&self) -> String {
         format!("{}/v1.0", self.url)
     }
+    /// A recording of `meeting_id` is ready: Graph notifies the meeting's subscription. Answers
+    /// the status Confer's webhook gave.
+    pub async fn record(&self, meeting_id: &str, content: Vec<u8>) -> u16 {
+        let recording = format!("VjEjIz{}", ulid::Ulid::new());
+        let subscription = {
+            let mut d = self.directory.lock().unwrap();
+            d.recordings.insert((meeting_id.to_string(), recording.clone()), content);
+            d.subscriptions
+                .iter()
+                .find(|s| s["resource"] == format!("communications/onlineMeetings/{meeting_id}/recordings"))
+                .cloned()
+                .expect("the meeting has a subscription")
+        };
+        let resource = format!("communications/onlineMeetings('{meeting_id}')/recordings('{recording}')");
+        let body = json!({ "value": [{
+            "subscriptionId": subscription["id"],
+            "subscriptionExpirationDateTime": subscription["expirationDateTime"],
+            "changeType": "created",
+            "resource": resource,
+            "resourceData": { "id": recording, "@odata.type": "#Microsoft.Graph.callRecording", "@odata.id": resource },
+            "clientState": subscription["clientState"],
+            "tenantId": DIRECTORY_ID,
+        }] });
+        let url = subscription["notificationUrl"].as_str().unwrap().to_string();
+        reqwest::Client::new().post(url).json(&body).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+    }
+
     pub fn credentials(&self) -> Value {
         json!({ "provider": "teams", "directory_id": DIRECTORY_ID, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "organizer_user_id": ORGANIZER })
     }
@@ -55,6 +96,9 @@ pub async fn start() -> Stub {
     let app = Router::new()
         .route("/{directory}/oauth2/v2.0/token", post(token))
         .route("/v1.0/users/{user}/onlineMeetings", post(create_meeting))
+        .route("/v1.0/users/{user}/onlineMeetings/{meeting}", delete(delete_meeting))
+        .route("/v1.0/users/{user}/onlineMeetings/{meeting}/recordings/{recording}/content", get(recording_content))
+        .route("/v1.0/subscriptions", post(subscribe))
         .with_state(directory.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
@@ -134,4 +178,96 @@ async fn create_meeting(
     });
     d.meetings.insert(id, body);
     (StatusCode::CREATED, Json(meeting)).into_response()
+}
+
+fn bearer_ok(d: &Directory, headers: &HeaderMap) -> bool {
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    bearer.is_some_and(|t| d.tokens_issued.iter().any(|i| i == t))
+}
+
+async fn subscribe(State(directory): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    {
+        let d = directory.lock().unwrap();
+        if !bearer_ok(&d, &headers) {
+            return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+        }
+        if d.refuse_subscriptions {
+            return graph_error(403, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: The application does not have OnlineMeetingRecording.Read.All]");
+        }
+    }
+    let (Some(url), Some(resource), Some(state)) =
+        (body["notificationUrl"].as_str(), body["resource"].as_str(), body["clientState"].as_str())
+    else {
+        return graph_error(400, "InvalidRequest", "notificationUrl, resource and clientState are required.");
+    };
+    if body["changeType"] != "created"
+        || state.len() > 255
+        || body["expirationDateTime"].as_str().is_none()
+        || body["lifecycleNotificationUrl"].as_str().is_none()
+    {
+        return graph_error(400, "InvalidRequest", "Invalid subscription.");
+    }
+    let _ = resource;
+    // Graph checks the endpoint first: it must echo the token, as plain text, within ten seconds.
+    let token = format!("Validation: Testing client application reachability for subscription Request-Id: {}", ulid::Ulid::new());
+    let answer = reqwest::Client::new()
+        .post(url)
+        .query(&[("validationToken", &token)])
+        .header("content-type", "text/plain; charset=utf-8")
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await;
+    let echoed = match answer {
+        Ok(r)
+            if r.status().as_u16() == 200
+                && r.headers().get("content-type").is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/plain")) =>
+        {
+            r.text().await.ok() == Some(token.clone())
+        }
+        _ => false,
+    };
+    if !echoed {
+        return graph_error(
+            400,
+            "ValidationError",
+            "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.",
+        );
+    }
+    let mut subscription = body.clone();
+    subscription["id"] = json!(ulid::Ulid::new().to_string().to_lowercase());
+    subscription["applicationId"] = json!(CLIENT_ID);
+    directory.lock().unwrap().subscriptions.push(subscription.clone());
+    (StatusCode::CREATED, Json(subscription)).into_response()
+}
+
+async fn delete_meeting(State(directory): State<Shared>, Path((_user, meeting)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let mut d = directory.lock().unwrap();
+    if !bearer_ok(&d, &headers) {
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+    }
+    match d.meetings.remove(&meeting) {
+        Some(_) => {
+            d.deleted.push(meeting);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => graph_error(404, "NotFound", "The meeting was not found."),
+    }
+}
+
+async fn recording_content(
+    State(directory): State<Shared>,
+    Path((_user, meeting, recording)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut d = directory.lock().unwrap();
+    if !bearer_ok(&d, &headers) {
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+    }
+    match d.recordings.get(&(meeting, recording)).cloned() {
+        Some(bytes) => {
+            d.downloads += 1;
+            ([("content-type", "video/mp4")], bytes).into_response()
+        }
+        None => graph_error(404, "NotFound", "The recording was not found."),
+    }
 }

@@ -175,7 +175,27 @@ pub enum ProviderCredentials {
         private_key: String,
         #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
         subject: String,
+        /// Where Meet's events reach Confer (its meetings ending, attendees, recordings): without
+        /// it, calls in Meet run without them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        events: Option<MeetEvents>,
     },
+}
+
+/// Google Meet's events, delivered by the tenant's Pub/Sub: the topic Workspace Events publishes
+/// to, and the push subscription's authentication (the service account its OIDC tokens name, and
+/// the audience they carry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MeetEvents {
+    /// `projects/{project}/topics/{topic}`.
+    #[schema(max_length = 512, pattern = r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$")]
+    pub pubsub_topic: String,
+    /// The email of the service account the push subscription authenticates as.
+    #[schema(max_length = 320, pattern = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+    pub push_service_account: String,
+    /// The audience the push subscription's tokens carry (set it to Confer's webhook URL).
+    #[schema(max_length = 512, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")]
+    pub audience: String,
 }
 
 /// A self-hosted Jitsi's token authentication: the server's `app_id` and `app_secret` (HS256).
@@ -185,6 +205,20 @@ pub struct JitsiToken {
     pub app_id: String,
     #[schema(min_length = 32, max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub app_secret: String,
+}
+
+/// `projects/{project}/topics/{topic}` as Pub/Sub names topics.
+fn regex_lite_topic(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("projects/") else { return false };
+    let Some((project, topic)) = rest.split_once("/topics/") else { return false };
+    let project_ok = (6..=30).contains(&project.len())
+        && project.starts_with(|c: char| c.is_ascii_lowercase())
+        && !project.ends_with('-')
+        && project.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let topic_ok = (3..=255).contains(&topic.len())
+        && topic.starts_with(|c: char| c.is_ascii_alphabetic())
+        && topic.chars().all(|c| c.is_ascii_alphanumeric() || "._~%+-".contains(c));
+    project_ok && topic_ok
 }
 
 fn me() -> String {
@@ -224,9 +258,23 @@ impl ProviderCredentials {
                     field(n, v)?;
                 }
             }
-            ProviderCredentials::Meet { client_email, private_key, subject } => {
+            ProviderCredentials::Meet { client_email, private_key, subject, events } => {
                 field("client_email", client_email)?;
                 field("subject", subject)?;
+                if let Some(e) = events {
+                    let topic = regex_lite_topic(&e.pubsub_topic);
+                    if !topic || e.push_service_account.len() > 320 || !e.push_service_account.contains('@') {
+                        return Err(AppError::validation(
+                            "events.pubsub_topic must be projects/{project}/topics/{topic}, events.push_service_account an email",
+                        ));
+                    }
+                    field("events.audience", &e.audience)?;
+                    if !(e.audience.starts_with("https://") || e.audience.starts_with("http://"))
+                        || e.audience.chars().any(char::is_whitespace)
+                    {
+                        return Err(AppError::validation("events.audience must be a URL (the push subscription's audience)"));
+                    }
+                }
                 // Whether the key signs is known when Google answers (a call that cannot start
                 // says so, naming the key): only its shape is checked here.
                 if private_key.len() > 8192

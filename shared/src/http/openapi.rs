@@ -29,7 +29,8 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         announcements::cancel_announcement, announcements::preview_audience, announcements::create_media, announcements::get_media,
         announcements::list_inbox, announcements::open_inbox_entry, announcements::read_inbox_entry,
         search::search,
-        providers::list_video_providers, providers::connect_video_provider, providers::disconnect_video_provider, providers::zoom_webhook
+        providers::list_video_providers, providers::connect_video_provider, providers::disconnect_video_provider, providers::zoom_webhook,
+        providers::teams_webhook, providers::meet_webhook
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
     components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, SearchQuery, SearchKinds, SearchSortParam, SearchLimit, FilterText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format, crate::domain::provider::ExternalProvider, providers::WebhookTenant)),

@@ -125,19 +125,20 @@ pub static ROUTES: &[Route] = &[
     route!("POST", "/v1/inbox/{announcementId}/read", "inbox-read", true, needs::TABLE_EVENTS, an::read_inbox_entry),
     route!("GET", "/v1/search", "search", true, needs::SEARCH, super::search::search),
     route!("GET", "/v1/tenant/settings", "settings-get", true, needs::TABLE, r::get_settings),
-    // The video apps' credentials live in the data directory's sealed file; Secrets Manager in
-    // the cloud is next (docs/providers.md).
-    route!("GET", "/v1/tenant/video-providers", "video-providers-list", false, needs::TABLE, pr::list_video_providers),
-    route!("PUT", "/v1/tenant/video-providers/{provider}", "video-providers-connect", false, needs::TABLE, pr::connect_video_provider),
+    // The video apps' credentials: Secrets Manager in the cloud, a sealed file locally.
+    route!("GET", "/v1/tenant/video-providers", "video-providers-list", true, needs::VIDEO_APPS, pr::list_video_providers),
+    route!("PUT", "/v1/tenant/video-providers/{provider}", "video-providers-connect", true, needs::VIDEO_APPS, pr::connect_video_provider),
     route!(
         "DELETE",
         "/v1/tenant/video-providers/{provider}",
         "video-providers-disconnect",
-        false,
-        needs::TABLE,
+        true,
+        needs::VIDEO_APPS,
         pr::disconnect_video_provider
     ),
-    route!(public "POST", "/v1/webhooks/zoom/{tenantId}", "zoom-webhook", false, needs::CALLS, pr::zoom_webhook),
+    route!(public "POST", "/v1/webhooks/zoom/{tenantId}", "zoom-webhook", true, needs::VIDEO_APP_WEBHOOK, pr::zoom_webhook),
+    route!(public "POST", "/v1/webhooks/teams/{tenantId}", "teams-webhook", true, needs::VIDEO_APP_WEBHOOK, pr::teams_webhook),
+    route!(public "POST", "/v1/webhooks/meet/{tenantId}", "meet-webhook", true, needs::VIDEO_APP_WEBHOOK, pr::meet_webhook),
     route!("PATCH", "/v1/tenant/settings", "settings-update", true, needs::TABLE, r::update_settings),
     route!("GET", "/v1/me", "me-get", true, needs::NONE, h::get_me),
     route!("POST", "/v1/customers/{customerId}/invitations", "invitations-create", true, needs::TABLE, h::create_invitation),

@@ -69,6 +69,19 @@ pub trait MeetingApps: Send + Sync + 'static {
     fn join_url(&self, credentials: &ProviderCredentials, meeting: &ExternalMeeting, who: &Attendee) -> Result<String, VideoError>;
     /// Ends the meeting for everyone; one already over is not an error.
     async fn end(&self, credentials: &ProviderCredentials, meeting: &ExternalMeeting) -> Result<(), VideoError>;
+    /// Where the provider serves a recording its notification named by id only (Teams).
+    fn recording_url(&self, _credentials: &ProviderCredentials, _meeting_id: &str, _recording_id: &str) -> Option<String> {
+        None
+    }
+    /// Where the provider keeps a recording it announced by name (Meet: a Drive file).
+    async fn recording_file(&self, _credentials: &ProviderCredentials, _recording: &str) -> Result<Option<String>, VideoError> {
+        Ok(None)
+    }
+    /// Whether a pushed notification's bearer token is the provider's, for these credentials
+    /// (Meet's Pub/Sub push); why not otherwise.
+    async fn verify_push(&self, _credentials: &ProviderCredentials, _token: &str) -> Result<(), String> {
+        Err("this app does not push events".into())
+    }
     /// Streams a recording file into `to`, at most `max_bytes`, with the provider's download
     /// authorisation (`grant`: the one its notification carried) or else the tenant's
     /// credentials. Answers the bytes written; nothing is left in `to` on failure.

@@ -10,6 +10,7 @@ pub mod media_pipelines;
 pub mod opensearch;
 pub mod s3;
 pub mod scheduler;
+pub mod secrets_manager;
 pub mod sns;
 pub mod sqs;
 pub mod transcribe;
@@ -25,7 +26,7 @@ use crate::identity::{TokenVerifier, VerifierConfig};
 pub use crate::capabilities::{
     ENV_ATTACHMENTS_BUCKET, ENV_CHIME_MEDIA_REGION, ENV_CONNECTIONS_TABLE, ENV_EVENTS_TOPIC_ARN, ENV_FANOUT_QUEUE_ARN,
     ENV_FANOUT_QUEUE_URL, ENV_IMPORTS_QUEUE_URL, ENV_RECORDINGS_BUCKET, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP, ENV_SEARCH_ENDPOINT,
-    ENV_SEARCH_INDEX, ENV_TABLE, ENV_USER_POOL_CLIENT_ID, ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
+    ENV_SEARCH_INDEX, ENV_SECRETS_PREFIX, ENV_TABLE, ENV_USER_POOL_CLIENT_ID, ENV_USER_POOL_ID, ENV_WS_ENDPOINT,
 };
 pub const ENV_JWT_ISSUER: &str = "CONFER_JWT_ISSUER";
 pub const ENV_JWT_AUDIENCE: &str = "CONFER_JWT_AUDIENCE";
@@ -106,6 +107,9 @@ pub async fn app_for(needs: &[Capability]) -> Result<App, AppError> {
     }
     if has(Capability::Queue) {
         app.queue = Arc::new(sqs::SqsQueue::new(&config, env(ENV_FANOUT_QUEUE_URL)?));
+    }
+    if has(Capability::Secrets) {
+        app.secrets = Arc::new(secrets_manager::SecretsManagerSecrets::new(&config, env(ENV_SECRETS_PREFIX)?));
     }
     if has(Capability::Imports) {
         app.imports = Arc::new(sqs::SqsQueue::new(&config, env(ENV_IMPORTS_QUEUE_URL)?));

@@ -30,6 +30,12 @@ pub struct AppUrls {
     pub teams_graph: String,
     pub meet_oauth: String,
     pub meet_api: String,
+    pub meet_events: String,
+    pub meet_drive: String,
+    pub google_certs: String,
+    /// Confer's public address (`CONFER_PUBLIC_URL`), where the apps send notifications; without
+    /// it no Teams notifications are asked for.
+    pub public_url: Option<String>,
 }
 
 impl AppUrls {
@@ -42,9 +48,15 @@ impl AppUrls {
             teams_graph: var(teams::ENV_GRAPH_URL, teams::GRAPH_URL),
             meet_oauth: var(meet::ENV_OAUTH_URL, meet::OAUTH_URL),
             meet_api: var(meet::ENV_API_URL, meet::API_URL),
+            meet_events: var(meet::ENV_EVENTS_URL, meet::EVENTS_URL),
+            meet_drive: var(meet::ENV_DRIVE_URL, meet::DRIVE_URL),
+            google_certs: var(meet::ENV_CERTS_URL, meet::CERTS_URL),
+            public_url: std::env::var(ENV_PUBLIC_URL).ok().filter(|s| !s.is_empty()),
         }
     }
 }
+
+pub use crate::capabilities::ENV_PUBLIC_URL;
 
 /// Every provider Confer creates meetings in.
 pub struct ProviderApps {
@@ -57,8 +69,14 @@ impl ProviderApps {
     pub fn new(urls: &AppUrls) -> Self {
         ProviderApps {
             zoom: zoom::Zoom::new(&urls.zoom_oauth, &urls.zoom_api),
-            teams: teams::Teams::new(&urls.teams_login, &urls.teams_graph),
-            meet: meet::Meet::new(&urls.meet_oauth, &urls.meet_api),
+            teams: teams::Teams::new(&urls.teams_login, &urls.teams_graph, urls.public_url.as_deref()),
+            meet: meet::Meet::new(&meet::GoogleUrls {
+                oauth: urls.meet_oauth.clone(),
+                api: urls.meet_api.clone(),
+                events: urls.meet_events.clone(),
+                drive: urls.meet_drive.clone(),
+                certs: urls.google_certs.clone(),
+            }),
         }
     }
 
@@ -73,7 +91,7 @@ impl MeetingApps for ProviderApps {
     async fn create(&self, credentials: &ProviderCredentials, call: &CallRef, topic: &str) -> Result<ExternalMeeting, VideoError> {
         match credentials {
             ProviderCredentials::Zoom { .. } => self.zoom.create(credentials, topic).await,
-            ProviderCredentials::Teams { .. } => self.teams.create(credentials, topic).await,
+            ProviderCredentials::Teams { .. } => self.teams.create(credentials, &call.tenant, topic).await,
             ProviderCredentials::Meet { .. } => self.meet.create(credentials).await,
             ProviderCredentials::Jitsi { base_url, .. } => Ok(jitsi::create(base_url, call)),
         }
@@ -101,6 +119,27 @@ impl MeetingApps for ProviderApps {
         }
     }
 
+    fn recording_url(&self, credentials: &ProviderCredentials, meeting_id: &str, recording_id: &str) -> Option<String> {
+        match credentials {
+            ProviderCredentials::Teams { .. } => self.teams.recording_url(credentials, meeting_id, recording_id),
+            _ => None,
+        }
+    }
+
+    async fn recording_file(&self, credentials: &ProviderCredentials, recording: &str) -> Result<Option<String>, VideoError> {
+        match credentials {
+            ProviderCredentials::Meet { .. } => self.meet.recording_file(credentials, recording).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn verify_push(&self, credentials: &ProviderCredentials, token: &str) -> Result<(), String> {
+        match credentials {
+            ProviderCredentials::Meet { events: Some(events), .. } => self.meet.verify_push(events, token).await,
+            _ => Err("this app does not push events".into()),
+        }
+    }
+
     async fn download(
         &self,
         provider: ExternalProvider,
@@ -112,6 +151,14 @@ impl MeetingApps for ProviderApps {
     ) -> Result<u64, DownloadError> {
         match provider {
             ExternalProvider::Zoom => self.zoom.download(credentials, file, grant, max_bytes, to).await,
+            ExternalProvider::Teams => match credentials {
+                Some(c) => self.teams.download(c, file, max_bytes, to).await,
+                None => Err(DownloadError::Refused("Microsoft Teams is no longer connected for this tenant".into())),
+            },
+            ExternalProvider::Meet => match credentials {
+                Some(c) => self.meet.download(c, file, max_bytes, to).await,
+                None => Err(DownloadError::Refused("Google Meet is no longer connected for this tenant".into())),
+            },
             other => Err(DownloadError::Refused(format!("Confer does not import {} recordings yet", other.title()))),
         }
     }

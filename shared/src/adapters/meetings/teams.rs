@@ -2,18 +2,26 @@
 //! `POST {login}/{directory}/oauth2/v2.0/token` (`grant_type=client_credentials`, scope
 //! `https://graph.microsoft.com/.default`), kept until a minute before it expires; meetings
 //! created with `POST /users/{organizer}/onlineMeetings` (`OnlineMeetings.ReadWrite.All`, and an
-//! application access policy granted to the organizer). Graph offers no way to end an online
-//! meeting for everyone: a Teams meeting ends when its last attendee leaves. Throttling (429,
-//! `Retry-After`) and 5xx are tried again; refusals name Teams and Graph's reason.
+//! application access policy granted to the organizer). Where Confer has a public address, each
+//! meeting gets a change notification subscription to its recordings (`POST /subscriptions`,
+//! resource `communications/onlineMeetings/{id}/recordings`, `OnlineMeetingRecording.Read.All`),
+//! whose `clientState` is an HMAC of the tenant and meeting under the app's secret; a meeting
+//! whose subscription Graph refuses is deleted again. Recordings are fetched from
+//! `GET /users/{organizer}/onlineMeetings/{id}/recordings/{recording}/content`. Graph offers no
+//! way to end an online meeting for everyone: a Teams meeting ends when its last attendee leaves.
+//! Throttling (429, `Retry-After`) and 5xx are tried again; refusals name Teams and Graph's reason.
 
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{clients, send, TokenCache};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{clients, download_with_retry, send, TokenCache};
 use crate::domain::provider::ProviderCredentials;
-use crate::ports::meetings::ExternalMeeting;
+use crate::ports::meetings::{DownloadError, ExternalMeeting, ProviderFile};
 use crate::ports::video::VideoError;
 
 pub const LOGIN_URL: &str = "https://login.microsoftonline.com";
@@ -22,11 +30,16 @@ pub const ENV_LOGIN_URL: &str = "CONFER_TEAMS_LOGIN_URL";
 pub const ENV_GRAPH_URL: &str = "CONFER_TEAMS_GRAPH_URL";
 /// How long a meeting is booked for (Teams keeps its link working after that).
 const MEETING_MINUTES: i64 = 60;
+/// How long a recording subscription lasts (Graph allows at most 4230 minutes for this resource).
+const SUBSCRIPTION_MINUTES: i64 = 4200;
 
 pub struct Teams {
     login_url: String,
     graph_url: String,
+    /// Confer's public address, where Graph sends notifications (`None`: no subscriptions).
+    public_url: Option<String>,
     http: reqwest::Client,
+    downloads: reqwest::Client,
     tokens: TokenCache,
     backoff: Duration,
 }
@@ -59,11 +72,14 @@ fn reason(body: &Value) -> String {
 }
 
 impl Teams {
-    pub fn new(login_url: &str, graph_url: &str) -> Self {
+    pub fn new(login_url: &str, graph_url: &str, public_url: Option<&str>) -> Self {
+        let (http, downloads) = clients();
         Teams {
             login_url: login_url.trim_end_matches('/').to_string(),
             graph_url: graph_url.trim_end_matches('/').to_string(),
-            http: clients().0,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+            http,
+            downloads,
             tokens: TokenCache::default(),
             backoff: Duration::from_millis(500),
         }
@@ -112,14 +128,13 @@ impl Teams {
         unreachable!("the loop returns on its second pass")
     }
 
-    pub async fn create(&self, credentials: &ProviderCredentials, topic: &str) -> Result<ExternalMeeting, VideoError> {
+    pub async fn create(&self, credentials: &ProviderCredentials, tenant: &str, topic: &str) -> Result<ExternalMeeting, VideoError> {
         let organizer = app(credentials)?.organizer.to_string();
         let now = time::OffsetDateTime::now_utc();
-        let at = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let body = json!({
             "subject": topic,
-            "startDateTime": at(now),
-            "endDateTime": at(now + time::Duration::minutes(MEETING_MINUTES)),
+            "startDateTime": rfc3339(now),
+            "endDateTime": rfc3339(now + time::Duration::minutes(MEETING_MINUTES)),
             // The customer comes from outside the organisation: straight in, no lobby.
             "lobbyBypassSettings": { "scope": "everyone", "isDialInBypassEnabled": true },
             "allowRecording": true,
@@ -127,14 +142,125 @@ impl Teams {
         let (status, answer) = self.graph(credentials, Method::POST, &format!("/users/{organizer}/onlineMeetings"), body).await?;
         let id = answer.get("id").and_then(Value::as_str);
         let join_url = answer.get("joinWebUrl").and_then(Value::as_str);
-        match (status, id, join_url) {
-            (200 | 201, Some(id), Some(url)) => Ok(ExternalMeeting { external_id: id.to_string(), join_url: url.to_string(), room: None }),
-            (200 | 201, ..) => Err(VideoError::Unavailable("Microsoft Teams created a meeting without an id or join link".into())),
-            (403, ..) => Err(VideoError::Rejected(format!(
-                "Microsoft Teams refused to create the meeting (403: {}); the organizer needs an application access policy granting the app",
+        let meeting = match (status, id, join_url) {
+            (200 | 201, Some(id), Some(url)) => ExternalMeeting { external_id: id.to_string(), join_url: url.to_string(), room: None },
+            (200 | 201, ..) => return Err(VideoError::Unavailable("Microsoft Teams created a meeting without an id or join link".into())),
+            (403, ..) => {
+                return Err(VideoError::Rejected(format!(
+                    "Microsoft Teams refused to create the meeting (403: {}); the organizer needs an application access policy granting the app",
+                    reason(&answer)
+                )))
+            }
+            (s, ..) => return Err(VideoError::Rejected(format!("Microsoft Teams refused to create the meeting ({s}: {})", reason(&answer)))),
+        };
+        if let Some(public) = &self.public_url {
+            if let Err(e) = self.subscribe(credentials, tenant, &meeting.external_id, public).await {
+                // Nothing half-created: the meeting goes again.
+                let path = format!("/users/{organizer}/onlineMeetings/{}", meeting.external_id);
+                if let Err(gone) = self.graph(credentials, Method::DELETE, &path, Value::Null).await {
+                    tracing::warn!(error = %gone, "a Teams meeting whose subscription failed could not be deleted");
+                }
+                return Err(e);
+            }
+        }
+        Ok(meeting)
+    }
+
+    /// Graph notifies Confer of the meeting's recordings (it first checks that Confer's webhook
+    /// echoes its validation token).
+    async fn subscribe(&self, credentials: &ProviderCredentials, tenant: &str, meeting_id: &str, public: &str) -> Result<(), VideoError> {
+        let App { client_secret, .. } = app(credentials)?;
+        let url = format!("{public}/v1/webhooks/teams/{tenant}");
+        let body = json!({
+            "changeType": "created",
+            "notificationUrl": url,
+            "lifecycleNotificationUrl": url,
+            "resource": format!("communications/onlineMeetings/{meeting_id}/recordings"),
+            "includeResourceData": false,
+            "expirationDateTime": rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(SUBSCRIPTION_MINUTES)),
+            "clientState": client_state(client_secret, tenant, meeting_id),
+        });
+        let (status, answer) = self.graph(credentials, Method::POST, "/subscriptions", body).await?;
+        match status {
+            200 | 201 => Ok(()),
+            s => Err(VideoError::Rejected(format!(
+                "Microsoft Teams refused to notify Confer of the meeting's recordings ({s}: {}); the app needs OnlineMeetingRecording.Read.All",
                 reason(&answer)
             ))),
-            (s, ..) => Err(VideoError::Rejected(format!("Microsoft Teams refused to create the meeting ({s}: {})", reason(&answer)))),
         }
+    }
+
+    /// A recording's content, with the app's token.
+    pub async fn download(
+        &self,
+        credentials: &ProviderCredentials,
+        file: &ProviderFile,
+        max_bytes: u64,
+        to: &std::path::Path,
+    ) -> Result<u64, DownloadError> {
+        let token =
+            self.token(&app(credentials).map_err(|e| DownloadError::Refused(e.to_string()))?, false).await.map_err(|e| match e {
+                VideoError::Rejected(why) => DownloadError::Refused(why),
+                other => DownloadError::Unavailable(other.to_string()),
+            })?;
+        download_with_retry("Microsoft Teams", self.backoff, || self.downloads.get(&file.download_url).bearer_auth(&token), max_bytes, to)
+            .await
+    }
+
+    /// Where a recording of `meeting_id` is fetched from.
+    pub fn recording_url(&self, credentials: &ProviderCredentials, meeting_id: &str, recording_id: &str) -> Option<String> {
+        let App { organizer, .. } = app(credentials).ok()?;
+        Some(format!("{}/users/{organizer}/onlineMeetings/{meeting_id}/recordings/{recording_id}/content", self.graph_url))
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The `clientState` of a meeting's subscription: only Graph, told it at subscription, and
+/// Confer, holding the app's secret, know it.
+pub fn client_state(client_secret: &str, tenant: &str, meeting_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(client_secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("confer-teams:{tenant}:{meeting_id}").as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The meeting and recording a notification's `resource` names:
+/// `communications/onlineMeetings('{meeting}')/recordings('{recording}')` (or with slashes).
+pub fn recording_resource(resource: &str) -> Option<(String, String)> {
+    let rest = resource.trim_start_matches('/').strip_prefix("communications/onlineMeetings")?;
+    let (meeting, rest) = part(rest)?;
+    let rest = rest.strip_prefix("/recordings")?;
+    let (recording, rest) = part(rest)?;
+    (rest.is_empty() && !meeting.is_empty() && !recording.is_empty()).then_some((meeting, recording))
+}
+
+fn part(s: &str) -> Option<(String, &str)> {
+    if let Some(r) = s.strip_prefix("('") {
+        let end = r.find("')")?;
+        Some((r[..end].to_string(), &r[end + 2..]))
+    } else {
+        let r = s.strip_prefix('/')?;
+        let end = r.find('/').unwrap_or(r.len());
+        Some((r[..end].to_string(), &r[end..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_resources_name_the_meeting_and_the_recording() {
+        assert_eq!(
+            recording_resource("communications/onlineMeetings('MSo1N2Y5')/recordings('VjEj')"),
+            Some(("MSo1N2Y5".into(), "VjEj".into()))
+        );
+        assert_eq!(recording_resource("communications/onlineMeetings/MSo1N2Y5/recordings/VjEj"), Some(("MSo1N2Y5".into(), "VjEj".into())));
+        assert_eq!(recording_resource("communications/onlineMeetings('MSo1N2Y5')/transcripts('VjEj')"), None);
+        assert_eq!(recording_resource("users/x/onlineMeetings('a')/recordings('b')"), None);
+        assert_eq!(client_state("secret", "acme", "m1").len(), 64);
+        assert_ne!(client_state("secret", "acme", "m1"), client_state("secret", "globex", "m1"));
     }
 }

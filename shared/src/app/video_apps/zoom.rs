@@ -9,18 +9,12 @@ use sha2::{Digest, Sha256};
 use super::import::ImportJob;
 use crate::adapters::meetings::zoom::{url_validation, verify_webhook};
 use crate::app::calls::{provider_event, ProviderReport};
-use crate::app::{from_item, App};
+use crate::app::App;
 use crate::domain::call::CallProvider;
 use crate::domain::provider::{ExternalProvider, ProviderCredentials};
 use crate::domain::{now_epoch_seconds, TenantId};
 use crate::error::{AppError, AppResult};
-use crate::events::{types, EventEnvelope};
-use crate::keys;
 use crate::ports::meetings::ProviderFile;
-use crate::ports::table::{Condition, Item, StoreError, TTL};
-
-/// Days a delivery is remembered (Zoom retries within a day).
-pub const DELIVERY_DAYS: i64 = 3;
 
 /// The headers Zoom signs a delivery with.
 pub struct Signed<'a> {
@@ -34,7 +28,7 @@ pub async fn webhook(app: &App, tenant: &str, signed: Signed<'_>, body: &[u8]) -
     let stored = match app.secrets.get(tenant.as_str(), ExternalProvider::Zoom).await {
         Ok(Some(s)) => s.credentials,
         Ok(None) => return Err(AppError::NotFound("webhook")),
-        Err(e) => return Err(AppError::internal(e.to_string())),
+        Err(e) => return Err(super::secrets_error(e)),
     };
     let ProviderCredentials::Zoom { webhook_secret_token, .. } = stored else { return Err(AppError::NotFound("webhook")) };
     let (Some(timestamp), Some(signature)) = (signed.timestamp, signed.signature) else { return Err(AppError::Unauthorized) };
@@ -49,8 +43,7 @@ pub async fn webhook(app: &App, tenant: &str, signed: Signed<'_>, body: &[u8]) -
         return Ok(url_validation(&webhook_secret_token, plain));
     }
     let digest: String = Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
-    let seen = keys::webhook_delivery("zoom", &digest);
-    if app.table.get(&seen).await?.is_some() {
+    if super::delivered(app, "zoom", &digest).await? {
         return Ok(json!({ "status": "duplicate" }));
     }
     let object = delivery.pointer("/payload/object").cloned().unwrap_or(Value::Null);
@@ -78,14 +71,7 @@ pub async fn webhook(app: &App, tenant: &str, signed: Signed<'_>, body: &[u8]) -
         }
         _ => "ignored",
     };
-    let mut item = Item::new();
-    item.insert(crate::ports::table::PK.into(), seen.pk.clone().into());
-    item.insert(crate::ports::table::SK.into(), seen.sk.clone().into());
-    item.insert(TTL.into(), (now_epoch_seconds() + DELIVERY_DAYS * 86_400).into());
-    match app.table.put(item, Some(Condition::NotExists)).await {
-        Ok(()) | Err(StoreError::ConditionFailed) => {}
-        Err(e) => return Err(e.into()),
-    }
+    super::remember_delivery(app, "zoom", &digest).await?;
     tracing::info!(tenant = %tenant, event, status, "Zoom webhook");
     Ok(json!({ "status": status }))
 }
@@ -153,24 +139,11 @@ async fn attendee_event(
     object: &Value,
     digest: &str,
 ) -> AppResult<&'static str> {
-    let Some(item) = app.table.get(&keys::provider_meeting(CallProvider::Zoom, meeting_id)).await? else { return Ok("ignored") };
-    let reference: Value = from_item(item)?;
-    if reference.get("tenant").and_then(Value::as_str) != Some(tenant.as_str()) {
-        return Ok("ignored");
-    }
     let participant = object.get("participant").cloned().unwrap_or(Value::Null);
-    let event_type = if event.ends_with("joined") { types::MEETING_ATTENDEE_JOINED } else { types::MEETING_ATTENDEE_LEFT };
-    let data = json!({
-        "provider": "zoom",
-        "meeting_id": meeting_id,
-        "session_id": reference.get("session_id"),
-        "call_id": reference.get("call_id"),
-        "attendee": {
-            "name": participant.get("user_name"),
-            "email": participant.get("email"),
-            "at": participant.get("join_time").or_else(|| participant.get("leave_time")),
-        },
+    let attendee = json!({
+        "name": participant.get("user_name"),
+        "email": participant.get("email"),
+        "at": participant.get("join_time").or_else(|| participant.get("leave_time")),
     });
-    app.publish(EventEnvelope::new(event_type, tenant, format!("zoom:{digest}"), data)).await;
-    Ok("applied")
+    super::attendee_event(app, tenant, CallProvider::Zoom, event.ends_with("joined"), meeting_id, attendee, format!("zoom:{digest}")).await
 }

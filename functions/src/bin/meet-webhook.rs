@@ -1,0 +1,6 @@
+//! Lambda entry point for the REST route served by `meet-webhook` (see confer::http::routes).
+
+#[tokio::main]
+async fn main() -> Result<(), confer::lambda::Error> {
+    confer::lambda::run_http("meet-webhook").await
+}
