@@ -18,6 +18,8 @@ async fn server_with_zoom_stub() -> (TestServer, zoom_stub::Stub) {
     let server = TestServer::start_with(move |c| {
         c.media.apps.zoom_oauth = oauth;
         c.media.apps.zoom_api = api;
+        // A stalled answer is given up sooner than in production (15 s).
+        c.media.apps.api_timeout = Duration::from_millis(500);
     })
     .await;
     (server, stub)
@@ -133,7 +135,15 @@ async fn zoom_stub_server_refusals_and_outages_are_reported_by_name_and_leave_no
     agent.get(&call).await.expect_error(404, "not_found");
     assert!(stub.account.lock().unwrap().meetings.is_empty());
 
-    // One failure, then an answer: retried, created once.
+    // A Zoom that does not answer in time, on every try: 503, naming Zoom; nothing created.
+    stub.account.lock().unwrap().stall_next = 3;
+    let stalled = agent.post(&call, json!({})).await;
+    stalled.expect_error(503, "provider_unavailable");
+    assert!(stalled.body["error"]["message"].as_str().unwrap().contains("Zoom did not answer"), "{}", stalled.body);
+    agent.get(&call).await.expect_error(404, "not_found");
+
+    // One stall, one failure, then an answer: retried, created once.
+    stub.account.lock().unwrap().stall_next = 1;
     stub.account.lock().unwrap().fail_next.extend([500]);
     agent.post(&call, json!({})).await.expect(201);
     assert_eq!(stub.account.lock().unwrap().meetings.len(), 1);

@@ -202,10 +202,40 @@ async fn teams_graph_stub_server_recording_notification_is_validated_checked_and
     stub.directory.lock().unwrap().refuse_subscriptions = false;
     agent.post(&call, json!({})).await.expect(201);
     let meeting_id = stub.directory.lock().unwrap().meetings.keys().next().unwrap().clone();
-    let subscription = stub.directory.lock().unwrap().subscriptions[0].clone();
+    let subscription = stub.subscription("communications/callRecords");
     assert_eq!(subscription["notificationUrl"], format!("{}/v1/webhooks/teams/acme", s.base));
-    assert_eq!(subscription["resource"], format!("communications/onlineMeetings/{meeting_id}/recordings"));
-    agent.post(&format!("{call}/end"), json!({})).await.expect(200);
+    assert_eq!(subscription["resource"], "communications/callRecords", "asked for when the app was connected");
+    let recordings = stub.subscription(&format!("communications/onlineMeetings/{meeting_id}/recordings"));
+    assert_eq!(recordings["notificationUrl"], subscription["notificationUrl"]);
+
+    // The meeting ends in Teams: its call record ends the call in Confer and says who took part,
+    // once, however often Graph notifies.
+    let (record, status) = stub.call_ended(&meeting_id, &["Ann from Acme", "Ada Lovelace"]).await;
+    assert_eq!(status, 202);
+    agent.get(&call).await.expect_error(404, "not_found");
+    let history = agent.messages(&session, "").await.expect(200);
+    assert!(history["items"].as_array().unwrap().iter().any(|m| m["call"]["event"] == "ended" && m["call"]["provider"] == "teams"));
+    let attended = |all: &Value| -> Vec<String> {
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["event"])
+            .filter(|e| e["type"] == "meeting.attendee_joined" && e["data"]["provider"] == "teams")
+            .map(|e| e["data"]["attendee"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let mut names = attended(&admin.get("/v1/events?limit=100").await.expect(200));
+    names.sort();
+    assert_eq!(names, ["Ada Lovelace", "Ann from Acme"]);
+    let again = json!({ "value": [{ "changeType": "created", "resource": format!("communications/callRecords/{record}"),
+        "clientState": stub.subscription("communications/callRecords")["clientState"] }] });
+    let res = reqwest::Client::new().post(format!("{}/v1/webhooks/teams/acme", s.base)).json(&again).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(attended(&admin.get("/v1/events?limit=100").await.expect(200)).len(), 2, "the record is applied once");
+    // Graph asks for the call records' subscription to be renewed: it is.
+    assert_eq!(stub.lifecycle("communications/callRecords", "reauthorizationRequired").await, 202);
+    assert_eq!(stub.directory.lock().unwrap().renewed, vec![subscription["id"].as_str().unwrap().to_string()]);
 
     // A notification with another clientState (forged, or another tenant's) imports nothing.
     let forged = json!({ "value": [{ "changeType": "created", "clientState": "guessed",

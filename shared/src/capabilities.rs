@@ -21,8 +21,7 @@ pub enum Capability {
     Blobs,
     /// Minting customer tokens and managing a tenant's agents (Cognito).
     Identity,
-    /// The media of calls (Chime SDK meetings), and the video apps' notifications back to
-    /// Confer's public address.
+    /// The media of calls (Chime SDK meetings).
     Video,
     /// The recordings bucket (and its KMS key), apart from live media.
     Recordings,
@@ -38,7 +37,8 @@ pub enum Capability {
     Schedules,
     /// Sending recordings to import from the video apps to the imports queue (SQS).
     Imports,
-    /// The tenants' video app credentials (AWS Secrets Manager).
+    /// The tenants' video apps: their credentials (AWS Secrets Manager), and Confer's public
+    /// address, where the apps send their notifications.
     Secrets,
 }
 
@@ -79,14 +79,14 @@ impl Capability {
             Capability::Search => &[ENV_SEARCH_ENDPOINT, ENV_SEARCH_INDEX],
             Capability::Blobs => &[ENV_ATTACHMENTS_BUCKET],
             Capability::Identity => &[ENV_USER_POOL_ID, ENV_USER_POOL_CLIENT_ID],
-            Capability::Video => &[ENV_CHIME_MEDIA_REGION, ENV_PUBLIC_URL],
+            Capability::Video => &[ENV_CHIME_MEDIA_REGION],
             Capability::Recordings => &[ENV_RECORDINGS_BUCKET],
             Capability::Pipelines => &[ENV_RECORDINGS_BUCKET],
             Capability::Transcription | Capability::Translation => &[],
             Capability::Queue => &[ENV_FANOUT_QUEUE_URL],
             Capability::Schedules => &[ENV_FANOUT_QUEUE_ARN, ENV_SCHEDULER_ROLE_ARN, ENV_SCHEDULE_GROUP],
             Capability::Imports => &[ENV_IMPORTS_QUEUE_URL],
-            Capability::Secrets => &[ENV_SECRETS_PREFIX],
+            Capability::Secrets => &[ENV_SECRETS_PREFIX, ENV_PUBLIC_URL],
         }
     }
 

@@ -43,6 +43,12 @@ pub struct Directory {
     /// Recordings' content by (meeting, recording) id.
     pub recordings: BTreeMap<(String, String), Vec<u8>>,
     pub downloads: usize,
+    /// Each meeting's join link (what call records name).
+    pub join_urls: BTreeMap<String, String>,
+    /// Call records by id.
+    pub call_records: BTreeMap<String, Value>,
+    /// Subscriptions renewed (their ids).
+    pub renewed: Vec<String>,
 }
 
 pub type Shared = Arc<Mutex<Directory>>;
@@ -86,6 +92,72 @@ impl Stub {
         reqwest::Client::new().post(url).json(&body).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
     }
 
+    /// The subscription of `resource`, as Graph keeps it.
+    pub fn subscription(&self, resource: &str) -> Value {
+        let d = self.directory.lock().unwrap();
+        d.subscriptions.iter().find(|s| s["resource"] == resource).cloned().unwrap_or_else(|| panic!("no subscription of {resource}"))
+    }
+
+    async fn notify(subscription: &Value, notification: Value, lifecycle: bool) -> u16 {
+        let url = subscription[if lifecycle { "lifecycleNotificationUrl" } else { "notificationUrl" }].as_str().unwrap().to_string();
+        let body = json!({ "value": [notification] });
+        reqwest::Client::new().post(url).json(&body).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+    }
+
+    /// The meeting ended: Teams writes its call record (who took part) and Graph notifies the
+    /// call records' subscription. Answers the record's id and the webhook's status.
+    pub async fn call_ended(&self, meeting_id: &str, participants: &[&str]) -> (String, u16) {
+        let id = ulid::Ulid::new().to_string().to_lowercase();
+        {
+            let mut d = self.directory.lock().unwrap();
+            let join = d.join_urls.get(meeting_id).cloned().expect("a meeting the stub created");
+            let people: Vec<Value> = participants
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    if i == 0 {
+                        json!({ "user": { "id": ORGANIZER, "displayName": name, "tenantId": DIRECTORY_ID } })
+                    } else {
+                        json!({ "guest": { "id": format!("guest-{i}"), "displayName": name } })
+                    }
+                })
+                .collect();
+            d.call_records.insert(id.clone(), json!({
+                "id": id, "version": 1, "type": "groupCall", "modalities": ["audio", "video"],
+                "lastModifiedDateTime": "2026-12-05T10:20:00Z", "startDateTime": "2026-12-05T10:00:00Z", "endDateTime": "2026-12-05T10:05:00Z",
+                "joinWebUrl": join, "organizer": { "user": { "id": ORGANIZER, "displayName": participants.first().copied().unwrap_or("Organizer") } },
+                "participants": people,
+            }));
+        }
+        let subscription = self.subscription("communications/callRecords");
+        let resource = format!("communications/callRecords/{id}");
+        let status = Self::notify(
+            &subscription,
+            json!({
+                "subscriptionId": subscription["id"], "subscriptionExpirationDateTime": subscription["expirationDateTime"],
+                "changeType": "created", "resource": resource, "clientState": subscription["clientState"], "tenantId": DIRECTORY_ID,
+                "resourceData": { "@odata.type": "#microsoft.graph.callrecord", "@odata.id": resource, "id": id },
+            }),
+            false,
+        )
+        .await;
+        (id, status)
+    }
+
+    /// Graph asks for the subscription of `resource` to be reauthorized (or says it removed it).
+    pub async fn lifecycle(&self, resource: &str, event: &str) -> u16 {
+        let subscription = self.subscription(resource);
+        Self::notify(
+            &subscription,
+            json!({
+                "subscriptionId": subscription["id"], "subscriptionExpirationDateTime": subscription["expirationDateTime"],
+                "tenantId": DIRECTORY_ID, "clientState": subscription["clientState"], "lifecycleEvent": event, "resource": resource,
+            }),
+            true,
+        )
+        .await
+    }
+
     pub fn credentials(&self) -> Value {
         json!({ "provider": "teams", "directory_id": DIRECTORY_ID, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "organizer_user_id": ORGANIZER })
     }
@@ -95,7 +167,9 @@ pub async fn start() -> Stub {
     let directory: Shared = Arc::default();
     let app = Router::new()
         .route("/{directory}/oauth2/v2.0/token", post(token))
-        .route("/v1.0/users/{user}/onlineMeetings", post(create_meeting))
+        .route("/v1.0/users/{user}/onlineMeetings", post(create_meeting).get(find_meetings))
+        .route("/v1.0/subscriptions/{id}", axum::routing::patch(renew))
+        .route("/v1.0/communications/callRecords/{id}", get(call_record))
         .route("/v1.0/users/{user}/onlineMeetings/{meeting}", delete(delete_meeting))
         .route("/v1.0/users/{user}/onlineMeetings/{meeting}/recordings/{recording}/content", get(recording_content))
         .route("/v1.0/subscriptions", post(subscribe))
@@ -176,7 +250,8 @@ async fn create_meeting(
         "allowRecording": body.get("allowRecording").cloned().unwrap_or(json!(true)),
         "participants": { "organizer": { "upn": "organizer@example.com", "role": "presenter", "identity": { "user": { "id": ORGANIZER, "tenantId": DIRECTORY_ID } } }, "attendees": [] },
     });
-    d.meetings.insert(id, body);
+    d.meetings.insert(id.clone(), body);
+    d.join_urls.insert(id, meeting["joinWebUrl"].as_str().unwrap().to_string());
     (StatusCode::CREATED, Json(meeting)).into_response()
 }
 
@@ -270,4 +345,54 @@ async fn recording_content(
         }
         None => graph_error(404, "NotFound", "The recording was not found."),
     }
+}
+
+async fn renew(State(directory): State<Shared>, Path(id): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let mut d = directory.lock().unwrap();
+    if !bearer_ok(&d, &headers) {
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+    }
+    let Some(expiry) = body["expirationDateTime"].as_str().map(str::to_string) else {
+        return graph_error(400, "InvalidRequest", "expirationDateTime is required.");
+    };
+    let Some(subscription) = d.subscriptions.iter_mut().find(|s| s["id"] == id.as_str()) else {
+        return graph_error(404, "ResourceNotFound", "The object was not found.");
+    };
+    subscription["expirationDateTime"] = json!(expiry);
+    let answer = subscription.clone();
+    d.renewed.push(id);
+    Json(answer).into_response()
+}
+
+async fn call_record(State(directory): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let d = directory.lock().unwrap();
+    if !bearer_ok(&d, &headers) {
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+    }
+    match d.call_records.get(&id) {
+        Some(record) => Json(record.clone()).into_response(),
+        None => graph_error(404, "NotFound", "The call record was not found."),
+    }
+}
+
+/// `GET /users/{id}/onlineMeetings?$filter=JoinWebUrl eq '…'`: the meeting of a join link.
+async fn find_meetings(
+    State(directory): State<Shared>,
+    Path(user): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let d = directory.lock().unwrap();
+    if !bearer_ok(&d, &headers) {
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+    }
+    if user != ORGANIZER {
+        return graph_error(403, "Forbidden", "Application is not allowed to perform operations on the user.");
+    }
+    let Some(url) = q.get("$filter").and_then(|f| f.strip_prefix("JoinWebUrl eq '")).and_then(|f| f.strip_suffix('\'')) else {
+        return graph_error(400, "BadRequest", "Filter on JoinWebUrl is required.");
+    };
+    let found: Vec<Value> =
+        d.join_urls.iter().filter(|(_, u)| u.as_str() == url).map(|(id, u)| json!({ "id": id, "joinWebUrl": u })).collect();
+    Json(json!({ "value": found })).into_response()
 }

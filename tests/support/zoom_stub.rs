@@ -40,6 +40,8 @@ pub struct Account {
     pub fail_downloads: VecDeque<u16>,
     /// Downloads answered with the file (redirects followed to storage).
     pub downloads: usize,
+    /// API calls that stall (answered after two seconds, having done nothing), next first.
+    pub stall_next: usize,
     next_id: u64,
 }
 
@@ -196,6 +198,17 @@ fn check(a: &mut Account, headers: &HeaderMap, method: &str, path: String) -> Re
 }
 
 async fn create_meeting(State(account): State<Shared>, Path(user): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let stall = {
+        let mut a = account.lock().unwrap();
+        let stall = a.stall_next > 0;
+        a.stall_next = a.stall_next.saturating_sub(1);
+        stall
+    };
+    if stall {
+        // A connection that stalls: the caller gives up first; nothing is created.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        return error(504, 0, "stalled by the stub");
+    }
     let mut a = account.lock().unwrap();
     if let Err(r) = check(&mut a, &headers, "POST", format!("/v2/users/{user}/meetings")) {
         return r;

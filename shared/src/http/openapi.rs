@@ -33,7 +33,7 @@ use crate::domain::limits::{DEFAULT_PAGE, MAX_PAGE, MAX_SEQ, MAX_SEQUENCE};
         providers::teams_webhook, providers::meet_webhook
     ),
     // Parameter schemas (utoipa collects those of bodies and responses by itself).
-    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, SearchQuery, SearchKinds, SearchSortParam, SearchLimit, FilterText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format, crate::domain::provider::ExternalProvider, providers::WebhookTenant)),
+    components(schemas(PageSize, AfterSeq, BeforeSeq, MessageSeq, EventSeq, HistoryDirection, FileKind, SessionStatusParam, SearchText, SearchQuery, SearchKinds, SearchSortParam, SearchLimit, FilterText, crate::domain::CustomerId, crate::domain::SessionId, crate::domain::AttachmentId, crate::domain::CallId, crate::domain::RecordingId, crate::domain::GroupId, crate::domain::ids::AnnouncementId, crate::domain::ids::MediaId, crate::transcript::render::Format, crate::domain::provider::ExternalProvider, providers::WebhookTenant, ValidationToken)),
     modifiers(&BearerAuth, &EveryOperation),
     tags((name = "customers"), (name = "sessions"), (name = "messages"), (name = "attachments", description = "Images, voice messages and files: request an upload, PUT the bytes to the signed URL, the verified upload arrives as a message (docs/media.md)"), (name = "recordings", description = "Call recordings, their transcripts and translations (docs/recordings.md)"), (name = "settings", description = "A tenant's settings"), (name = "groups", description = "Groups of customers, for announcements (docs/announcements.md)"), (name = "announcements", description = "One message to many customers, with a video or audio file; the customer's inbox (docs/announcements.md)"), (name = "search", description = "One search over messages, files, transcripts, announcements and customers (docs/search.md)"), (name = "events", description = "Local runtime only"))
 )]
@@ -182,6 +182,16 @@ doc_schema!(
         .max_length(Some(crate::domain::limits::MAX_NAME_CHARS))
         .pattern(Some(r"\S"))
         .description(Some("Text the name or email contains, in any case"))
+);
+
+doc_schema!(
+    /// `validationToken` of Graph's check of a webhook.
+    ValidationToken => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(1024))
+        .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]+$"))
+        .description(Some("Opaque text Graph sends to check the endpoint, echoed as plain text"))
 );
 
 doc_schema!(

@@ -73,7 +73,7 @@ pub async fn zoom_webhook(app: Arc<App>, req: Request) -> Response<Body> {
 
 #[utoipa::path(post, path = "/v1/webhooks/teams/{tenantId}", tag = "settings",
     params(("tenantId" = WebhookTenant, Path),
-        ("validationToken" = Option<String>, Query, description = "Graph's check of the endpoint before it subscribes: echoed as plain text")),
+        ("validationToken" = Option<super::openapi::ValidationToken>, Query, description = "Graph's check of the endpoint before it subscribes: echoed as plain text")),
     request_body(content = Object, description = "Microsoft Graph change notifications (`value`: each with its `clientState` and `resource`)"),
     responses(
         (status = 200, content_type = "text/plain", body = String, description = "The validation token, echoed"),

@@ -48,6 +48,17 @@ pub struct ProviderFile {
     pub offset_ms: u64,
 }
 
+/// What an app reports of a meeting once it has ended (a Teams call record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingReport {
+    /// The app's id of the meeting.
+    pub meeting_id: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    /// Who took part, by the names the app shows.
+    pub participants: Vec<String>,
+}
+
 /// Why a download did not complete.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DownloadError {
@@ -69,6 +80,19 @@ pub trait MeetingApps: Send + Sync + 'static {
     fn join_url(&self, credentials: &ProviderCredentials, meeting: &ExternalMeeting, who: &Attendee) -> Result<String, VideoError>;
     /// Ends the meeting for everyone; one already over is not an error.
     async fn end(&self, credentials: &ProviderCredentials, meeting: &ExternalMeeting) -> Result<(), VideoError>;
+    /// After a tenant connects the app: what it reports organisation-wide is sent to Confer
+    /// (Teams: call records). Nothing for most apps.
+    async fn watch(&self, _credentials: &ProviderCredentials, _tenant: &str) -> Result<(), VideoError> {
+        Ok(())
+    }
+    /// Extends a notification subscription the app asks to have renewed.
+    async fn renew(&self, _credentials: &ProviderCredentials, _subscription: &str) -> Result<(), VideoError> {
+        Ok(())
+    }
+    /// What the app reports of an ended meeting, by the id its notification gave.
+    async fn meeting_report(&self, _credentials: &ProviderCredentials, _id: &str) -> Result<Option<MeetingReport>, VideoError> {
+        Ok(None)
+    }
     /// Where the provider serves a recording its notification named by id only (Teams).
     fn recording_url(&self, _credentials: &ProviderCredentials, _meeting_id: &str, _recording_id: &str) -> Option<String> {
         None

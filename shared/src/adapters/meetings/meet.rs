@@ -96,6 +96,12 @@ impl Meet {
         }
     }
 
+    /// Gives up on an answer of the app's API after `timeout` (each try).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http = super::api_client(timeout);
+        self
+    }
+
     async fn token(&self, credentials: &ProviderCredentials, fresh: bool) -> Result<String, VideoError> {
         let ProviderCredentials::Meet { client_email, private_key, subject, .. } = credentials else {
             return Err(VideoError::Rejected("not Google Meet credentials".into()));

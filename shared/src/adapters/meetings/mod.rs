@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::domain::provider::{ExternalProvider, ProviderCredentials};
-use crate::ports::meetings::{Attendee, DownloadError, ExternalMeeting, MeetingApps, ProviderFile};
+use crate::ports::meetings::{Attendee, DownloadError, ExternalMeeting, MeetingApps, MeetingReport, ProviderFile};
 use crate::ports::video::{CallRef, VideoError};
 
 /// Where each app's API answers: its public address, or where the environment points (a stub
@@ -36,6 +36,8 @@ pub struct AppUrls {
     /// Confer's public address (`CONFER_PUBLIC_URL`), where the apps send notifications; without
     /// it no Teams notifications are asked for.
     pub public_url: Option<String>,
+    /// How long an app's API may take to answer one request ([`TIMEOUT`]).
+    pub api_timeout: Duration,
 }
 
 impl AppUrls {
@@ -52,6 +54,7 @@ impl AppUrls {
             meet_drive: var(meet::ENV_DRIVE_URL, meet::DRIVE_URL),
             google_certs: var(meet::ENV_CERTS_URL, meet::CERTS_URL),
             public_url: std::env::var(ENV_PUBLIC_URL).ok().filter(|s| !s.is_empty()),
+            api_timeout: TIMEOUT,
         }
     }
 }
@@ -68,15 +71,16 @@ pub struct ProviderApps {
 impl ProviderApps {
     pub fn new(urls: &AppUrls) -> Self {
         ProviderApps {
-            zoom: zoom::Zoom::new(&urls.zoom_oauth, &urls.zoom_api),
-            teams: teams::Teams::new(&urls.teams_login, &urls.teams_graph, urls.public_url.as_deref()),
+            zoom: zoom::Zoom::new(&urls.zoom_oauth, &urls.zoom_api).with_timeout(urls.api_timeout),
+            teams: teams::Teams::new(&urls.teams_login, &urls.teams_graph, urls.public_url.as_deref()).with_timeout(urls.api_timeout),
             meet: meet::Meet::new(&meet::GoogleUrls {
                 oauth: urls.meet_oauth.clone(),
                 api: urls.meet_api.clone(),
                 events: urls.meet_events.clone(),
                 drive: urls.meet_drive.clone(),
                 certs: urls.google_certs.clone(),
-            }),
+            })
+            .with_timeout(urls.api_timeout),
         }
     }
 
@@ -123,6 +127,27 @@ impl MeetingApps for ProviderApps {
         match credentials {
             ProviderCredentials::Teams { .. } => self.teams.recording_url(credentials, meeting_id, recording_id),
             _ => None,
+        }
+    }
+
+    async fn watch(&self, credentials: &ProviderCredentials, tenant: &str) -> Result<(), VideoError> {
+        match credentials {
+            ProviderCredentials::Teams { .. } => self.teams.watch_call_records(credentials, tenant).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn renew(&self, credentials: &ProviderCredentials, subscription: &str) -> Result<(), VideoError> {
+        match credentials {
+            ProviderCredentials::Teams { .. } => self.teams.renew(credentials, subscription).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn meeting_report(&self, credentials: &ProviderCredentials, id: &str) -> Result<Option<MeetingReport>, VideoError> {
+        match credentials {
+            ProviderCredentials::Teams { .. } => self.teams.call_record(credentials, id).await,
+            _ => Ok(None),
         }
     }
 
@@ -174,10 +199,13 @@ pub const TIMEOUT: Duration = Duration::from_secs(15);
 /// An HTTP client for an app's API (short timeout), and one for its downloads (no overall
 /// timeout: a recording takes as long as it takes; a stall limit instead).
 pub fn clients() -> (reqwest::Client, reqwest::Client) {
-    (
-        reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default(),
-        reqwest::Client::builder().connect_timeout(TIMEOUT).build().unwrap_or_default(),
-    )
+    (api_client(TIMEOUT), reqwest::Client::builder().connect_timeout(TIMEOUT).build().unwrap_or_default())
+}
+
+/// A client for an app's API that gives up on an answer after `timeout` (tried again, as any
+/// failure to answer is).
+pub fn api_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
 }
 
 /// One request to `app`'s API, tried again on 429 (honouring `Retry-After` up to

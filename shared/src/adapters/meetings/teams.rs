@@ -21,7 +21,7 @@ use sha2::Sha256;
 
 use super::{clients, download_with_retry, send, TokenCache};
 use crate::domain::provider::ProviderCredentials;
-use crate::ports::meetings::{DownloadError, ExternalMeeting, ProviderFile};
+use crate::ports::meetings::{DownloadError, ExternalMeeting, MeetingReport, ProviderFile};
 use crate::ports::video::VideoError;
 
 pub const LOGIN_URL: &str = "https://login.microsoftonline.com";
@@ -85,6 +85,12 @@ impl Teams {
         }
     }
 
+    /// Gives up on an answer of the app's API after `timeout` (each try).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http = super::api_client(timeout);
+        self
+    }
+
     async fn token(&self, app: &App<'_>, fresh: bool) -> Result<String, VideoError> {
         let key = format!("{}:{}", app.directory_id, app.client_id);
         if !fresh {
@@ -117,9 +123,15 @@ impl Teams {
         let url = format!("{}{path}", self.graph_url);
         for fresh in [false, true] {
             let token = self.token(&app, fresh).await?;
-            let (status, answer) =
-                send("Microsoft Teams", self.backoff, reason, || self.http.request(method.clone(), &url).bearer_auth(&token).json(&body))
-                    .await?;
+            let (status, answer) = send("Microsoft Teams", self.backoff, reason, || {
+                let request = self.http.request(method.clone(), &url).bearer_auth(&token);
+                if body.is_null() {
+                    request
+                } else {
+                    request.json(&body)
+                }
+            })
+            .await?;
             if status == 401 && !fresh {
                 continue;
             }
@@ -169,25 +181,103 @@ impl Teams {
     /// Graph notifies Confer of the meeting's recordings (it first checks that Confer's webhook
     /// echoes its validation token).
     async fn subscribe(&self, credentials: &ProviderCredentials, tenant: &str, meeting_id: &str, public: &str) -> Result<(), VideoError> {
+        let resource = format!("communications/onlineMeetings/{meeting_id}/recordings");
+        let refused = ("the meeting's recordings", "OnlineMeetingRecording.Read.All");
+        self.subscribe_to(credentials, tenant, public, &resource, meeting_id, refused).await
+    }
+
+    /// Graph notifies Confer of the organisation's call records (a record is written once a
+    /// call ends: who took part, when), for the meetings' end and attendees. A no-op without a
+    /// public address.
+    pub async fn watch_call_records(&self, credentials: &ProviderCredentials, tenant: &str) -> Result<(), VideoError> {
+        let Some(public) = &self.public_url else { return Ok(()) };
+        let refused = ("call records", "CallRecords.Read.All");
+        self.subscribe_to(credentials, tenant, public, CALL_RECORDS, CALL_RECORDS, refused).await
+    }
+
+    /// One change notification subscription to `resource` (`created` changes), its
+    /// `clientState` bound to the tenant and `scope`; `refused` names what Confer would be told
+    /// of and the permission the app then lacks.
+    async fn subscribe_to(
+        &self,
+        credentials: &ProviderCredentials,
+        tenant: &str,
+        public: &str,
+        resource: &str,
+        scope: &str,
+        (what, permission): (&str, &str),
+    ) -> Result<(), VideoError> {
         let App { client_secret, .. } = app(credentials)?;
         let url = format!("{public}/v1/webhooks/teams/{tenant}");
         let body = json!({
             "changeType": "created",
             "notificationUrl": url,
             "lifecycleNotificationUrl": url,
-            "resource": format!("communications/onlineMeetings/{meeting_id}/recordings"),
+            "resource": resource,
             "includeResourceData": false,
             "expirationDateTime": rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(SUBSCRIPTION_MINUTES)),
-            "clientState": client_state(client_secret, tenant, meeting_id),
+            "clientState": client_state(client_secret, tenant, scope),
         });
         let (status, answer) = self.graph(credentials, Method::POST, "/subscriptions", body).await?;
         match status {
             200 | 201 => Ok(()),
             s => Err(VideoError::Rejected(format!(
-                "Microsoft Teams refused to notify Confer of the meeting's recordings ({s}: {}); the app needs OnlineMeetingRecording.Read.All",
+                "Microsoft Teams refused to notify Confer of {what} ({s}: {}); the app needs {permission}",
                 reason(&answer)
             ))),
         }
+    }
+
+    /// Extends a subscription Graph asks to have reauthorized.
+    pub async fn renew(&self, credentials: &ProviderCredentials, subscription_id: &str) -> Result<(), VideoError> {
+        let body = json!({
+            "expirationDateTime": rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(SUBSCRIPTION_MINUTES)),
+        });
+        let (status, answer) = self.graph(credentials, Method::PATCH, &format!("/subscriptions/{subscription_id}"), body).await?;
+        match status {
+            200..=299 => Ok(()),
+            s => Err(VideoError::Rejected(format!("Microsoft Teams refused to renew a subscription ({s}: {})", reason(&answer)))),
+        }
+    }
+
+    /// A call record: the online meeting it was (found by its join link) and who took part.
+    pub async fn call_record(&self, credentials: &ProviderCredentials, record_id: &str) -> Result<Option<MeetingReport>, VideoError> {
+        let (status, record) =
+            self.graph(credentials, Method::GET, &format!("/communications/callRecords/{record_id}"), Value::Null).await?;
+        match status {
+            200 => {}
+            404 => return Ok(None),
+            s => return Err(VideoError::Rejected(format!("Microsoft Teams refused to read a call record ({s}: {})", reason(&record)))),
+        }
+        let Some(join_url) = record.get("joinWebUrl").and_then(Value::as_str) else { return Ok(None) };
+        let organizer = app(credentials)?.organizer.to_string();
+        let filter = format!("JoinWebUrl eq '{}'", join_url.replace('\'', "''"));
+        let path = format!("/users/{organizer}/onlineMeetings?$filter={}", urlencoding(&filter));
+        let (status, found) = self.graph(credentials, Method::GET, &path, Value::Null).await?;
+        if status != 200 {
+            return Err(VideoError::Rejected(format!("Microsoft Teams refused to find the meeting ({status}: {})", reason(&found))));
+        }
+        let Some(meeting_id) = found.pointer("/value/0/id").and_then(Value::as_str) else { return Ok(None) };
+        let participants = record
+            .get("participants")
+            .and_then(Value::as_array)
+            .map(|all| {
+                all.iter()
+                    .filter_map(|p| {
+                        ["user", "guest", "phone", "application"]
+                            .iter()
+                            .find_map(|kind| p.pointer(&format!("/{kind}/displayName")).and_then(Value::as_str))
+                            .map(str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(MeetingReport {
+            meeting_id: meeting_id.to_string(),
+            started_at: record.get("startDateTime").and_then(Value::as_str).map(str::to_string),
+            ended_at: record.get("endDateTime").and_then(Value::as_str).map(str::to_string),
+            participants,
+        }))
     }
 
     /// A recording's content, with the app's token.
@@ -212,6 +302,13 @@ impl Teams {
         let App { organizer, .. } = app(credentials).ok()?;
         Some(format!("{}/users/{organizer}/onlineMeetings/{meeting_id}/recordings/{recording_id}/content", self.graph_url))
     }
+}
+
+/// The organisation's call records, as a subscription's resource (and `clientState` scope).
+pub const CALL_RECORDS: &str = "communications/callRecords";
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

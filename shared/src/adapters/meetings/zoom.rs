@@ -71,6 +71,12 @@ impl Zoom {
         }
     }
 
+    /// Gives up on an answer of the app's API after `timeout` (each try).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http = super::api_client(timeout);
+        self
+    }
+
     /// Waits `backoff`, then twice that, between tries (tests shorten it).
     pub fn with_backoff(mut self, backoff: Duration) -> Self {
         self.backoff = backoff;

@@ -108,6 +108,9 @@ pub async fn connect(app: &App, p: &Principal, provider: &str, credentials: Prov
         )));
     }
     credentials.validate()?;
+    // What the app reports organisation-wide (Teams' call records) is asked for first: an app
+    // that refuses leaves nothing stored.
+    app.meeting_apps.watch(&credentials, p.tenant.as_str()).await.map_err(|e| super::calls::apps::app_error(provider.into(), e))?;
     let now = now_rfc3339();
     app.secrets.put(p.tenant.as_str(), &credentials, &now).await.map_err(secrets_error)?;
     tracing::info!(tenant = %p.tenant, provider = provider.as_str(), by = %p.id, "video app credentials set");
