@@ -242,6 +242,21 @@ async fn teams_graph_stub_server_recording_notification_is_validated_checked_and
         "resource": format!("communications/onlineMeetings('{meeting_id}')/recordings('VjEjIzforged')") }] });
     let res = reqwest::Client::new().post(format!("{}/v1/webhooks/teams/acme", s.base)).json(&forged).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
+    // Checks of the endpoint that are not Graph's: refused with the reason (an empty or `null`
+    // body is Graph's).
+    let web = reqwest::Client::new();
+    for (path, token, body, status) in [
+        ("/v1/webhooks/teams/Acme!", "Validation: hello", "", 404),
+        ("/v1/webhooks/teams/acme", "line\nbreak", "", 400),
+        ("/v1/webhooks/teams/acme", &"x".repeat(1025), "", 400),
+        ("/v1/webhooks/teams/acme", "Validation: hello", "[1, 2]", 400),
+        ("/v1/webhooks/teams/acme", "Validation: hello", "null", 200),
+    ] {
+        let res = web.post(format!("{}{path}", s.base)).query(&[("validationToken", token)]).body(body).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path} {token:?} {body:?}");
+    }
+    let echoed = web.post(format!("{}/v1/webhooks/teams/acme", s.base)).query(&[("validationToken", "0")]).send().await.unwrap();
+    assert_eq!((echoed.status().as_u16(), echoed.text().await.unwrap()), (200, "0".to_string()), "echoed as it came");
 
     // The recording is ready: Graph notifies, Confer queues it, fetches it and transcribes it.
     let said = "my parcel arrived damaged and the box was crushed";

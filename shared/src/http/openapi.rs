@@ -195,6 +195,13 @@ doc_schema!(
 );
 
 doc_schema!(
+    /// Graph's validation token as Confer echoes it: the text as it came, whatever it looks like.
+    EchoedToken => ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .description(Some("The validationToken query parameter's text, unchanged"))
+);
+
+doc_schema!(
     /// `q` of the search.
     SearchQuery => ObjectBuilder::new()
         .schema_type(Type::String)

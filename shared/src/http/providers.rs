@@ -12,7 +12,7 @@ use crate::error::ErrorBody;
 
 /// A tenant id as it appears in a webhook's address.
 #[derive(utoipa::ToSchema)]
-#[schema(pattern = "^[a-z0-9][a-z0-9-]{1,62}$")]
+#[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
 pub struct WebhookTenant(#[allow(dead_code)] String);
 
 #[utoipa::path(get, path = "/v1/tenant/video-providers", tag = "settings",
@@ -74,9 +74,9 @@ pub async fn zoom_webhook(app: Arc<App>, req: Request) -> Response<Body> {
 #[utoipa::path(post, path = "/v1/webhooks/teams/{tenantId}", tag = "settings",
     params(("tenantId" = WebhookTenant, Path),
         ("validationToken" = Option<super::openapi::ValidationToken>, Query, description = "Graph's check of the endpoint before it subscribes: echoed as plain text")),
-    request_body(content = Object, description = "Microsoft Graph change notifications (`value`: each with its `clientState` and `resource`)"),
+    request_body(content = Option<Object>, description = "Microsoft Graph change notifications (`value`: each with its `clientState` and `resource`); none with a validation token"),
     responses(
-        (status = 200, content_type = "text/plain", body = String, description = "The validation token, echoed"),
+        (status = 200, content_type = "text/plain", body = super::openapi::EchoedToken, description = "The validation token, echoed"),
         (status = 202, body = Object, description = "Received: `queued` recordings to import, `ignored` notifications"),
         (status = 400, body = ErrorBody, description = "A body that is not a JSON object, or an unusable validation token"),
         (status = 401, body = ErrorBody, description = "Every notification had a wrong clientState"),

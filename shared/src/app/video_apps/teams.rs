@@ -66,14 +66,18 @@ fn scope(resource: &str) -> Option<String> {
 }
 
 pub async fn webhook(app: &App, tenant: &str, validation_token: Option<&str>, body: &[u8]) -> AppResult<Answer> {
+    let tenant = TenantId::parse(tenant).map_err(|_| AppError::NotFound("webhook"))?;
     if let Some(token) = validation_token {
         // Graph checks the endpoint before it creates a subscription; the token is opaque.
         if token.is_empty() || token.chars().count() > 1024 || token.chars().any(char::is_control) {
             return Err(AppError::validation("validationToken must be 1 to 1024 characters"));
         }
+        // Graph's check has no body (nor `null`); one that is there is still a JSON object.
+        if !body.iter().all(u8::is_ascii_whitespace) && body.trim_ascii() != b"null" {
+            let _: serde_json::Map<String, Value> = crate::http::parse_json(body)?;
+        }
         return Ok(Answer::Validation(token.to_string()));
     }
-    let tenant = TenantId::parse(tenant).map_err(|_| AppError::NotFound("webhook"))?;
     let credentials = match app.secrets.get(tenant.as_str(), ExternalProvider::Teams).await {
         Ok(Some(s)) => s.credentials,
         Ok(None) => return Err(AppError::NotFound("webhook")),
