@@ -144,23 +144,8 @@ impl Meet {
         url: &str,
         body: Value,
     ) -> Result<(u16, Value), VideoError> {
-        for fresh in [false, true] {
-            let token = self.token(credentials, fresh).await?;
-            let (status, answer) = send("Google Meet", self.backoff, reason, || {
-                let request = self.http.request(method.clone(), url).bearer_auth(&token);
-                if body.is_null() {
-                    request
-                } else {
-                    request.json(&body)
-                }
-            })
-            .await?;
-            if status == 401 && !fresh {
-                continue;
-            }
-            return Ok((status, answer));
-        }
-        unreachable!("the loop returns on its second pass")
+        let token = |fresh| self.token(credentials, fresh);
+        super::send_authorized("Google Meet", self.backoff, reason, &self.http, &method, url, &body, token).await
     }
 
     pub async fn create(&self, credentials: &ProviderCredentials) -> Result<ExternalMeeting, VideoError> {

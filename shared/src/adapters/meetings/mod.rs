@@ -255,6 +255,42 @@ pub async fn send(
     Err(VideoError::Unavailable(format!("{app} did not answer")))
 }
 
+/// One [`send`] with the app's bearer token (`body` `Null`: none sent); a token the app no
+/// longer accepts (401) is fetched again (`token(true)`) and the request made once more.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_authorized<F, Fut>(
+    app: &str,
+    backoff: Duration,
+    reason: fn(&Value) -> String,
+    http: &reqwest::Client,
+    method: &reqwest::Method,
+    url: &str,
+    body: &Value,
+    token: F,
+) -> Result<(u16, Value), VideoError>
+where
+    F: Fn(bool) -> Fut,
+    Fut: std::future::Future<Output = Result<String, VideoError>>,
+{
+    let mut answer = (0, Value::Null);
+    for fresh in [false, true] {
+        let token = token(fresh).await?;
+        answer = send(app, backoff, reason, || {
+            let request = http.request(method.clone(), url).bearer_auth(&token);
+            if body.is_null() {
+                request
+            } else {
+                request.json(body)
+            }
+        })
+        .await?;
+        if answer.0 != 401 {
+            break;
+        }
+    }
+    Ok(answer)
+}
+
 /// Access tokens of the tenants' apps, each kept until a minute before it expires.
 #[derive(Default)]
 pub struct TokenCache(tokio::sync::Mutex<HashMap<String, (String, Instant)>>);

@@ -121,23 +121,8 @@ impl Teams {
     async fn graph(&self, credentials: &ProviderCredentials, method: Method, path: &str, body: Value) -> Result<(u16, Value), VideoError> {
         let app = app(credentials)?;
         let url = format!("{}{path}", self.graph_url);
-        for fresh in [false, true] {
-            let token = self.token(&app, fresh).await?;
-            let (status, answer) = send("Microsoft Teams", self.backoff, reason, || {
-                let request = self.http.request(method.clone(), &url).bearer_auth(&token);
-                if body.is_null() {
-                    request
-                } else {
-                    request.json(&body)
-                }
-            })
-            .await?;
-            if status == 401 && !fresh {
-                continue;
-            }
-            return Ok((status, answer));
-        }
-        unreachable!("the loop returns on its second pass")
+        let token = |fresh| self.token(&app, fresh);
+        super::send_authorized("Microsoft Teams", self.backoff, reason, &self.http, &method, &url, &body, token).await
     }
 
     pub async fn create(&self, credentials: &ProviderCredentials, tenant: &str, topic: &str) -> Result<ExternalMeeting, VideoError> {

@@ -120,15 +120,7 @@ impl Zoom {
     async fn api(&self, credentials: &ProviderCredentials, method: Method, path: &str, body: Value) -> Result<(u16, Value), VideoError> {
         let app = app(credentials)?;
         let url = format!("{}{path}", self.api_url);
-        for fresh in [false, true] {
-            let token = self.token(&app, fresh).await?;
-            let (status, answer) = self.send(|| self.http.request(method.clone(), &url).bearer_auth(&token).json(&body)).await?;
-            if status == 401 && !fresh {
-                continue;
-            }
-            return Ok((status, answer));
-        }
-        unreachable!("the loop returns on its second pass")
+        super::send_authorized("Zoom", self.backoff, reason, &self.http, &method, &url, &body, |fresh| self.token(&app, fresh)).await
     }
 
     pub async fn create(&self, credentials: &ProviderCredentials, topic: &str) -> Result<ExternalMeeting, VideoError> {
