@@ -106,31 +106,26 @@ impl Meet {
         let ProviderCredentials::Meet { client_email, private_key, subject, .. } = credentials else {
             return Err(VideoError::Rejected("not Google Meet credentials".into()));
         };
-        let key = format!("{client_email}:{subject}");
-        if !fresh {
-            if let Some(token) = self.tokens.get(&key).await {
-                return Ok(token);
-            }
-        }
         let url = format!("{}/token", self.oauth_url);
-        let now = crate::domain::now_epoch_seconds();
-        let claims = json!({ "iss": client_email, "sub": subject, "scope": SCOPE, "aud": url, "iat": now, "exp": now + 3600 });
-        let signing = jsonwebtoken::EncodingKey::from_rsa_pem(private_key.as_bytes())
-            .map_err(|e| VideoError::Rejected(format!("the Google Meet service account's private key cannot sign: {e}")))?;
-        let assertion = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &signing)
-            .map_err(|e| VideoError::Rejected(format!("the Google Meet service account's private key cannot sign: {e}")))?;
-        let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion.as_str())];
-        let (status, body) = send("Google Meet", self.backoff, reason, || self.http.post(&url).form(&form)).await?;
-        match (status, body.get("access_token").and_then(Value::as_str)) {
-            (200, Some(token)) => {
-                self.tokens.put(key, token.to_string(), body.get("expires_in").and_then(Value::as_u64)).await;
-                Ok(token.to_string())
-            }
-            _ => Err(VideoError::Rejected(format!(
+        let fetch = || async {
+            let now = crate::domain::now_epoch_seconds();
+            let claims = json!({ "iss": client_email, "sub": subject, "scope": SCOPE, "aud": url, "iat": now, "exp": now + 3600 });
+            let cannot_sign = |e: jsonwebtoken::errors::Error| {
+                VideoError::Rejected(format!("the Google Meet service account's private key cannot sign: {e}"))
+            };
+            let signing = jsonwebtoken::EncodingKey::from_rsa_pem(private_key.as_bytes()).map_err(cannot_sign)?;
+            let assertion =
+                jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &signing).map_err(cannot_sign)?;
+            let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion.as_str())];
+            send("Google Meet", self.backoff, reason, || self.http.post(&url).form(&form)).await
+        };
+        let refused = |status, body: &Value| {
+            format!(
                 "Google Meet refused the tenant's service account ({status}: {}); check its key and its domain-wide delegation for {subject}",
-                reason(&body)
-            ))),
-        }
+                reason(body)
+            )
+        };
+        self.tokens.get_or_fetch(format!("{client_email}:{subject}"), fresh, fetch, refused).await
     }
 
     async fn api(&self, credentials: &ProviderCredentials, path: &str, body: Value) -> Result<(u16, Value), VideoError> {

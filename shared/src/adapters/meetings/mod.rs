@@ -304,6 +304,34 @@ impl TokenCache {
         let lifetime = expires_in.unwrap_or(3600).saturating_sub(60);
         self.0.lock().await.insert(key, (token, Instant::now() + Duration::from_secs(lifetime)));
     }
+
+    /// The token kept under `key` (unless `fresh`), or one `fetch` gets from the app's OAuth
+    /// token endpoint (its status and body) and is kept for its `expires_in`; a refusal is
+    /// `Rejected`, worded by `refused` from the status and the body.
+    pub async fn get_or_fetch<Fut>(
+        &self,
+        key: String,
+        fresh: bool,
+        fetch: impl FnOnce() -> Fut,
+        refused: impl FnOnce(u16, &Value) -> String,
+    ) -> Result<String, VideoError>
+    where
+        Fut: std::future::Future<Output = Result<(u16, Value), VideoError>>,
+    {
+        if !fresh {
+            if let Some(token) = self.get(&key).await {
+                return Ok(token);
+            }
+        }
+        let (status, body) = fetch().await?;
+        match (status, body.get("access_token").and_then(Value::as_str)) {
+            (200, Some(token)) => {
+                self.put(key, token.to_string(), body.get("expires_in").and_then(Value::as_u64)).await;
+                Ok(token.to_string())
+            }
+            _ => Err(VideoError::Rejected(refused(status, &body))),
+        }
+    }
 }
 
 /// A download tried again on 429, 5xx and broken transfers (each try starts the file afresh).

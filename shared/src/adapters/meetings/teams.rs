@@ -92,12 +92,6 @@ impl Teams {
     }
 
     async fn token(&self, app: &App<'_>, fresh: bool) -> Result<String, VideoError> {
-        let key = format!("{}:{}", app.directory_id, app.client_id);
-        if !fresh {
-            if let Some(token) = self.tokens.get(&key).await {
-                return Ok(token);
-            }
-        }
         let url = format!("{}/{}/oauth2/v2.0/token", self.login_url, app.directory_id);
         let form = [
             ("client_id", app.client_id),
@@ -105,17 +99,14 @@ impl Teams {
             ("scope", "https://graph.microsoft.com/.default"),
             ("grant_type", "client_credentials"),
         ];
-        let (status, body) = send("Microsoft Teams", self.backoff, reason, || self.http.post(&url).form(&form)).await?;
-        match (status, body.get("access_token").and_then(Value::as_str)) {
-            (200, Some(token)) => {
-                self.tokens.put(key, token.to_string(), body.get("expires_in").and_then(Value::as_u64)).await;
-                Ok(token.to_string())
-            }
-            _ => Err(VideoError::Rejected(format!(
+        let fetch = || send("Microsoft Teams", self.backoff, reason, || self.http.post(&url).form(&form));
+        let refused = |status, body: &Value| {
+            format!(
                 "Microsoft Teams refused the tenant's app credentials ({status}: {}); check the directory id, client id and secret",
-                reason(&body)
-            ))),
-        }
+                reason(body)
+            )
+        };
+        self.tokens.get_or_fetch(format!("{}:{}", app.directory_id, app.client_id), fresh, fetch, refused).await
     }
 
     async fn graph(&self, credentials: &ProviderCredentials, method: Method, path: &str, body: Value) -> Result<(u16, Value), VideoError> {

@@ -88,32 +88,19 @@ impl Zoom {
     }
 
     async fn token(&self, app: &App<'_>, fresh: bool) -> Result<String, VideoError> {
-        let cache_key = format!("{}:{}", app.account_id, app.client_id);
-        if !fresh {
-            if let Some(token) = self.tokens.get(&cache_key).await {
-                return Ok(token);
-            }
-        }
         let url = format!("{}/oauth/token", self.oauth_url);
-        let (status, body) = self
-            .send(|| {
+        let fetch = || {
+            self.send(|| {
                 self.http
                     .post(&url)
                     .basic_auth(app.client_id, Some(app.client_secret))
                     .query(&[("grant_type", "account_credentials"), ("account_id", app.account_id)])
             })
-            .await?;
-        let token = body.get("access_token").and_then(Value::as_str);
-        match (status, token) {
-            (200, Some(token)) => {
-                self.tokens.put(cache_key, token.to_string(), body.get("expires_in").and_then(Value::as_u64)).await;
-                Ok(token.to_string())
-            }
-            _ => Err(VideoError::Rejected(format!(
-                "Zoom refused the tenant's app credentials ({status}: {}); check the account id, client id and secret",
-                reason(&body)
-            ))),
-        }
+        };
+        let refused = |status, body: &Value| {
+            format!("Zoom refused the tenant's app credentials ({status}: {}); check the account id, client id and secret", reason(body))
+        };
+        self.tokens.get_or_fetch(format!("{}:{}", app.account_id, app.client_id), fresh, fetch, refused).await
     }
 
     /// An API call with the app's token; a token Zoom no longer accepts is fetched again once.
